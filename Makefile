@@ -1,0 +1,49 @@
+# jumin — run `make help` for the targets.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export GX_ANALYTICS_ENABLED := False
+export AIRFLOW_HOME := $(CURDIR)/.airflow
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__UNIT_TEST_MODE := False
+export PYTHONDONTWRITEBYTECODE := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test lint typecheck bench sample clean
+
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install pinned dependencies
+
+demo: $(STAMP) ## Generate sample data and run the DAGs end to end on embedded defaults
+	$(BIN)/python -m jumin.demo --workdir $(CURDIR)/.demo
+
+test: $(STAMP) ## Run lint, type checks and the test suite
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest -q
+
+lint: $(STAMP) ## Ruff only
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP) ## mypy on the library code
+	$(BIN)/mypy
+
+bench: $(STAMP) ## Benchmarks; every figure prints as `BENCH <name> <value> <unit>`
+	$(BIN)/python -m jumin.bench
+
+sample: $(STAMP) ## Regenerate the committed sample_data/ from the seeded generator
+	$(BIN)/python -m jumin.cli generate --out sample_data --sample
+
+clean: ## Remove the venv, demo output and Airflow home
+	rm -rf $(VENV) .demo .airflow .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,63 @@
+"""Paths of the lake, in one place (see docs/lake.md).
+
+::
+
+    <lake>/raw/lg_code=<c>/set=<id>/                      immutable copy of an upload set
+    <lake>/parsed/<layout>/lg_code=<c>/set=<id>.parquet   decoded rows, all text, with line numbers
+    <lake>/accepted/<layout>/lg_code=<c>/set=<id>.parquet rows that passed validation, typed
+    <lake>/rejected/<layout>/lg_code=<c>/set=<id>.parquet quarantine: rows with their errors
+    <lake>/receipts/lg_code=<c>/<id>.json (+ .txt)        受付結果 per upload set
+    <lake>/snapshot/<layout>/kijunbi=<d>/lg_code=<c>/part-0.parquet
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Lake:
+    """A lake rooted at ``root`` (a local folder; object storage later)."""
+
+    root: Path
+
+    def raw(self, lg_code: str, set_id: str) -> Path:
+        return self.root / "raw" / f"lg_code={lg_code}" / f"set={set_id}"
+
+    def parsed(self, layout: str, lg_code: str, set_id: str) -> Path:
+        return self.root / "parsed" / layout / f"lg_code={lg_code}" / f"set={set_id}.parquet"
+
+    def accepted(self, layout: str, lg_code: str, set_id: str) -> Path:
+        return self.root / "accepted" / layout / f"lg_code={lg_code}" / f"set={set_id}.parquet"
+
+    def accepted_glob(self, layout: str, lg_code: str) -> Path:
+        return self.root / "accepted" / layout / f"lg_code={lg_code}"
+
+    def rejected(self, layout: str, lg_code: str, set_id: str) -> Path:
+        return self.root / "rejected" / layout / f"lg_code={lg_code}" / f"set={set_id}.parquet"
+
+    def receipt(self, lg_code: str, set_id: str) -> Path:
+        return self.root / "receipts" / f"lg_code={lg_code}" / f"{set_id}.json"
+
+    def snapshot(self, layout: str, kijunbi: str, lg_code: str) -> Path:
+        return (self.root / "snapshot" / layout / f"kijunbi={kijunbi}" / f"lg_code={lg_code}"
+                / "part-0.parquet")
+
+    def snapshot_root(self, layout: str) -> Path:
+        return self.root / "snapshot" / layout
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary name and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def temp_path(path: Path) -> Path:
+    """A sibling temporary name for ``path`` (same folder, so the rename is atomic)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")

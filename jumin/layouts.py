@@ -1,0 +1,223 @@
+"""Input layouts, declared once as data.
+
+Every layout lists its items (項目) with the standard's Japanese name, the romaji API name,
+the type (``X`` half-width, ``N`` full-width, ``9`` integer, ``DATE`` YYYY-MM-DD), the length
+in characters and the rules that apply. Parsing, the Great Expectations suite, the Parquet
+schema and ``docs/layouts.md`` are all generated from these declarations, so a change here
+changes all of them at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ItemType = Literal["X", "N", "9", "DATE"]
+Check = Literal["kojinbango", "lg_code", "juminhyokodo"]
+
+
+@dataclass(frozen=True)
+class Item:
+    """One item (項目) of a layout."""
+
+    ja: str
+    romaji: str
+    type: ItemType
+    length: int
+    required: bool = False
+    #: allowed values with their Japanese meaning; empty means any value of the type
+    codes: dict[str, str] = field(default_factory=dict)
+    #: check-digit scheme validated for this item
+    check: Check | None = None
+    #: ``fixed`` when the value must have exactly ``length`` characters
+    fixed: bool = False
+    #: a DATE that may be 不詳 (non-calendar); the flag item that allows it
+    fusho_flag: str | None = None
+    #: ``katakana`` for full-width katakana only (フリガナ)
+    charset: Literal["katakana"] | None = None
+    #: required only when another item has one of the listed values (相関)
+    required_when: tuple[str, tuple[str, ...]] | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A file layout: its items, its key and its version."""
+
+    name: str
+    version: str
+    title: str
+    key: tuple[str, ...]
+    #: the item that identifies a person across history rows
+    person: str
+    items: tuple[Item, ...]
+
+    @property
+    def romaji(self) -> list[str]:
+        """Item names in file order."""
+        return [i.romaji for i in self.items]
+
+    def item(self, romaji: str) -> Item:
+        """The item called ``romaji``."""
+        for i in self.items:
+            if i.romaji == romaji:
+                return i
+        raise KeyError(f"{self.name}: no item {romaji!r}")
+
+    def header_aliases(self) -> dict[str, str]:
+        """Header text (Japanese name or romaji) → romaji name."""
+        aliases = {i.romaji: i.romaji for i in self.items}
+        aliases.update({i.ja: i.romaji for i in self.items})
+        return aliases
+
+
+SEIBETSU = {"0": "不明", "1": "男", "2": "女"}
+FLAG01 = {"0": "なし", "1": "あり"}
+
+# 異動事由 codes of this project (the standard's numeric codes are unconfirmed, see docs/codes.md).
+# The first digit is the group: 1 記載, 2 消除, 3 修正.
+IDOJIYU: dict[str, str] = {
+    "10": "出生",
+    "11": "国内転入",
+    "12": "国外転入",
+    "13": "職権記載",
+    "14": "帰化",
+    "15": "住登外者登録",
+    "19": "その他記載",
+    "20": "死亡",
+    "21": "国内転出",
+    "22": "国外転出",
+    "23": "職権消除",
+    "24": "失踪宣告",
+    "29": "その他消除",
+    "30": "転居",
+    "31": "世帯変更",
+    "32": "氏名変更",
+    "33": "軽微な修正",
+    "34": "職権修正",
+    "35": "住登外者情報変更",
+    "39": "その他修正",
+}
+IDOJIYU_GROUP = {"1": "記載", "2": "消除", "3": "修正"}
+
+
+def idojiyu_group(code: str) -> str:
+    """記載, 消除 or 修正 for an 異動事由 code."""
+    return IDOJIYU_GROUP[code[0]]
+
+
+def _name_items() -> tuple[Item, ...]:
+    return (
+        Item("氏名", "shimei", "N", 100, required=True,
+             note="氏と名の間に全角空白1つ (佐藤　一郎)"),
+        Item("氏_日本人", "uji_nihonjin", "N", 50),
+        Item("名_日本人", "na_nihonjin", "N", 50),
+        Item("氏名_外国人アルファベット", "shimei_gaikokujinromaji", "N", 100,
+             note="全角英字"),
+        Item("氏名_外国人漢字", "shimei_gaikokujinkanji", "N", 100),
+        Item("通称", "tsusho", "N", 100),
+        Item("氏名_フリガナ", "shimei_furigana", "N", 100, charset="katakana",
+             note="全角カタカナ; 2025年改正で住民票に追加、未設定可"),
+    )
+
+
+def _seinengappi_items() -> tuple[Item, ...]:
+    return (
+        Item("性別", "seibetsu", "X", 1, required=True, codes=SEIBETSU),
+        Item("生年月日", "seinengappi", "DATE", 10, fusho_flag="seinengappi_fushofuragu",
+             required_when=("seinengappi_fushofuragu", ("0", "")),
+             note="不詳の場合は暦にない日付や空欄も可; 元の文字列を保持"),
+        Item("生年月日_不詳フラグ", "seinengappi_fushofuragu", "X", 1, codes=FLAG01),
+        Item("生年月日_不詳表記", "seinengappi_fushohyoki", "N", 72,
+             required_when=("seinengappi_fushofuragu", ("1",)), note="例: 昭和○年頃"),
+    )
+
+
+def _ido_items() -> tuple[Item, ...]:
+    return (
+        Item("異動事由", "idojiyu", "X", 2, required=True, codes=IDOJIYU, fixed=True),
+        Item("異動日", "idobi", "DATE", 10, required=True, note="異動の効力が生じた日"),
+        Item("処理日", "shoribi", "DATE", 10, required=True, note="記録した日 (異動日以後)"),
+    )
+
+
+ATENA = Layout(
+    name="atena",
+    version="1",
+    title="宛名基本情報 (住登者・住登外者)",
+    key=("atenabango", "rirekibango"),
+    person="atenabango",
+    items=(
+        Item("宛名番号", "atenabango", "X", 15, required=True,
+             note="団体内で一意; 全国では (全国地方公共団体コード, 宛名番号)"),
+        Item("履歴番号", "rirekibango", "9", 5, required=True, note="1から異動ごとに増える"),
+        Item("住登区分", "jutokubun", "X", 1, required=True,
+             codes={"1": "住登者", "2": "住登外者"}),
+        Item("住民票コード", "juminhyokodo", "X", 11, check="juminhyokodo", fixed=True,
+             required_when=("jutokubun", ("1",)), note="住登者は必須; 検査数字は警告のみ"),
+        Item("個人番号", "kojinbango", "X", 12, check="kojinbango", fixed=True),
+        *_name_items(),
+        *_seinengappi_items(),
+        Item("住所_市区町村コード", "jusho_shikuchosonkodo", "X", 6, required=True,
+             check="lg_code", fixed=True),
+        Item("住所_町字コード", "jusho_choazakodo", "X", 7, fixed=True,
+             note="0000000 = 町字なし"),
+        Item("住所_都道府県", "jusho_todofuken", "N", 4),
+        Item("住所_市区郡町村名", "jusho_shikugunchosonmei", "N", 12),
+        Item("住所_町字", "jusho_choaza", "N", 120),
+        Item("住所_番地号表記", "jusho_banchigohyoki", "N", 50),
+        Item("住所_方書", "jusho_katagaki", "N", 300),
+        Item("住所_郵便番号", "jusho_yubinbango", "X", 7, fixed=True),
+        *_ido_items(),
+        Item("代表宛名フラグ", "daihyo_atena_flag", "9", 1, codes={"0": "代表", "1": "非代表"}),
+        Item("名寄せ先宛名番号", "nayosesakiatenabango", "X", 15),
+        Item("他業務参照不可フラグ", "tagyomusanshofukafuragu", "X", 1, codes=FLAG01,
+             note="1 = 住基ネット由来、他業務で参照不可"),
+    ),
+)
+
+JUKI = Layout(
+    name="juki",
+    version="1",
+    title="住基 本人確認情報 (変更情報を含む)",
+    key=("juminhyokodo", "rirekibango"),
+    person="juminhyokodo",
+    items=(
+        Item("住民票コード", "juminhyokodo", "X", 11, required=True, check="juminhyokodo",
+             fixed=True),
+        Item("履歴番号", "rirekibango", "9", 5, required=True),
+        Item("氏名", "shimei", "N", 100, required=True),
+        Item("氏名_フリガナ", "shimei_furigana", "N", 100, charset="katakana"),
+        *_seinengappi_items(),
+        Item("住所_市区町村コード", "jusho_shikuchosonkodo", "X", 6, required=True,
+             check="lg_code", fixed=True),
+        Item("住所", "jusho", "N", 300, required=True),
+        Item("個人番号", "kojinbango", "X", 12, check="kojinbango", fixed=True),
+        *_ido_items(),
+    ),
+)
+
+SHIEN = Layout(
+    name="shien",
+    version="1",
+    title="DV等支援措置対象者",
+    key=("atenabango", "kaishibi"),
+    person="atenabango",
+    items=(
+        Item("宛名番号", "atenabango", "X", 15, required=True),
+        Item("区分", "kubun", "X", 1, required=True,
+             codes={"1": "申出者", "2": "併せて支援を求める者"}),
+        Item("開始日", "kaishibi", "DATE", 10, required=True),
+        Item("終了日", "shuryobi", "DATE", 10, required=True, note="延長時は新しい行"),
+    ),
+)
+
+LAYOUTS: dict[str, Layout] = {x.name: x for x in (ATENA, JUKI, SHIEN)}
+
+
+def get_layout(name: str, version: str | None = None) -> Layout:
+    """The layout called ``name``; raises KeyError for an unknown name or version."""
+    layout = LAYOUTS[name]
+    if version is not None and version != layout.version:
+        raise KeyError(f"{name} version {version} (known: {layout.version})")
+    return layout

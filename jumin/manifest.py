@@ -1,0 +1,117 @@
+"""The manifest of an upload set (送付ファイル一覧).
+
+An upload set is one manifest (``<name>.manifest.json``) plus the data files it names, all in
+one municipality's landing folder. The manifest is uploaded last; a set is complete when every
+file it names is present with the declared size and sha256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+MANIFEST_SUFFIX = ".manifest.json"
+ENCODINGS = {"utf-8": "utf-8-sig", "utf-8-sig": "utf-8-sig", "cp932": "cp932",
+             "shift_jis": "cp932", "windows-31j": "cp932"}
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One data file of a set."""
+
+    name: str
+    sha256: str
+    rows: int
+    encoding: str = "utf-8"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a municipality declares about an upload set."""
+
+    lg_code: str
+    layout: str
+    layout_version: str
+    kijunbi: str
+    files: tuple[FileEntry, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> str:
+        """Canonical JSON text (sorted keys, UTF-8, trailing newline)."""
+        d = asdict(self)
+        d["files"] = [asdict(f) for f in self.files]
+        return json.dumps(d, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        """Parse manifest JSON; raises ValueError naming the missing or malformed field."""
+        d = json.loads(text)
+        if not isinstance(d, dict):
+            raise ValueError("manifest is not a JSON object")
+        for key in ("lg_code", "layout", "layout_version", "kijunbi", "files"):
+            if key not in d:
+                raise ValueError(f"manifest field {key!r} is missing")
+        if not isinstance(d["files"], list) or not d["files"]:
+            raise ValueError("manifest field 'files' must be a non-empty list")
+        files = []
+        for i, f in enumerate(d["files"]):
+            try:
+                files.append(FileEntry(name=str(f["name"]), sha256=str(f["sha256"]).lower(),
+                                       rows=int(f["rows"]), encoding=str(f.get("encoding", "utf-8"))))
+            except (KeyError, TypeError, ValueError) as e:
+                raise ValueError(f"manifest files[{i}]: {e!r}") from e
+        return cls(lg_code=str(d["lg_code"]), layout=str(d["layout"]),
+                   layout_version=str(d["layout_version"]), kijunbi=str(d["kijunbi"]),
+                   files=tuple(files))
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def count_rows(path: Path) -> int:
+    """Data rows of a CSV file with a header row (RFC 4180: quoted newlines do not count)."""
+    rows = 0
+    in_quotes = False
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            if b'"' not in block and not in_quotes:
+                rows += block.count(b"\n")
+                continue
+            for ch in block:
+                if ch == 0x22:
+                    in_quotes = not in_quotes
+                elif ch == 0x0A and not in_quotes:
+                    rows += 1
+    with path.open("rb") as f:
+        f.seek(0, 2)
+        size = f.tell()
+        if size:
+            f.seek(size - 1)
+            if f.read(1) != b"\n":
+                rows += 1  # last line without a terminator
+    return max(rows - 1, 0)
+
+
+def write_manifest(folder: Path, name: str, lg_code: str, layout: str, layout_version: str,
+                   kijunbi: str, files: list[tuple[str, str]]) -> Path:
+    """Write ``<name>.manifest.json`` for data files already in ``folder``.
+
+    ``files`` holds (file name, encoding) pairs; sizes, hashes and row counts are computed.
+    """
+    entries = tuple(
+        FileEntry(name=f, sha256=sha256_file(folder / f), rows=count_rows(folder / f),
+                  encoding=enc)
+        for f, enc in files
+    )
+    m = Manifest(lg_code=lg_code, layout=layout, layout_version=layout_version,
+                 kijunbi=kijunbi, files=entries)
+    path = folder / f"{name}{MANIFEST_SUFFIX}"
+    path.write_text(m.to_json(), encoding="utf-8")
+    return path
