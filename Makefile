@@ -43,7 +43,7 @@ bench: $(STAMP) ## Benchmarks; every figure prints as `BENCH <name> <value> <uni
 	$(BIN)/python -m jumin.bench
 
 sample: $(STAMP) ## Regenerate the committed sample_data/ from the seeded generator
-	$(BIN)/python -m jumin.cli generate --out sample_data --sample
+	rm -rf sample_data/landing sample_data/ground_truth.csv && $(BIN)/python -m jumin.cli generate --out sample_data
 
 clean: ## Remove the venv, demo output and Airflow home
 	rm -rf $(VENV) .demo .airflow .pytest_cache .mypy_cache .ruff_cache

@@ -75,28 +75,15 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def count_rows(path: Path) -> int:
-    """Data rows of a CSV file with a header row (RFC 4180: quoted newlines do not count)."""
-    rows = 0
-    in_quotes = False
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            if b'"' not in block and not in_quotes:
-                rows += block.count(b"\n")
-                continue
-            for ch in block:
-                if ch == 0x22:
-                    in_quotes = not in_quotes
-                elif ch == 0x0A and not in_quotes:
-                    rows += 1
-    with path.open("rb") as f:
-        f.seek(0, 2)
-        size = f.tell()
-        if size:
-            f.seek(size - 1)
-            if f.read(1) != b"\n":
-                rows += 1  # last line without a terminator
-    return max(rows - 1, 0)
+def count_rows(path: Path, encoding: str = "utf-8") -> int:
+    """Records in a CSV file after its header row, as the parser counts them.
+
+    RFC 4180: quoted newlines do not start a record; blank lines are not records.
+    """
+    import csv
+
+    text = path.read_bytes().decode(ENCODINGS.get(encoding.lower(), encoding))
+    return max(sum(1 for row in csv.reader(text.splitlines(keepends=True)) if row) - 1, 0)
 
 
 def write_manifest(folder: Path, name: str, lg_code: str, layout: str, layout_version: str,
@@ -106,7 +93,7 @@ def write_manifest(folder: Path, name: str, lg_code: str, layout: str, layout_ve
     ``files`` holds (file name, encoding) pairs; sizes, hashes and row counts are computed.
     """
     entries = tuple(
-        FileEntry(name=f, sha256=sha256_file(folder / f), rows=count_rows(folder / f),
+        FileEntry(name=f, sha256=sha256_file(folder / f), rows=count_rows(folder / f, enc),
                   encoding=enc)
         for f, enc in files
     )

@@ -13,7 +13,6 @@ import re
 import sqlite3
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 from jumin.checkdigits import with_lg_check
@@ -91,7 +90,7 @@ def to_csv(table: list[Municipality]) -> str:
 @cache
 def load_table() -> dict[str, Municipality]:
     """The committed table, keyed by 6-digit code."""
-    text = resources.files("jumin").joinpath("data/municipalities.csv").read_text("utf-8")
+    text = (Path(__file__).parent / "data" / "municipalities.csv").read_text("utf-8")
     return {r["lg_code"]: Municipality(**r) for r in csv.DictReader(io.StringIO(text))}
 
 

@@ -1,0 +1,1 @@
+"""Validation: Great Expectations suites generated from the layouts, receipts, quarantine."""

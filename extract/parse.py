@@ -1,0 +1,136 @@
+"""Decode and parse one CSV data file strictly, keeping original line numbers."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from extract.errors import UploadSetRejected
+from jumin.errors import Finding
+from jumin.layouts import Layout
+from jumin.manifest import ENCODINGS
+
+LINE = "_line"
+FILE = "_file"
+
+
+@dataclass
+class ParsedFile:
+    """A parsed file: every value as text (``None`` for empty), and the rows that failed."""
+
+    table: pa.Table
+    rows_read: int
+    findings: list[Finding] = field(default_factory=list)
+
+
+def decode(data: bytes, encoding: str, file: str) -> str:
+    """Decode ``data`` with the declared encoding, or reject naming the line of the first bad byte."""
+    codec = ENCODINGS.get(encoding.lower())
+    if codec is None:
+        raise UploadSetRejected(Finding("F0013", file=file, detail=f"encoding={encoding!r}"))
+    if codec == "cp932" and _looks_utf8(data):
+        raise UploadSetRejected(Finding("F0007", file=file, line=_first_non_ascii_line(data),
+                                        detail="declared cp932 but the bytes are UTF-8"))
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        hint = ""
+        if codec != "cp932":
+            try:
+                data.decode("cp932")
+                hint = "; the bytes decode as cp932"
+            except UnicodeDecodeError:
+                pass
+        raise UploadSetRejected(Finding("F0007", file=file, line=line,
+                                        detail=f"not valid {encoding}{hint}")) from e
+
+
+def _looks_utf8(data: bytes) -> bool:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return True
+    if data.isascii():
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _first_non_ascii_line(data: bytes) -> int:
+    for i, b in enumerate(data):
+        if b >= 0x80:
+            return data[:i].count(b"\n") + 1
+    return 1
+
+
+def map_header(header: list[str], layout: Layout, file: str) -> list[str]:
+    """Romaji names for the header cells; rejects unknown, repeated or missing required items."""
+    aliases = layout.header_aliases()
+    names: list[str] = []
+    for cell in header:
+        name = aliases.get(cell.strip())
+        if name is None or name in names:
+            raise UploadSetRejected(Finding("F0009", file=file, line=1, item=cell,
+                                            detail=f"header cell {cell!r}"))
+        names.append(name)
+    missing = [i for i in layout.items if i.required and i.romaji not in names]
+    if missing:
+        raise UploadSetRejected(Finding("F0008", file=file, line=1, item=missing[0].romaji,
+                                        detail=", ".join(i.ja for i in missing)))
+    return names
+
+
+def parse(text: str, layout: Layout, file: str) -> ParsedFile:
+    """Parse CSV text (header row required, RFC 4180) into a text table of the layout's items.
+
+    Items absent from the header are null. A row with the wrong number of fields is not kept
+    in the table but reported as an R0001 finding, so it is counted as rejected, never lost.
+    """
+    if not text.strip():
+        raise UploadSetRejected(Finding("F0010", file=file))
+    lines = iter(text.splitlines(keepends=True))
+    reader = csv.reader(lines, strict=True)
+    try:
+        header = next(reader)
+    except csv.Error as e:
+        raise UploadSetRejected(Finding("F0011", file=file, line=1, detail=str(e))) from e
+    names = map_header(header, layout, file)
+    width = len(names)
+    cols: list[list[str | None]] = [[] for _ in names]
+    line_numbers: list[int] = []
+    findings: list[Finding] = []
+    rows_read = 0
+    start = reader.line_num + 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:
+            raise UploadSetRejected(Finding("F0011", file=file, line=start, detail=str(e))) from e
+        if not row:  # a blank line is not a record
+            start = reader.line_num + 1
+            continue
+        rows_read += 1
+        if len(row) != width:
+            findings.append(Finding("R0001", file=file, line=start,
+                                    detail=f"{len(row)} fields, header has {width}"))
+            start = reader.line_num + 1
+            continue
+        for c, v in zip(cols, row, strict=True):
+            c.append(v if v != "" else None)
+        line_numbers.append(start)
+        start = reader.line_num + 1
+    arrays = {n: pa.array(c, type=pa.string()) for n, c in zip(names, cols, strict=True)}
+    n = len(line_numbers)
+    columns = {
+        item.romaji: arrays.get(item.romaji, pa.nulls(n, type=pa.string()))
+        for item in layout.items
+    }
+    columns[FILE] = pa.array([file] * n, type=pa.string())
+    columns[LINE] = pa.array(line_numbers, type=pa.int64())
+    return ParsedFile(pa.table(columns), rows_read, findings)

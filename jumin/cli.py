@@ -1,0 +1,146 @@
+"""The ``jumin`` command: the same library functions the DAGs call, for one machine.
+
+Exit codes (docs/cli.md): 0 everything accepted; 1 usage or internal error; 3 some upload sets
+or rows were rejected (receipts written); 4 a transient failure worth retrying.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_ERROR, EXIT_REJECTED, EXIT_TRANSIENT = 0, 1, 3, 4
+
+SAMPLE_LG_CODES = ("131016", "141038", "012025")
+SAMPLE_ENCODINGS = {"012025": "cp932"}
+
+
+def _lg_codes(args: argparse.Namespace, landing_or_lake: Path, pattern: str) -> list[str]:
+    if args.lg_code:
+        return list(args.lg_code)
+    return sorted({p.name.removeprefix("lg_code=") for p in landing_or_lake.glob(pattern)
+                   if p.is_dir()})
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from jumin.generate import generate
+
+    codes = args.lg_code or list(SAMPLE_LG_CODES)
+    encodings = {c: "cp932" for c in args.cp932} if args.cp932 is not None else SAMPLE_ENCODINGS
+    result = generate(Path(args.out), codes, args.residents, seed=args.seed,
+                      kijunbi=args.kijunbi, encodings=encodings)
+    _console().print(f"generated {len(result.manifests)} upload sets under {args.out}")
+    return EXIT_OK
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from extract.main import ingest_municipality
+
+    landing = Path(args.landing)
+    rows = [r for c in _lg_codes(args, landing, "*")
+            for r in ingest_municipality(landing, Path(args.lake), c)]
+    _table("ingest", rows, ["lg_code", "manifest", "layout", "status", "set_id"])
+    return EXIT_REJECTED if any(r["status"] == "rejected" for r in rows) else EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from expectations.main import validate_municipality
+
+    lake = Path(args.lake)
+    rows = [r for c in _lg_codes(args, lake, "parsed/*/lg_code=*")
+            for r in validate_municipality(lake, c, force=args.force)]
+    _table("validate", rows, ["lg_code", "layout", "status", "input", "accepted", "rejected",
+                              "warnings"])
+    return EXIT_REJECTED if any(r["rejected"] for r in rows) else EXIT_OK
+
+
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    from transform.main import snapshot_municipality
+
+    lake = Path(args.lake)
+    rows = [r for c in _lg_codes(args, lake, "accepted/*/lg_code=*")
+            for r in snapshot_municipality(lake, c, args.kijunbi, args.known_at)]
+    _table("snapshot", rows, ["lg_code", "layout", "kijunbi", "rows", "path"])
+    return EXIT_OK
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=False)
+
+
+def _table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
+    from rich.table import Table
+
+    t = Table(title=title)
+    for c in columns:
+        t.add_column(c)
+    for r in rows:
+        t.add_row(*(str(r.get(c, "")) for c in columns))
+    _console().print(t)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``jumin``."""
+    p = argparse.ArgumentParser(prog="jumin", description=__doc__.splitlines()[0])
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="write seeded sample upload sets and a ground truth")
+    g.add_argument("--out", required=True)
+    g.add_argument("--lg-code", action="append", help="municipality (repeatable)")
+    g.add_argument("--residents", type=int, default=600)
+    g.add_argument("--seed", type=int, default=1)
+    g.add_argument("--kijunbi", default="2026-11-01")
+    g.add_argument("--cp932", action="append", metavar="LG_CODE",
+                   help="write this municipality in CP932 (repeatable)")
+    g.set_defaults(func=cmd_generate)
+
+    for name, func, helptext in (
+        ("ingest", cmd_ingest, "pick up complete upload sets from a landing folder"),
+        ("validate", cmd_validate, "validate parsed sets; write receipts and quarantine"),
+        ("snapshot", cmd_snapshot, "stage point-in-time snapshots as Parquet"),
+    ):
+        s = sub.add_parser(name, help=helptext)
+        s.add_argument("--lake", required=True)
+        s.add_argument("--lg-code", action="append", help="only this municipality (repeatable)")
+        s.set_defaults(func=func)
+        if name == "ingest":
+            s.add_argument("--landing", required=True)
+        if name == "validate":
+            s.add_argument("--force", action="store_true", help="validate again")
+        if name == "snapshot":
+            s.add_argument("--kijunbi", required=True, help="基準日 YYYY-MM-DD (as of)")
+            s.add_argument("--known-at", help="処理日 cut-off YYYY-MM-DD (default: 基準日)")
+    return p
+
+
+def configure_logging(verbose: bool) -> None:
+    """Log to stderr through rich; keep Great Expectations' own chatter down."""
+    from rich.logging import RichHandler
+
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s",
+                        handlers=[RichHandler(show_path=False)])
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``jumin`` command."""
+    from jumin.errors import JuminError
+
+    args = build_parser().parse_args(argv)
+    configure_logging(args.verbose)
+    try:
+        return int(args.func(args))
+    except JuminError as e:
+        logging.getLogger("jumin").error("%s", e)
+        return EXIT_TRANSIENT if e.transient else EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

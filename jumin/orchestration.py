@@ -1,0 +1,44 @@
+"""What the DAGs need besides the stage functions: settings and error mapping.
+
+Kept free of Airflow imports at module level so DAG files stay cheap to parse.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from jumin.errors import TerminalError
+
+T = TypeVar("T")
+
+
+def default_paths() -> dict[str, str]:
+    """Landing and lake folders from ``JUMIN_LANDING`` / ``JUMIN_LAKE`` (demo defaults otherwise)."""
+    home = Path(os.environ.get("JUMIN_HOME", Path.cwd() / ".demo"))
+    return {
+        "landing": os.environ.get("JUMIN_LANDING", str(home / "landing")),
+        "lake": os.environ.get("JUMIN_LAKE", str(home / "lake")),
+    }
+
+
+def fail_fast(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call a stage function; a terminal error fails the task without retries.
+
+    Transient errors propagate as they are, so Airflow retries them.
+    """
+    try:
+        return func(*args, **kwargs)
+    except TerminalError as e:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(str(e)) from e
+
+
+def municipalities_in(folder: str | Path, pattern: str, only: list[str] | None) -> list[str]:
+    """Municipality codes that have data under ``folder`` (restricted to ``only`` if given)."""
+    names = {p.name.removeprefix("lg_code=") for p in Path(folder).glob(pattern) if p.is_dir()}
+    found = sorted(n for n in names if len(n) == 6 and n.isdigit())
+    return [c for c in found if c in only] if only else found

@@ -1,0 +1,1 @@
+"""Load: write staged datasets to the lake atomically, partitioned by 基準日 and municipality."""

@@ -1,0 +1,45 @@
+"""The one way this project runs DuckDB."""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+from transform.config import DuckConfig
+from transform.errors import QueryFailed
+
+
+def connect(config: DuckConfig | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with the project's resource settings."""
+    c = config or DuckConfig()
+    con = duckdb.connect(":memory:", config={"threads": c.threads,
+                                              "memory_limit": c.memory_limit})
+    return con
+
+
+def run(con: duckdb.DuckDBPyConnection, table: str, sql: str,
+        params: list[object] | dict[str, object] | None = None) -> duckdb.DuckDBPyConnection:
+    """Execute ``sql`` (building ``table``); a failure re-raises naming the table with the SQL."""
+    try:
+        return con.execute(sql, params) if params is not None else con.execute(sql)
+    except duckdb.Error as e:
+        raise QueryFailed(table, sql, e) from e
+
+
+def quote_ident(name: str) -> str:
+    """A safely quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    """A safely quoted SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def arrow(con: duckdb.DuckDBPyConnection, table: str, sql: str,
+          params: list[object] | dict[str, object] | None = None) -> pa.Table:
+    """Run a query building ``table`` and return its whole result as an Arrow table."""
+    result = run(con, table, sql, params).to_arrow_table()
+    if result is None:
+        raise QueryFailed(table, sql, RuntimeError("query returned no result set"))
+    return result
