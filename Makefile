@@ -12,7 +12,7 @@ export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint typecheck bench sample clean
+.PHONY: help install demo test lint typecheck bench sample docs clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -47,3 +47,6 @@ sample: $(STAMP) ## Regenerate the committed sample_data/ from the seeded genera
 
 clean: ## Remove the venv, demo output and Airflow home
 	rm -rf $(VENV) .demo .airflow .pytest_cache .mypy_cache .ruff_cache
+
+docs: $(STAMP) ## Regenerate the reference pages in docs/ from the layouts and error codes
+	$(BIN)/python -m jumin.docs docs

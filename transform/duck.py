@@ -39,7 +39,9 @@ def quote_literal(value: str) -> str:
 def arrow(con: duckdb.DuckDBPyConnection, table: str, sql: str,
           params: list[object] | dict[str, object] | None = None) -> pa.Table:
     """Run a query building ``table`` and return its whole result as an Arrow table."""
-    result = run(con, table, sql, params).to_arrow_table()
-    if result is None:
-        raise QueryFailed(table, sql, RuntimeError("query returned no result set"))
+    try:
+        # a relation streams straight into Arrow; a DB-API result would copy the rows once more
+        result = con.sql(sql, params=params).to_arrow_table()
+    except duckdb.Error as e:
+        raise QueryFailed(table, sql, e) from e
     return result

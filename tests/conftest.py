@@ -1,0 +1,14 @@
+"""Test settings: an isolated Airflow home and no analytics, set before anything imports them."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+os.environ["GX_ANALYTICS_ENABLED"] = "False"
+os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="jumin-airflow-")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(Path(__file__).resolve().parent.parent / "dags")
+
+REPO = Path(__file__).resolve().parent.parent

@@ -1,0 +1,79 @@
+"""Decoding and strict CSV parsing, with original line numbers."""
+
+from __future__ import annotations
+
+import pytest
+
+from extract.errors import UploadSetRejected
+from extract.parse import LINE, decode, parse
+from jumin.layouts import SHIEN
+
+HEADER = "宛名番号,区分,開始日,終了日"
+
+
+def rows(text: str) -> list[dict]:
+    return parse(text, SHIEN, "f.csv").table.to_pylist()
+
+
+@pytest.mark.parametrize("data,encoding", [
+    ("宛名番号\n".encode(), "utf-8"),
+    (b"\xef\xbb\xbf" + "宛名番号\n".encode(), "utf-8"),
+    ("宛名番号\r\n".encode("cp932"), "cp932"),
+    ("宛名番号\r\n".encode("cp932"), "Shift_JIS"),
+])
+def test_decode_accepted_encodings(data: bytes, encoding: str) -> None:
+    assert decode(data, encoding, "f.csv").strip() == "宛名番号"
+
+
+def test_decode_names_line_of_first_bad_byte() -> None:
+    data = "a\nb\n".encode() + "佐藤\n".encode("cp932")
+    with pytest.raises(UploadSetRejected) as e:
+        decode(data, "utf-8", "f.csv")
+    assert (e.value.finding.code, e.value.finding.line) == ("F0007", 3)
+    assert "cp932" in e.value.finding.detail
+
+
+def test_decode_refuses_utf8_declared_as_cp932() -> None:
+    with pytest.raises(UploadSetRejected) as e:
+        decode("x\n佐藤\n".encode(), "cp932", "f.csv")
+    assert (e.value.finding.code, e.value.finding.line) == ("F0007", 2)
+
+
+def test_decode_unknown_encoding() -> None:
+    with pytest.raises(UploadSetRejected) as e:
+        decode(b"x", "latin-1", "f.csv")
+    assert e.value.finding.code == "F0013"
+
+
+def test_parse_keeps_line_numbers_across_quoted_newlines_and_crlf() -> None:
+    text = f'{HEADER}\r\n1,1,2026-01-01,2027-01-01\r\n"2\r\n2",1,2026-01-01,2027-01-01\r\n3,"1",2026-01-01,"2027,1"\r\n'
+    got = rows(text)
+    assert [r[LINE] for r in got] == [2, 3, 5]
+    assert got[1]["atenabango"] == "2\r\n2"
+    assert got[2]["shuryobi"] == "2027,1"
+
+
+def test_parse_romaji_header_and_missing_optional_columns() -> None:
+    got = rows("atenabango,kubun,kaishibi,shuryobi\n1,,2026-01-01,2027-01-01\n")
+    assert got[0]["kubun"] is None and got[0]["atenabango"] == "1"
+
+
+def test_parse_reports_rows_with_wrong_field_count_and_skips_blank_lines() -> None:
+    parsed = parse(f"{HEADER}\n1,1,2026-01-01,2027-01-01\n\n2,1\n3,1,2026-01-01,2027-01-01\n",
+                   SHIEN, "f.csv")
+    assert parsed.rows_read == 3
+    assert [r[LINE] for r in parsed.table.to_pylist()] == [2, 5]
+    assert [(f.code, f.line) for f in parsed.findings] == [("R0001", 4)]
+
+
+@pytest.mark.parametrize("text,code", [
+    ("", "F0010"),
+    ("宛名番号,区分,開始日\n", "F0008"),
+    (f"{HEADER},余分\n", "F0009"),
+    (f"{HEADER},区分\n", "F0009"),
+    (f'{HEADER}\n1,1,2026-01-01,"2027-01-01\n', "F0011"),
+])
+def test_parse_file_level_errors(text: str, code: str) -> None:
+    with pytest.raises(UploadSetRejected) as e:
+        parse(text, SHIEN, "f.csv")
+    assert e.value.finding.code == code

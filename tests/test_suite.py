@@ -1,0 +1,115 @@
+"""The generated Great Expectations suite: every rule fires on the row that breaks it."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from expectations.main import ROW, run_suite
+from expectations.suite import build_suite
+from jumin.layouts import ATENA, LAYOUTS, SHIEN
+
+VALID_ATENA = {
+    "atenabango": "000000000000001", "rirekibango": "1", "jutokubun": "1",
+    "juminhyokodo": "12345678903", "kojinbango": "621498320257", "shimei": "佐藤　一郎",
+    "shimei_furigana": "サトウ　イチロウ", "seibetsu": "1", "seinengappi": "1980-01-02",
+    "seinengappi_fushofuragu": "0", "jusho_shikuchosonkodo": "131016",
+    "jusho_choazakodo": "0001001", "jusho_todofuken": "東京都", "jusho_shikugunchosonmei": "千代田区",
+    "jusho_choaza": "千代田", "jusho_banchigohyoki": "１番１号", "jusho_yubinbango": "1000001",
+    "idojiyu": "10", "idobi": "1980-01-02", "shoribi": "1980-01-03", "daihyo_atena_flag": "0",
+    "tagyomusanshofukafuragu": "0",
+}
+
+
+def frame(layout, rows: list[dict]) -> pd.DataFrame:
+    df = pd.DataFrame([{c: r.get(c) for c in layout.romaji} for r in rows], dtype="string[pyarrow]")
+    df[ROW] = range(len(rows))
+    return df
+
+
+def findings(layout, rows: list[dict]) -> set[tuple[int, str, str]]:
+    return {(f.row, f.finding.code, f.finding.item) for f in run_suite(layout, frame(layout, rows))}
+
+
+def test_valid_row_passes() -> None:
+    assert findings(ATENA, [VALID_ATENA]) == set()
+
+
+CASES = [  # (changes to the valid row, expected code, item)
+    ({"shimei": None}, "E0001", "shimei"),
+    ({"juminhyokodo": None}, "E0004", "juminhyokodo"),  # 住登者 needs 住民票コード
+    ({"shimei": "Sato Ichiro"}, "E0002", "shimei"),  # half-width in Ｎ
+    ({"shimei": "佐藤　ｲﾁﾛｳ"}, "E0002", "shimei"),  # half-width katakana
+    ({"shimei": "佐藤　\ue000郎"}, "E0002", "shimei"),  # unmapped 外字
+    ({"atenabango": "０００１"}, "E0002", "atenabango"),  # full-width in X
+    ({"rirekibango": "1a"}, "E0002", "rirekibango"),
+    ({"idobi": "1980/01/02"}, "E0002", "idobi"),
+    ({"idobi": "2023-02-29", "shoribi": "2023-03-01"}, "E0002", "idobi"),  # not a calendar day
+    ({"shimei_furigana": "さとう　いちろう"}, "E0002", "shimei_furigana"),
+    ({"shimei": "佐" * 101}, "E0003", "shimei"),
+    ({"jusho_yubinbango": "100001"}, "E0003", "jusho_yubinbango"),  # fixed length 7
+    ({"seibetsu": "3"}, "E0002", "seibetsu"),
+    ({"idojiyu": "99"}, "E0002", "idojiyu"),
+    ({"kojinbango": "621498320258"}, "E0004", "kojinbango"),
+    ({"jusho_shikuchosonkodo": "131017"}, "E0004", "jusho_shikuchosonkodo"),
+    ({"juminhyokodo": "12345678901"}, "W0001", "juminhyokodo"),
+    ({"shoribi": "1980-01-01"}, "E0004", "shoribi"),
+    ({"seinengappi": "1990-01-01"}, "E0004", "seinengappi"),  # born after the 異動日
+    ({"seinengappi": None}, "E0004", "seinengappi"),  # required unless 不詳
+    ({"seinengappi_fushofuragu": "1"}, "E0004", "seinengappi_fushohyoki"),
+]
+
+
+@pytest.fixture(scope="module")
+def case_findings() -> set[tuple[int, str, str]]:
+    """One suite run over the valid row (row 0) and one broken row per case (row i + 1)."""
+    rows = [VALID_ATENA] + [{**VALID_ATENA, "atenabango": f"{i + 2}", **change}
+                            for i, (change, _, _) in enumerate(CASES)]
+    return findings(ATENA, rows)
+
+
+@pytest.mark.parametrize("n", range(len(CASES)), ids=[f"{c[2]}-{c[1]}" for c in CASES])
+def test_each_rule_fires(case_findings: set[tuple[int, str, str]], n: int) -> None:
+    change, code, item = CASES[n]
+    assert (n + 1, code, item) in case_findings
+
+
+def test_valid_row_stays_clean_among_broken_ones(case_findings: set[tuple[int, str, str]]) -> None:
+    assert not [f for f in case_findings if f[0] == 0]
+
+
+def test_fusho_date_may_be_non_calendar_when_flagged() -> None:
+    fusho = {**VALID_ATENA, "seinengappi": "1950-02-29", "seinengappi_fushofuragu": "1",
+             "seinengappi_fushohyoki": "昭和２５年頃"}
+    assert findings(ATENA, [fusho]) == set()
+    assert findings(ATENA, [{**fusho, "seinengappi": None}]) == set()
+
+
+def test_duplicate_key_flags_every_copy() -> None:
+    got = findings(ATENA, [VALID_ATENA, VALID_ATENA])
+    assert got == {(0, "E0004", "rirekibango"), (1, "E0004", "rirekibango")}
+
+
+def test_jutogaisha_needs_no_juminhyokodo() -> None:
+    assert findings(ATENA, [{**VALID_ATENA, "jutokubun": "2", "juminhyokodo": None}]) == set()
+
+
+def test_shien_end_not_before_start() -> None:
+    ok = {"atenabango": "1", "kubun": "1", "kaishibi": "2026-01-01", "shuryobi": "2026-12-31"}
+    assert findings(SHIEN, [ok]) == set()
+    assert findings(SHIEN, [{**ok, "shuryobi": "2025-12-31"}]) == {(0, "E0004", "shuryobi")}
+
+
+@pytest.mark.parametrize("name", sorted(LAYOUTS))
+def test_every_expectation_says_what_it_means(name: str) -> None:
+    suite = build_suite(LAYOUTS[name])
+    for e in suite.expectations:
+        assert e.meta is not None and {"code", "item", "rule", "hint"} <= set(e.meta)
+        assert e.meta["item"] in LAYOUTS[name].romaji
+
+
+def test_cases_cover_every_rule_kind_of_atena() -> None:
+    kinds = {e.meta["rule"].split("_")[0] for e in build_suite(ATENA).expectations if e.meta}
+    covered = {"required", "charset", "calendar", "length", "code", "check", "key", "idobi",
+               "seinengappi"}
+    assert kinds <= covered, kinds - covered
