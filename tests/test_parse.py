@@ -26,7 +26,7 @@ def test_decode_accepted_encodings(data: bytes, encoding: str) -> None:
 
 
 def test_decode_names_line_of_first_bad_byte() -> None:
-    data = "a\nb\n".encode() + "佐藤\n".encode("cp932")
+    data = b"a\nb\n" + "佐藤\n".encode("cp932")
     with pytest.raises(UploadSetRejected) as e:
         decode(data, "utf-8", "f.csv")
     assert (e.value.finding.code, e.value.finding.line) == ("F0007", 3)

@@ -70,7 +70,7 @@ def case_findings() -> set[tuple[int, str, str]]:
 
 @pytest.mark.parametrize("n", range(len(CASES)), ids=[f"{c[2]}-{c[1]}" for c in CASES])
 def test_each_rule_fires(case_findings: set[tuple[int, str, str]], n: int) -> None:
-    change, code, item = CASES[n]
+    _, code, item = CASES[n]
     assert (n + 1, code, item) in case_findings
 
 
