@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml requirements.lock
 install: $(STAMP) ## Create .venv and install pinned dependencies
 
 demo: $(STAMP) ## Generate sample data and run the DAGs end to end on embedded defaults
-	$(BIN)/python -m jumin.demo --workdir $(CURDIR)/.demo
+	AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING $(BIN)/python -m jumin.demo --workdir $(CURDIR)/.demo
 
 test: $(STAMP) ## Run lint, type checks and the test suite
 	$(BIN)/ruff check .

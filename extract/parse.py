@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -92,8 +93,8 @@ def parse(text: str, layout: Layout, file: str) -> ParsedFile:
     """
     if not text.strip():
         raise UploadSetRejected(Finding("F0010", file=file))
-    lines = iter(text.splitlines(keepends=True))
-    reader = csv.reader(lines, strict=True)
+    # StringIO splits only on CR, LF and CRLF; str.splitlines would also split on U+2028 etc.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader)
     except csv.Error as e:

@@ -52,7 +52,7 @@ def summary(lake: Path, kijunbi: str) -> list[dict[str, Any]]:
     import duckdb
 
     out = []
-    for receipt in sorted(lake.glob("receipts/lg_code=*/*.json")):
+    for receipt in lake.glob("receipts/lg_code=*/*.json"):
         d = json.loads(receipt.read_text())
         snap = lake / "snapshot" / d["layout"] / f"kijunbi={kijunbi}" / f"lg_code={d['lg_code']}"
         rows = 0
@@ -63,7 +63,7 @@ def summary(lake: Path, kijunbi: str) -> list[dict[str, Any]]:
         out.append({"lg_code": d["lg_code"], "dantai_mei": d["dantai_mei"],
                     "layout": d["layout"], "status": d["status"], **d["counts"],
                     "snapshot": rows})
-    return out
+    return sorted(out, key=lambda r: (r["lg_code"], r["layout"]))
 
 
 DEMO_QUERY = """
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(work, ignore_errors=True)
     landing, lake = work / "landing", work / "lake"
     os.environ["JUMIN_LANDING"], os.environ["JUMIN_LAKE"] = str(landing), str(lake)
-    console = Console()
+    console = Console(width=120)
     console.rule("jumin demo")
     result = generate(work, list(SAMPLE_LG_CODES), args.residents, seed=1, kijunbi=KIJUNBI,
                       encodings=SAMPLE_ENCODINGS)

@@ -7,7 +7,9 @@ file it names is present with the declared size and sha256.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -75,15 +77,18 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def count_rows(path: Path, encoding: str = "utf-8") -> int:
+def count_rows(path: Path) -> int:
     """Records in a CSV file after its header row, as the parser counts them.
 
-    RFC 4180: quoted newlines do not start a record; blank lines are not records.
+    RFC 4180: quoted line breaks do not start a record; blank lines are not records. Works on
+    bytes: in UTF-8 and CP932 the bytes of '"', CR and LF never occur inside a multi-byte
+    character, so no decoding is needed.
     """
-    import csv
-
-    text = path.read_bytes().decode(ENCODINGS.get(encoding.lower(), encoding))
-    return max(sum(1 for row in csv.reader(text.splitlines(keepends=True)) if row) - 1, 0)
+    data = path.read_bytes()
+    if b'"' not in data:
+        return max(sum(1 for line in data.splitlines() if line) - 1, 0)
+    text = data.decode("latin-1")  # one char per byte, so quotes and newlines stay where they are
+    return max(sum(1 for row in csv.reader(io.StringIO(text, newline="")) if row) - 1, 0)
 
 
 def write_manifest(folder: Path, name: str, lg_code: str, layout: str, layout_version: str,
@@ -93,7 +98,7 @@ def write_manifest(folder: Path, name: str, lg_code: str, layout: str, layout_ve
     ``files`` holds (file name, encoding) pairs; sizes, hashes and row counts are computed.
     """
     entries = tuple(
-        FileEntry(name=f, sha256=sha256_file(folder / f), rows=count_rows(folder / f, enc),
+        FileEntry(name=f, sha256=sha256_file(folder / f), rows=count_rows(folder / f),
                   encoding=enc)
         for f, enc in files
     )

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from extract.errors import UploadSetRejected
 from extract.parse import LINE, decode, parse
 from jumin.layouts import SHIEN
+from jumin.manifest import count_rows
 
 HEADER = "宛名番号,区分,開始日,終了日"
 
@@ -77,3 +83,25 @@ def test_parse_file_level_errors(text: str, code: str) -> None:
     with pytest.raises(UploadSetRejected) as e:
         parse(text, SHIEN, "f.csv")
     assert e.value.finding.code == code
+
+
+def test_line_separator_characters_inside_values_are_data() -> None:
+    got = rows(f"{HEADER}\n1\u2028x\x1c,1,2026-01-01,2027-01-01\n2,1,2026-01-01,2027-01-01\n")
+    assert [(r["atenabango"], r[LINE]) for r in got] == [("1\u2028x\x1c", 2), ("2", 3)]
+
+
+cells = st.lists(st.sampled_from(['a', '佐', '"', ',', '\n', '\r\n', ' ', 'ｱ']), max_size=6).map(''.join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(records=st.lists(st.lists(cells, min_size=4, max_size=4), max_size=8), crlf=st.booleans(),
+       encoding=st.sampled_from(["utf-8", "cp932"]))
+def test_manifest_row_count_agrees_with_the_parser(records: list[list[str]], crlf: bool,
+                                                   encoding: str, tmp_path_factory) -> None:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n" if crlf else "\n").writerows([HEADER.split(","),
+                                                                         *records])
+    path = tmp_path_factory.mktemp("c") / "f.csv"
+    path.write_bytes(buf.getvalue().encode(encoding))
+    parsed = parse(decode(path.read_bytes(), encoding, "f.csv"), SHIEN, "f.csv")
+    assert count_rows(path) == parsed.rows_read == len(records)

@@ -1,0 +1,119 @@
+"""``make bench``: timings and memory, every figure on its own line as ``BENCH <name> <value> <unit>``.
+
+Each step runs in its own forked process so its peak RSS is its own. Ratios compare steps
+measured side by side in this one run, never against numbers from another machine or day.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import multiprocessing as mp
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+LG_CODES = ["131016", "141038", "012025"]
+
+
+def _child(fn: Callable[..., Any], args: tuple[Any, ...], q: Any) -> None:
+    start = time.perf_counter()
+    fn(*args)
+    elapsed = time.perf_counter() - start
+    q.put((elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024))
+
+
+def measure(fn: Callable[..., Any], *args: Any) -> tuple[float, int]:
+    """(seconds, peak RSS bytes) of ``fn(*args)`` run in a fresh forked process."""
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=_child, args=(fn, args, q))
+    p.start()
+    p.join()
+    if p.exitcode != 0:
+        raise RuntimeError(f"benchmark step {fn.__name__} failed with exit code {p.exitcode}")
+    elapsed, rss = q.get()
+    return elapsed, rss
+
+
+def report(name: str, value: float, unit: str) -> None:
+    """One result line; the format is what runs are compared by."""
+    sys.stdout.write(f"BENCH {name} {value:.3f} {unit}\n")
+    sys.stdout.flush()
+
+
+def _generate(out: Path, residents: int) -> None:
+    from jumin.generate import generate
+
+    generate(out, LG_CODES, residents, seed=7, kijunbi="2026-11-01")
+
+
+def _duckdb_copy(csv_path: Path, out: Path) -> None:
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT * FROM read_csv('{csv_path}', all_varchar = true, header = true)) "
+                f"TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
+
+
+def _ingest(landing: Path, lake: Path, lg_code: str) -> None:
+    from extract.main import ingest_municipality
+
+    ingest_municipality(landing, lake, lg_code)
+
+
+def _validate(lake: Path, lg_code: str) -> None:
+    from expectations.main import validate_municipality
+
+    validate_municipality(lake, lg_code)
+
+
+def _snapshot(lake: Path, lg_code: str) -> None:
+    from transform.main import snapshot_municipality
+
+    snapshot_municipality(lake, lg_code, "2026-11-01")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks and print BENCH lines."""
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--residents", type=int, default=1_000_000,
+                    help="persons generated across three municipalities")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    work = Path(tempfile.mkdtemp(prefix="jumin-bench-"))
+    try:
+        seconds, rss = measure(_generate, work, args.residents)
+        report(f"generate_{args.residents}_residents_s", seconds, "s")
+        report("generate_peak_rss_mib", rss / 2**20, "MiB")
+        lg_code = LG_CODES[0]
+        landing, lake = work / "landing", work / "lake"
+        csv_path = next((landing / lg_code).glob("atena_*.csv"))
+        rows = sum(1 for _ in csv_path.open("rb")) - 1
+        report("atena_rows", rows, "rows")
+        copy_s, _ = measure(_duckdb_copy, csv_path, work / "copy.parquet")
+        report("duckdb_csv_to_parquet_s", copy_s, "s")
+        ingest_s, ingest_rss = measure(_ingest, landing, lake, lg_code)
+        report("ingest_s", ingest_s, "s")
+        report("ingest_peak_rss_mib", ingest_rss / 2**20, "MiB")
+        validate_s, validate_rss = measure(_validate, lake, lg_code)
+        report("validate_s", validate_s, "s")
+        report("validate_peak_rss_mib", validate_rss / 2**20, "MiB")
+        report("validate_rows_per_s", rows / validate_s, "rows/s")
+        report("ingest_plus_validate_vs_duckdb_copy", (ingest_s + validate_s) / copy_s, "x")
+        report("validate_vs_duckdb_copy", validate_s / copy_s, "x")
+        snap_s, snap_rss = measure(_snapshot, lake, lg_code)
+        report("snapshot_s", snap_s, "s")
+        report("snapshot_peak_rss_mib", snap_rss / 2**20, "MiB")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,523 @@
+"""The seeded generator writes upload sets that satisfy their layouts and its ground truth."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from jumin.checkdigits import VALIDATORS
+from jumin.generate import GenerateResult, generate
+from jumin.generate.dates import one_year_term_end, to_days, wareki_year
+from jumin.generate.names import to_cp932_safe
+from jumin.generate.writer import write_table
+from jumin.layouts import ATENA, IDOJIYU, JUKI, LAYOUTS, SHIEN, Item, Layout
+from jumin.manifest import Manifest, count_rows, sha256_file
+from jumin.municipalities import load_table
+
+CODES = ["131016", "141038", "012025"]
+ENCODINGS = {"012025": "cp932"}
+KIJUNBI = "2026-11-01"
+VARIANT_CHARS = set("髙﨑邊邉濱濵齋澤嶋")
+KATAKANA = re.compile(r"[\u30A1-\u30F6\u30FC\u3000]+")
+FULLWIDTH_ALPHA = re.compile(r"[\uFF21-\uFF3A\u3000]+")
+ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+Row = dict[str, str]
+
+
+# ---------------------------------------------------------------------------------------
+# helpers
+
+
+def read_set(folder: Path, layout: Layout) -> tuple[Manifest, list[Row], bytes]:
+    """Manifest, rows keyed by romaji, and raw bytes of one upload set."""
+    stem = f"{layout.name}_{KIJUNBI.replace('-', '')}"
+    manifest = Manifest.from_json((folder / f"{stem}.manifest.json").read_text("utf-8"))
+    raw = (folder / manifest.files[0].name).read_bytes()
+    codec = "cp932" if manifest.files[0].encoding == "cp932" else "utf-8-sig"
+    reader = csv.reader(io.StringIO(raw.decode(codec), newline=""))
+    header = next(reader)
+    assert header == [i.ja for i in layout.items]
+    rows = [dict(zip(layout.romaji, r, strict=True)) for r in reader]
+    return manifest, rows, raw
+
+
+def all_rows(out: Path, layout: Layout) -> dict[str, list[Row]]:
+    """lg_code → rows of that layout."""
+    return {c: read_set(out / "landing" / c, layout)[1] for c in CODES}
+
+
+def ground_truth(out: Path) -> list[Row]:
+    with (out / "ground_truth.csv").open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def is_fullwidth(value: str) -> bool:
+    """Ｎ: no ASCII, no half-width katakana or half-width symbols."""
+    return all(ord(c) > 0x7F and not 0xFF61 <= ord(c) <= 0xFF9F
+               and not 0xFFE8 <= ord(c) <= 0xFFEE for c in value)
+
+
+def is_calendar_date(value: str) -> bool:
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return bool(ISO.fullmatch(value))
+
+
+def item_errors(item: Item, row: Row) -> list[str]:
+    """Every way ``row[item]`` breaks the declaration of ``item`` (empty when it conforms)."""
+    v = row[item.romaji]
+    errors = []
+    needed = item.required or (item.required_when is not None
+                               and row[item.required_when[0]] in item.required_when[1])
+    if not v:
+        return ["missing"] if needed else []
+    if len(v) > item.length or (item.fixed and len(v) != item.length):
+        errors.append(f"length {len(v)}")
+    if item.type == "X" and not all(0x20 <= ord(c) <= 0x7E for c in v):
+        errors.append("not half-width")
+    if item.type == "9" and not (v.isascii() and v.isdigit()):
+        errors.append("not a number")
+    if item.type == "N" and not is_fullwidth(v):
+        errors.append("not full-width")
+    if item.type == "DATE":
+        fusho = item.fusho_flag is not None and row[item.fusho_flag] == "1"
+        if not (ISO.fullmatch(v) if fusho else is_calendar_date(v)):
+            errors.append("not a date")
+    if item.codes and v not in item.codes:
+        errors.append("not a code")
+    if item.check and not VALIDATORS[item.check](v):
+        errors.append("check digit")
+    if item.charset == "katakana" and not KATAKANA.fullmatch(v):
+        errors.append("not katakana")
+    return errors
+
+
+# ---------------------------------------------------------------------------------------
+# fixtures
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, GenerateResult]:
+    out = tmp_path_factory.mktemp("small")
+    return out, generate(out, CODES, 300, seed=1, kijunbi=KIJUNBI, encodings=ENCODINGS)
+
+
+@pytest.fixture(scope="module")
+def medium(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, GenerateResult]:
+    """Big enough for the rare traits and the rates to show."""
+    out = tmp_path_factory.mktemp("medium")
+    return out, generate(out, CODES, 6000, seed=7, kijunbi=KIJUNBI, encodings=ENCODINGS)
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
+# ---------------------------------------------------------------------------------------
+# determinism and arguments
+
+
+def test_same_seed_gives_identical_bytes_and_another_seed_differs(tmp_path: Path) -> None:
+    runs = []
+    for name, seed in (("a", 3), ("b", 3), ("c", 4)):
+        generate(tmp_path / name, CODES, 200, seed=seed, kijunbi=KIJUNBI, encodings=ENCODINGS)
+        runs.append(tree_bytes(tmp_path / name))
+    assert len(runs[0]) == 3 * 6 + 1
+    assert runs[0] == runs[1]
+    assert runs[0].keys() == runs[2].keys()
+    differing = [k for k in runs[0] if runs[0][k] != runs[2][k]]
+    assert any(k.endswith("atena_20261101.csv") for k in differing)
+    assert "ground_truth.csv" in differing
+
+
+@pytest.mark.parametrize("codes", [["130001"], ["141003"], ["999999"], ["131016", "131016"]])
+def test_rejects_what_is_not_one_sending_municipality(tmp_path: Path, codes: list[str]) -> None:
+    with pytest.raises(ValueError):
+        generate(tmp_path, codes, 10)
+
+
+def test_rejects_unknown_encodings(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unsupported"):
+        generate(tmp_path, ["131016"], 10, encodings={"131016": "euc-jp"})
+    with pytest.raises(ValueError, match="not in lg_codes"):
+        generate(tmp_path, ["131016"], 10, encodings={"012025": "cp932"})
+
+
+def test_single_municipality_still_has_jutogaisha(tmp_path: Path) -> None:
+    generate(tmp_path, ["012025"], 200, seed=2, kijunbi=KIJUNBI)
+    kinds = Counter(r["kind"] for r in ground_truth(tmp_path))
+    assert kinds["jutosha"] == 200
+    assert kinds["jutogaisha_elsewhere"] >= 10  # people living outside the set
+    assert kinds["jutogaisha_former"] == 0  # nowhere to move to inside the set
+
+
+# ---------------------------------------------------------------------------------------
+# files and manifests
+
+
+def test_result_lists_every_set_with_its_row_count(small: tuple[Path, GenerateResult]) -> None:
+    out, result = small
+    assert len(result.manifests) == 9
+    assert result.ground_truth == out / "ground_truth.csv"
+    for path in result.manifests:
+        m = Manifest.from_json(path.read_text("utf-8"))
+        assert path.parent == out / "landing" / m.lg_code
+        assert m.kijunbi == KIJUNBI and m.layout_version == LAYOUTS[m.layout].version
+        assert result.rows[(m.lg_code, m.layout)] == m.files[0].rows > 0
+
+
+def test_manifests_verify(small: tuple[Path, GenerateResult]) -> None:
+    for path in small[1].manifests:
+        m = Manifest.from_json(path.read_text("utf-8"))
+        (entry,) = m.files
+        data = path.parent / entry.name
+        assert entry.sha256 == sha256_file(data) == hashlib.sha256(data.read_bytes()).hexdigest()
+        assert entry.rows == count_rows(data)
+        assert entry.encoding == ENCODINGS.get(m.lg_code, "utf-8")
+
+
+def test_encodings_line_endings_and_bom(small: tuple[Path, GenerateResult]) -> None:
+    out, _ = small
+    boms = []
+    for code in CODES:
+        for layout in (ATENA, JUKI, SHIEN):
+            _, _, raw = read_set(out / "landing" / code, layout)
+            if code in ENCODINGS:
+                raw.decode("cp932")
+                assert not raw.startswith(b"\xef\xbb\xbf")
+                assert raw.count(b"\r\n") == raw.count(b"\n") > 1  # CRLF throughout
+                if layout is not SHIEN:  # kanji make CP932 invalid as UTF-8
+                    with pytest.raises(UnicodeDecodeError):
+                        raw.decode("utf-8")
+            else:
+                raw.decode("utf-8")
+                assert b"\r" not in raw
+                boms.append(raw.startswith(b"\xef\xbb\xbf"))
+            assert raw.endswith(b"\n") and b'"' not in raw  # nothing needed quoting
+    assert True in boms and False in boms
+
+
+# ---------------------------------------------------------------------------------------
+# values
+
+
+@pytest.mark.parametrize("layout", [ATENA, JUKI, SHIEN], ids=lambda x: x.name)
+def test_every_value_satisfies_its_item(small: tuple[Path, GenerateResult],
+                                        layout: Layout) -> None:
+    bad = []
+    for code, rows in all_rows(small[0], layout).items():
+        for n, row in enumerate(rows, start=2):
+            bad += [(code, n, i.romaji, row[i.romaji], e) for i in layout.items
+                    for e in item_errors(i, row)]
+    assert bad == []
+
+
+def test_item_check_catches_broken_values() -> None:
+    """The conformance check above is not vacuous."""
+    row = {i.romaji: "" for i in ATENA.items}
+    row.update(atenabango="0000000001", rirekibango="1", jutokubun="1", shimei="佐藤　一郎",
+               seibetsu="1", seinengappi="1980-01-01", seinengappi_fushofuragu="0",
+               jusho_shikuchosonkodo="131016", idojiyu="10", idobi="1980-01-01",
+               shoribi="1980-01-01", juminhyokodo="12345678901")
+    item = ATENA.item
+    assert item_errors(item("shimei"), {**row, "shimei": "佐藤 一郎"}) == ["not full-width"]
+    assert item_errors(item("shimei"), {**row, "shimei": "ｻﾄｳ"}) == ["not full-width"]
+    assert item_errors(item("seinengappi"), {**row, "seinengappi": "1950-02-29"}) == [
+        "not a date"]
+    assert item_errors(item("jusho_shikuchosonkodo"), {**row, "jusho_shikuchosonkodo": "131017"}
+                       ) == ["check digit"]
+    assert item_errors(item("juminhyokodo"), {**row, "juminhyokodo": ""}) == ["missing"]
+    assert item_errors(item("shimei_furigana"), {**row, "shimei_furigana": "さとう"}) == [
+        "not katakana"]
+    assert item_errors(item("idojiyu"), {**row, "idojiyu": "99"}) == ["not a code"]
+
+
+def test_names_are_assembled_as_the_standard_says(small: tuple[Path, GenerateResult]) -> None:
+    for rows in all_rows(small[0], ATENA).values():
+        for r in rows:
+            if r["uji_nihonjin"]:
+                assert r["shimei"] == f"{r['uji_nihonjin']}\u3000{r['na_nihonjin']}"
+                assert r["shimei_gaikokujinromaji"] == ""
+            else:
+                assert r["shimei"] == r["shimei_gaikokujinromaji"]
+                assert FULLWIDTH_ALPHA.fullmatch(r["shimei"])
+            if r["shimei_furigana"]:
+                assert r["shimei_furigana"].count("\u3000") >= 1
+
+
+def test_history_numbers_run_from_one(small: tuple[Path, GenerateResult]) -> None:
+    out, _ = small
+    for rows in all_rows(out, ATENA).values():
+        per: dict[str, list[int]] = defaultdict(list)
+        for r in rows:
+            per[r["atenabango"]].append(int(r["rirekibango"]))
+        assert all(v == list(range(1, len(v) + 1)) for v in per.values())
+    juki: dict[str, list[int]] = defaultdict(list)
+    for rows in all_rows(out, JUKI).values():
+        for r in rows:
+            juki[r["juminhyokodo"]].append(int(r["rirekibango"]))
+    # one person's rows may sit in two files (moved); together they count from 1
+    assert all(sorted(v) == list(range(1, len(v) + 1)) for v in juki.values())
+
+
+@pytest.mark.parametrize("layout", [ATENA, JUKI], ids=lambda x: x.name)
+def test_dates_are_ordered_and_not_after_kijunbi(medium: tuple[Path, GenerateResult],
+                                                 layout: Layout) -> None:
+    history: dict[tuple[str, str], list[Row]] = defaultdict(list)
+    for code, rows in all_rows(medium[0], layout).items():
+        for r in rows:
+            assert r["idobi"] <= r["shoribi"] <= KIJUNBI
+            assert (r["seinengappi"] or "0") <= KIJUNBI
+            # a juki person's rows may sit in two files (moved); 宛名番号 are per municipality
+            history[(code if layout is ATENA else "", r[layout.person])].append(r)
+    for rows in history.values():
+        rows.sort(key=lambda r: int(r["rirekibango"]))
+        for before, after in pairwise(rows):
+            # a later 履歴番号 takes effect and is recorded no earlier
+            assert before["idobi"] <= after["idobi"]
+            assert before["shoribi"] <= after["shoribi"]
+
+
+def test_first_history_row_registers_and_codes_make_sense(small: tuple[Path, GenerateResult]
+                                                          ) -> None:
+    for rows in all_rows(small[0], ATENA).values():
+        for r in rows:
+            if r["rirekibango"] == "1":
+                assert r["idojiyu"] in ("10", "11", "12", "15")
+                assert IDOJIYU[r["idojiyu"]] in ("出生", "国内転入", "国外転入", "住登外者登録")
+            if r["idojiyu"] == "10":
+                assert r["idobi"] == r["seinengappi"]
+            assert (r["jutokubun"] == "1") == bool(r["juminhyokodo"])
+
+
+# ---------------------------------------------------------------------------------------
+# ground truth and cross-file links
+
+
+def test_ground_truth_covers_every_atena_record(small: tuple[Path, GenerateResult]) -> None:
+    out, _ = small
+    truth = {(r["lg_code"], r["atenabango"]): r for r in ground_truth(out)}
+    seen: dict[tuple[str, str], int] = {}
+    for code, rows in all_rows(out, ATENA).items():
+        for r in rows:
+            seen[(code, r["atenabango"])] = int(r["rirekibango"])
+            if r["juminhyokodo"]:
+                assert truth[(code, r["atenabango"])]["juminhyokodo"] == r["juminhyokodo"]
+    assert seen.keys() == truth.keys()
+    assert all(int(truth[k]["rirekibango_max"]) == v for k, v in seen.items())
+    assert {r["kind"] for r in truth.values()} == {
+        "jutosha", "jutogaisha_former", "jutogaisha_elsewhere", "jutogaisha_dv"}
+
+
+def test_every_jutosha_has_a_juki_record(small: tuple[Path, GenerateResult]) -> None:
+    out, _ = small
+    juki = {(r["juminhyokodo"]) for rows in all_rows(out, JUKI).values() for r in rows}
+    residents = {r["juminhyokodo"] for rows in all_rows(out, ATENA).values() for r in rows
+                 if r["jutokubun"] == "1"}
+    assert residents and residents <= juki
+    # and the juki rows of a file are at that municipality's addresses
+    for code, rows in all_rows(out, JUKI).items():
+        m = load_table()[code]
+        assert all(r["jusho_shikuchosonkodo"] == code for r in rows)
+        assert all(r["jusho"].startswith(m.todofuken) for r in rows)
+
+
+def test_movers_leave_a_former_record_and_arrive_with_a_new_one(
+        medium: tuple[Path, GenerateResult]) -> None:
+    out, _ = medium
+    atena = all_rows(out, ATENA)
+    moved = 0
+    for code, rows in atena.items():
+        by_no: dict[str, list[Row]] = defaultdict(list)
+        for r in rows:
+            by_no[r["atenabango"]].append(r)
+        for hist in by_no.values():
+            codes = [r["idojiyu"] for r in hist]
+            if "21" not in codes:
+                continue
+            moved += 1
+            assert codes[-2:] == ["21", "15"]
+            last = hist[-1]
+            assert last["jutokubun"] == "2" and last["juminhyokodo"] == ""
+            assert last["jusho_shikuchosonkodo"] != code  # the new address is elsewhere
+            jhc = hist[-2]["juminhyokodo"]
+            arrival = [r for r in atena[last["jusho_shikuchosonkodo"]]
+                       if r["juminhyokodo"] == jhc and r["idojiyu"] == "11"]
+            assert arrival and arrival[0]["idobi"] == hist[-2]["idobi"]
+    assert moved >= 0.02 * 6000
+
+
+def test_dv_victims_are_jutogaisha_under_support(medium: tuple[Path, GenerateResult]) -> None:
+    out, _ = medium
+    dv = [r for r in ground_truth(out) if r["kind"] == "jutogaisha_dv"]
+    assert dv
+    shien = {c: {r["atenabango"] for r in rows} for c, rows in all_rows(out, SHIEN).items()}
+    atena = all_rows(out, ATENA)
+    for r in dv:
+        assert r["atenabango"] in shien[r["lg_code"]]
+        first = next(a for a in atena[r["lg_code"]] if a["atenabango"] == r["atenabango"])
+        assert first["jutokubun"] == "2" and first["juminhyokodo"] == ""
+        assert first["jusho_shikuchosonkodo"] == r["lg_code"]  # she lives here
+
+
+def test_shien_refers_to_local_atena_and_runs_one_year(medium: tuple[Path, GenerateResult]
+                                                       ) -> None:
+    out, _ = medium
+    kinds = Counter()
+    active = expired = 0
+    for code, rows in all_rows(out, SHIEN).items():
+        numbers = {r["atenabango"] for r in read_set(out / "landing" / code, ATENA)[1]}
+        for r in rows:
+            assert r["atenabango"] in numbers
+            start, end = to_days(r["kaishibi"]), to_days(r["shuryobi"])
+            assert int(one_year_term_end(np.array([start]))[0]) == end
+            assert r["kaishibi"] <= KIJUNBI
+            kinds[r["kubun"]] += 1
+            active += r["kaishibi"] <= KIJUNBI <= r["shuryobi"]
+            expired += r["shuryobi"] < KIJUNBI
+    assert kinds["1"] > 0 and kinds["2"] > 0 and active > 0 and expired > 0
+
+
+def test_elsewhere_jutogaisha_link_to_a_person_not_registered_here(
+        medium: tuple[Path, GenerateResult]) -> None:
+    out, _ = medium
+    truth = ground_truth(out)
+    atena = all_rows(out, ATENA)
+    juki_codes = {r["juminhyokodo"] for rows in all_rows(out, JUKI).values() for r in rows}
+    elsewhere = [r for r in truth if r["kind"] == "jutogaisha_elsewhere"]
+    inside = [r for r in elsewhere if r["juminhyokodo"] in juki_codes]
+    assert inside and len(inside) < len(elsewhere)  # some live in the set, some outside
+    for r in elsewhere:
+        first = next(a for a in atena[r["lg_code"]] if a["atenabango"] == r["atenabango"])
+        assert first["idojiyu"] == "15" and first["jusho_shikuchosonkodo"] != r["lg_code"]
+
+
+# ---------------------------------------------------------------------------------------
+# realism: rates and rare traits
+
+
+def test_rates_are_roughly_as_specified(medium: tuple[Path, GenerateResult]) -> None:
+    out, _ = medium
+    atena = [r for rows in all_rows(out, ATENA).values() for r in rows]
+    juki = [r for rows in all_rows(out, JUKI).values() for r in rows]
+
+    def share(rows: list[Row], key: str, pred: Callable[[Row], object]) -> float:
+        """Share of persons (by ``key``, latest row) for whom ``pred`` holds."""
+        people = {r[key]: r for r in rows}
+        return sum(bool(pred(r)) for r in people.values()) / len(people)
+
+    assert 0.65 < share(juki, "juminhyokodo", lambda r: r["shimei_furigana"]) < 0.75
+    residents = [r for r in atena if r["jutokubun"] == "1"]
+    assert 0.92 < share(residents, "juminhyokodo", lambda r: r["shimei_furigana"]) < 0.98
+    assert 0.86 < share(juki, "juminhyokodo", lambda r: r["kojinbango"]) < 0.94
+    assert 0.01 < share(juki, "juminhyokodo", lambda r: not r["shimei"][0].isascii()
+                        and FULLWIDTH_ALPHA.fullmatch(r["shimei"])) < 0.03
+    codes = Counter(r["idojiyu"] for r in juki)
+    assert {"10", "11", "12", "20", "21", "30", "32"} <= codes.keys()
+    assert Counter(r["seibetsu"] for r in juki)["0"] > 0
+    late = sum(r["shoribi"] > r["idobi"] for r in juki) / len(juki)
+    assert 0.05 < late < 0.4
+    assert {"0", "1"} == {r["tagyomusanshofukafuragu"] for r in atena}
+
+
+def test_marriage_changes_surname_under_one_juminhyokodo(medium: tuple[Path, GenerateResult]
+                                                         ) -> None:
+    rows = [r for rs in all_rows(medium[0], JUKI).values() for r in rs]
+    before: dict[str, str] = {}
+    changed = 0
+    for r in sorted(rows, key=lambda r: (r["juminhyokodo"], int(r["rirekibango"]))):
+        if r["idojiyu"] == "32":
+            assert r["seibetsu"] == "2"
+            changed += r["shimei"].split("\u3000")[0] != before[r["juminhyokodo"]].split(
+                "\u3000")[0]
+        before[r["juminhyokodo"]] = r["shimei"]
+    assert changed > 0
+
+
+def test_fusho_birth_dates_keep_raw_text(medium: tuple[Path, GenerateResult]) -> None:
+    rows = [r for rs in all_rows(medium[0], ATENA).values() for r in rs]
+    fusho = {r["atenabango"] + r["jusho_shikuchosonkodo"]: r for r in rows
+             if r["seinengappi_fushofuragu"] == "1"}
+    assert fusho
+    assert all(r["seinengappi_fushohyoki"] for r in fusho.values())
+    assert any(r["seinengappi"] == "" for r in fusho.values())
+    assert any(r["seinengappi"] and not is_calendar_date(r["seinengappi"])
+               for r in fusho.values())
+    assert all(r["seinengappi_fushohyoki"] == "" for r in rows
+               if r["seinengappi_fushofuragu"] == "0")
+
+
+def test_variant_kanji_and_ivs_only_where_the_encoding_allows(
+        medium: tuple[Path, GenerateResult]) -> None:
+    out, _ = medium
+    text = {c: "".join(r["shimei"] for r in rows) for c, rows in all_rows(out, ATENA).items()}
+    utf8 = "".join(v for c, v in text.items() if c not in ENCODINGS)
+    cp932 = "".join(v for c, v in text.items() if c in ENCODINGS)
+    ivs = re.compile("[\U000E0100-\U000E01EF]")
+    assert ivs.search(utf8)
+    assert not ivs.search(cp932)
+    assert VARIANT_CHARS & set(utf8) and VARIANT_CHARS & set(cp932)
+    cp932.encode("cp932")
+
+
+def test_addresses_are_real_towns_with_stable_codes(medium: tuple[Path, GenerateResult]
+                                                    ) -> None:
+    rows = [r for rs in all_rows(medium[0], ATENA).values() for r in rs]
+    town: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
+    for r in rows:
+        m = load_table()[r["jusho_shikuchosonkodo"]]
+        assert r["jusho_todofuken"] == m.todofuken
+        assert r["jusho_shikugunchosonmei"] == m.shikuchoson or m.kind == "shikuchoson"
+        town[(r["jusho_shikuchosonkodo"], r["jusho_choaza"])].add(
+            (r["jusho_choazakodo"][:4], r["jusho_yubinbango"]))
+        if "丁目" in r["jusho_banchigohyoki"]:
+            assert int(r["jusho_choazakodo"][4:]) > 0
+    assert all(len(v) == 1 for v in town.values())  # one 町字コード and 郵便番号 per town
+    assert any(r["jusho_katagaki"].endswith("号室") for r in rows)
+    assert any(r["jusho_katagaki"] == "" for r in rows)
+    assert ("141038", "みなとみらい") in town  # 横浜市西区's real towns
+
+
+# ---------------------------------------------------------------------------------------
+# helpers of the generator
+
+
+def test_cp932_safe_forms() -> None:
+    assert to_cp932_safe("葛\U000E0100西") == "葛西"
+    assert to_cp932_safe("髙橋") == "髙橋"  # NEC/IBM extension, encodable
+    assert to_cp932_safe("山﨑") == "山﨑"
+    assert to_cp932_safe("𠮷野") == "吉野"
+    assert to_cp932_safe("\U0010DE92子") == "〓子"  # MJ+ private use: no CP932 form
+
+
+def test_wareki_and_terms() -> None:
+    assert wareki_year(1950) == "昭和２５年"
+    assert wareki_year(1926) == "大正１５年"  # 昭和 began on 1926-12-25
+    assert wareki_year(1989) == "平成元年"
+    assert wareki_year(2019) == "令和元年"
+    start = np.array([to_days("2025-04-10"), to_days("2024-02-29")])
+    assert [str(np.datetime64(int(d), "D")) for d in one_year_term_end(start)] == [
+        "2026-04-09", "2025-02-28"]
+
+
+def test_writer_quotes_only_values_that_need_it() -> None:
+    table = pa.table({"a": ["x", 'say "hi", then', ""], "b": ["１", "２", "line\nbreak"]})
+    buf = io.BytesIO()
+    write_table(buf, ["a", "b"], table, "cp932")
+    assert buf.getvalue().decode("cp932") == (
+        'a,b\r\nx,１\r\n"say ""hi"", then",２\r\n,"line\nbreak"\r\n')
