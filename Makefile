@@ -42,8 +42,9 @@ typecheck: $(STAMP) ## mypy on the library code
 bench: $(STAMP) ## Benchmarks; every figure prints as `BENCH <name> <value> <unit>`
 	$(BIN)/python -m jumin.bench
 
-sample: $(STAMP) ## Regenerate the committed sample_data/ from the seeded generator
+sample: $(STAMP) ## Regenerate the committed sample_data/ (generator sample and bad/ cases)
 	rm -rf sample_data/landing sample_data/ground_truth.csv && $(BIN)/python -m jumin.cli generate --out sample_data
+	$(BIN)/python -m jumin.badcases sample_data/bad
 
 clean: ## Remove the venv, demo output and Airflow home
 	rm -rf $(VENV) .demo .airflow .pytest_cache .mypy_cache .ruff_cache

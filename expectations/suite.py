@@ -20,8 +20,11 @@ from jumin.layouts import Item, Layout
 HALF_WIDTH = r"^[\x20-\x7E]*$"
 DIGITS = r"^[0-9]+$"
 ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-#: full-width: no ASCII, no half-width katakana (U+FF61–FF9F), no private use (外字, U+E000–F8FF)
-FULL_WIDTH = "^[^\\x00-\\x7F\uff61-\uff9f\ue000-\uf8ff]*$"
+#: full-width: no ASCII or C1 controls, no NBSP, no special spaces, zero-width or bidi marks,
+#: line separators or BOM, no half-width katakana (U+FF61–FF9F), no private use (外字, U+E000–F8FF).
+#: Latin-1 symbols such as ×÷°±§ stay allowed: JIS X 0208 has them.
+FULL_WIDTH = ("^[^\\x00-\\xA0\u2000-\u200f\u2028-\u202f\u205f-\u206f\ufeff"
+              "\uff61-\uff9f\ue000-\uf8ff]*$")
 #: full-width katakana, the long-vowel mark, the middle dot and the full-width space
 KATAKANA = "^[\u30a1-\u30f6\u30fc\u30fb\u3000]*$"
 
@@ -106,9 +109,13 @@ def cross_field_expectations(layout: Layout) -> list[Expectation]:
             ignore_row_if="either_value_is_missing",
             meta=_meta("E0004", "shoribi", "idobi_not_after_shoribi", "処理日が異動日より前です")))
     if {"idobi", "seinengappi"} <= names:
+        flag = layout.item("seinengappi").fusho_flag
+        # a 不詳 birth date may be text such as 年月日不詳: only compare calendar dates
+        when: dict[str, Any] = ({"row_condition": _when(flag, ("0", "")),
+                                 "condition_parser": "pandas"} if flag else {})
         out.append(gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
             column_A="idobi", column_B="seinengappi", or_equal=True,
-            ignore_row_if="either_value_is_missing",
+            ignore_row_if="either_value_is_missing", **when,
             meta=_meta("E0004", "seinengappi", "seinengappi_not_after_idobi",
                        "生年月日が異動日より後です")))
     if {"kaishibi", "shuryobi"} <= names:

@@ -76,7 +76,8 @@ def ingest_set(manifest_path: Path, lake: Lake, lg_code: str,
     name = manifest_path.name
     manifest: Manifest | None = None
     try:
-        manifest = read_manifest(manifest_bytes, name, lg_code)
+        manifest = read_manifest(manifest_bytes, name)
+        check_manifest(manifest, name, lg_code)
         parsed_path = lake.parsed(manifest.layout, lg_code, set_id)
         if parsed_path.with_suffix(".json").exists():
             log.info("%s: set %s already ingested", name, set_id)
@@ -101,12 +102,16 @@ def ingest_set(manifest_path: Path, lake: Lake, lg_code: str,
     return IngestResult(set_id, lg_code, name, manifest.layout, "parsed", str(parsed_path))
 
 
-def read_manifest(data: bytes, name: str, lg_code: str) -> Manifest:
-    """Parse and check a manifest against the folder it arrived in."""
+def read_manifest(data: bytes, name: str) -> Manifest:
+    """Parse a manifest; anything malformed rejects the set with F0001."""
     try:
-        manifest = Manifest.from_json(data.decode("utf-8-sig"))
+        return Manifest.from_json(data.decode("utf-8-sig"))
     except (ValueError, UnicodeDecodeError) as e:
         raise UploadSetRejected(Finding("F0001", file=name, detail=str(e))) from e
+
+
+def check_manifest(manifest: Manifest, name: str, lg_code: str) -> None:
+    """Check a parsed manifest against the folder it arrived in and the known layouts."""
     if not is_valid_lg_code(manifest.lg_code) or manifest.lg_code != lg_code:
         raise UploadSetRejected(Finding(
             "F0003", file=name, item="lg_code", value=manifest.lg_code,
@@ -117,7 +122,6 @@ def read_manifest(data: bytes, name: str, lg_code: str) -> Manifest:
         raise UploadSetRejected(Finding("F0002", file=name, item="layout",
                                         value=f"{manifest.layout} v{manifest.layout_version}",
                                         detail=str(e))) from e
-    return manifest
 
 
 def verify_files(folder: Path, manifest: Manifest, config: ExtractConfig) -> list[Path]:

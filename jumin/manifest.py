@@ -8,9 +8,11 @@ file it names is present with the declared size and sha256.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -54,18 +56,38 @@ class Manifest:
         for key in ("lg_code", "layout", "layout_version", "kijunbi", "files"):
             if key not in d:
                 raise ValueError(f"manifest field {key!r} is missing")
+        kijunbi = str(d["kijunbi"])
+        if not ISO_DATE.fullmatch(kijunbi):
+            raise ValueError(f"manifest field 'kijunbi' is not a YYYY-MM-DD date: {kijunbi!r}")
+        try:
+            dt.date.fromisoformat(kijunbi)
+        except ValueError as e:
+            raise ValueError(f"manifest field 'kijunbi' is not a calendar date: {kijunbi!r}") from e
         if not isinstance(d["files"], list) or not d["files"]:
             raise ValueError("manifest field 'files' must be a non-empty list")
-        files = []
-        for i, f in enumerate(d["files"]):
-            try:
-                files.append(FileEntry(name=str(f["name"]), sha256=str(f["sha256"]).lower(),
-                                       rows=int(f["rows"]), encoding=str(f.get("encoding", "utf-8"))))
-            except (KeyError, TypeError, ValueError) as e:
-                raise ValueError(f"manifest files[{i}]: {e!r}") from e
+        files = tuple(_file_entry(i, f) for i, f in enumerate(d["files"]))
+        names = [f.name for f in files]
+        if len(set(names)) != len(names):
+            raise ValueError("manifest field 'files' names the same file twice")
         return cls(lg_code=str(d["lg_code"]), layout=str(d["layout"]),
-                   layout_version=str(d["layout_version"]), kijunbi=str(d["kijunbi"]),
-                   files=tuple(files))
+                   layout_version=str(d["layout_version"]), kijunbi=kijunbi, files=files)
+
+
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _file_entry(i: int, f: object) -> FileEntry:
+    """One ``files[i]`` entry; ``rows`` must be a JSON integer ≥ 0 (not 4.7, not "4")."""
+    if not isinstance(f, dict):
+        raise ValueError(f"manifest files[{i}] is not an object")
+    for key in ("name", "sha256", "rows"):
+        if key not in f:
+            raise ValueError(f"manifest files[{i}].{key} is missing")
+    rows = f["rows"]
+    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
+        raise ValueError(f"manifest files[{i}].rows must be an integer >= 0: {rows!r}")
+    return FileEntry(name=str(f["name"]), sha256=str(f["sha256"]).lower(), rows=rows,
+                     encoding=str(f.get("encoding", "utf-8")))
 
 
 def sha256_file(path: Path) -> str:

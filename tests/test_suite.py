@@ -41,6 +41,8 @@ CASES = [  # (changes to the valid row, expected code, item)
     ({"shimei": "Sato Ichiro"}, "E0002", "shimei"),  # half-width in Ｎ
     ({"shimei": "佐藤　ｲﾁﾛｳ"}, "E0002", "shimei"),  # half-width katakana
     ({"shimei": "佐藤　\ue000郎"}, "E0002", "shimei"),  # unmapped 外字
+    ({"shimei": "佐藤\xa0一郎"}, "E0002", "shimei"),  # no-break space
+    ({"shimei": "佐藤　一\u200b郎"}, "E0002", "shimei"),  # zero-width space
     ({"atenabango": "０００１"}, "E0002", "atenabango"),  # full-width in X
     ({"rirekibango": "1a"}, "E0002", "rirekibango"),
     ({"idobi": "1980/01/02"}, "E0002", "idobi"),
@@ -81,8 +83,8 @@ def test_valid_row_stays_clean_among_broken_ones(case_findings: set[tuple[int, s
 def test_fusho_date_may_be_non_calendar_when_flagged() -> None:
     fusho = {**VALID_ATENA, "seinengappi": "1950-02-29", "seinengappi_fushofuragu": "1",
              "seinengappi_fushohyoki": "昭和２５年頃"}
-    assert findings(ATENA, [fusho]) == set()
-    assert findings(ATENA, [{**fusho, "seinengappi": None}]) == set()
+    text = {**fusho, "atenabango": "2", "seinengappi": "年月日不詳"}
+    assert findings(ATENA, [fusho, text, {**fusho, "atenabango": "3", "seinengappi": None}]) == set()
 
 
 def test_duplicate_key_flags_every_copy() -> None:
