@@ -18,7 +18,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag, task
 
-from jumin.orchestration import default_paths
+from jumin.orchestration import LG_CODES_PARAM, default_paths
 
 PATHS = default_paths()
 
@@ -32,8 +32,7 @@ PATHS = default_paths()
     tags=["jumin", "受付"],
     max_active_runs=1,
     params={
-        "lg_codes": Param([], type="array", items={"type": "string", "pattern": "^[0-9]{6}$"},
-                          description="全国地方公共団体コード; empty = every municipality"),
+        "lg_codes": Param([], **LG_CODES_PARAM),
         "landing": Param(PATHS["landing"], type="string", description="landing folder"),
         "lake": Param(PATHS["lake"], type="string", description="lake root"),
     },

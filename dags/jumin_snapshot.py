@@ -16,7 +16,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag, task
 
-from jumin.orchestration import default_paths
+from jumin.orchestration import LG_CODES_PARAM, default_paths
 
 PATHS = default_paths()
 
@@ -31,8 +31,7 @@ PATHS = default_paths()
     params={
         "kijunbi": Param("2026-11-01", type="string", format="date", description="基準日 (as of)"),
         "known_at": Param("", type="string", description="処理日 cut-off; empty = 基準日"),
-        "lg_codes": Param([], type="array", items={"type": "string", "pattern": "^[0-9]{6}$"},
-                          description="全国地方公共団体コード; empty = every municipality"),
+        "lg_codes": Param([], **LG_CODES_PARAM),
         "lake": Param(PATHS["lake"], type="string", description="lake root"),
     },
 )

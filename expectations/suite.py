@@ -12,7 +12,7 @@ from typing import Any
 import great_expectations as gx
 from great_expectations.expectations.expectation import Expectation
 
-from expectations.custom import CHECK_DIGIT_EXPECTATIONS
+from expectations.custom import ExpectColumnValuesToHaveValidCheckDigit
 from jumin.layouts import Item, Layout
 
 # Classes of characters per item type. Literal characters, not \u escapes, so both Python's
@@ -90,8 +90,9 @@ def item_expectations(item: Item, layout: Layout) -> list[Expectation]:
                        + (" …" if len(item.codes) > 6 else "") + ")")))
     if item.check:
         code = "W0001" if item.check == "juminhyokodo" else "E0004"
-        out.append(CHECK_DIGIT_EXPECTATIONS[item.check](
-            column=col, meta=_meta(code, col, f"check_digit_{item.check}", "検査数字が一致しません")))
+        out.append(ExpectColumnValuesToHaveValidCheckDigit(
+            column=col, scheme=item.check,
+            meta=_meta(code, col, f"check_digit_{item.check}", "検査数字が一致しません")))
     return out
 
 

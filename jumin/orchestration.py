@@ -14,6 +14,13 @@ from jumin.errors import TerminalError
 
 T = TypeVar("T")
 
+#: JSON schema of the ``lg_codes`` Param shared by the DAGs
+LG_CODES_PARAM: dict[str, Any] = {
+    "type": "array",
+    "items": {"type": "string", "pattern": "^[0-9]{6}$"},
+    "description": "全国地方公共団体コード (6 digits); empty = every municipality",
+}
+
 
 def default_paths() -> dict[str, str]:
     """Landing and lake folders from ``JUMIN_LANDING`` / ``JUMIN_LAKE`` (demo defaults otherwise)."""
