@@ -1,16 +1,21 @@
 """
-### jumin_ingest — 受付: upload sets → raw, parsed, validated (one mapped task per municipality)
+### jumin_ingest — 受付: upload sets → raw, parsed, validated, receipts (mapped per municipality)
 
-For every municipality with files in the landing folder (or those named in **lg_codes**):
+For every municipality with an inbox in the landing zone (or those named in **lg_codes**):
 
-1. **ingest** — picks up complete upload sets (manifest + files, sha256 checked), keeps a raw
-   copy, decodes and parses strictly. A bad set is rejected with a receipt; others go on.
+1. **ingest** — picks up complete upload sets (manifest uploaded last, every file present with
+   its declared size and sha256), keeps a raw copy, decodes and parses strictly, and moves the
+   set to the archive. Incomplete sets are left alone (reported after a timeout); a bad set is
+   rejected with a receipt; an identical re-upload is not processed twice.
 2. **validate** — runs the layout's Great Expectations suite; accepted rows go to
-   `accepted/`, rejected rows to quarantine `rejected/`, one 受付結果 receipt per set in
-   `receipts/lg_code=<code>/` (`.json` and a Japanese `.txt`).
+   `accepted/`, rejected rows to quarantine `rejected/`, one 受付結果 receipt per set.
+3. **publish** — puts each receipt (`.json` and a Japanese `.txt`) into the municipality's
+   `outbox/`.
 
-Rerun one municipality: trigger with `{"lg_codes": ["131016"]}`. An identical re-upload is
-recognised by its manifest hash and not processed twice. See `docs/operations.md`.
+The landing zone is the SFTP server of the Airflow connection **sftp_conn_id** (e.g.
+`AIRFLOW_CONN_JUMIN_SFTP`) or, when that is empty, the local folder **landing**. SFTP errors
+retry; one municipality's failure never blocks the others. Rerun one municipality:
+`{"lg_codes": ["131016"]}`. See `docs/operations.md` and `docs/landing.md`.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from airflow.sdk import Param, dag, task
 from jumin.orchestration import LG_CODES_PARAM, default_paths
 
 PATHS = default_paths()
+RETRY = {"retries": 3, "retry_delay": pendulum.duration(seconds=30)}
 
 
 @dag(
@@ -33,36 +39,49 @@ PATHS = default_paths()
     max_active_runs=1,
     params={
         "lg_codes": Param([], **LG_CODES_PARAM),
-        "landing": Param(PATHS["landing"], type="string", description="landing folder"),
+        "sftp_conn_id": Param("", type="string",
+                              description="Airflow connection of the SFTP landing zone; "
+                                          "empty = local landing folder"),
+        "landing": Param(PATHS["landing"], type="string", description="local landing folder"),
         "lake": Param(PATHS["lake"], type="string", description="lake root"),
     },
 )
 def jumin_ingest() -> None:
-    @task
+    @task(**RETRY)
     def municipalities(params: dict | None = None) -> list[str]:
-        from jumin.orchestration import municipalities_in
+        from extract.inbox import municipalities_at
+        from jumin.orchestration import fail_fast, landing_source
 
         p = params or {}
-        return municipalities_in(p["landing"], "*", p["lg_codes"])
+        found = fail_fast(municipalities_at, landing_source(p))
+        return [c for c in found if c in p["lg_codes"]] if p["lg_codes"] else found
 
-    @task(retries=3, retry_delay=pendulum.duration(seconds=30), map_index_template="{{ lg_code }}")
+    @task(**RETRY, map_index_template="{{ lg_code }}")
     def ingest(lg_code: str, params: dict | None = None) -> str:
         from extract.main import ingest_municipality
-        from jumin.orchestration import fail_fast
+        from jumin.orchestration import fail_fast, landing_source
 
         p = params or {}
-        fail_fast(ingest_municipality, p["landing"], p["lake"], lg_code)
+        fail_fast(ingest_municipality, landing_source(p), p["lake"], lg_code)
         return lg_code
 
     @task(map_index_template="{{ lg_code }}")
-    def validate(lg_code: str, params: dict | None = None) -> list[dict]:
+    def validate(lg_code: str, params: dict | None = None) -> str:
         from expectations.main import validate_municipality
         from jumin.orchestration import fail_fast
 
-        p = params or {}
-        return fail_fast(validate_municipality, p["lake"], lg_code)
+        fail_fast(validate_municipality, (params or {})["lake"], lg_code)
+        return lg_code
 
-    validate.expand(lg_code=ingest.expand(lg_code=municipalities()))
+    @task(**RETRY, map_index_template="{{ lg_code }}")
+    def publish(lg_code: str, params: dict | None = None) -> list[str]:
+        from extract.main import publish_municipality
+        from jumin.orchestration import fail_fast, landing_source
+
+        p = params or {}
+        return fail_fast(publish_municipality, landing_source(p), p["lake"], lg_code)
+
+    publish.expand(lg_code=validate.expand(lg_code=ingest.expand(lg_code=municipalities())))
 
 
 jumin_ingest()

@@ -14,5 +14,6 @@ class ExtractConfig:
     """Limits applied while picking up and parsing upload sets."""
 
     max_file_bytes: int = 8 << 30
-    #: fields longer than this are cut off by the CSV reader; larger than any item in a layout
-    max_field_chars: int = 100_000
+    #: a set whose files are still missing this long after its manifest arrived is reported
+    #: in an "incomplete" receipt (and still picked up once complete)
+    incomplete_after_s: float = 3600.0

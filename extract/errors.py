@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jumin.errors import Finding, TerminalError
+from jumin.errors import Finding, TerminalError, TransientError
 
 
 class UploadSetRejected(TerminalError):
@@ -12,3 +12,11 @@ class UploadSetRejected(TerminalError):
         self.finding = finding
         where = f"{finding.file}:{finding.line}" if finding.line else finding.file
         super().__init__(f"{finding.code} {where} {finding.detail}".strip())
+
+
+class SftpUnavailable(TransientError):
+    """The SFTP server could not be reached or dropped the connection; retry."""
+
+
+class SftpRefused(TerminalError):
+    """The SFTP server refused us (wrong key, unknown host key): fix the connection first."""

@@ -1,9 +1,17 @@
-"""Ingest: pick up complete upload sets from a landing folder into the lake.
+"""Ingest: pick up complete upload sets from a municipality's inbox into the lake.
 
-For each ``<name>.manifest.json`` in ``<landing>/<lg_code>/``: verify the manifest, file names,
-sizes and sha256; copy the set unchanged to ``raw/``; decode and parse every file strictly into
-``parsed/``. A set already ingested (same manifest bytes) is skipped. A file-level failure
-rejects the whole set and writes its receipt at once; the other sets go on.
+For each ``<name>.manifest.json`` in the inbox (uploaded last, by protocol):
+
+1. read and check the manifest; a malformed one rejects the set at once;
+2. if the same manifest bytes were processed before, archive the files again and stop: an
+   identical re-upload is never processed twice;
+3. wait until every named file is there, with its declared size; a set still incomplete after
+   ``ExtractConfig.incomplete_after_s`` gets an "incomplete" receipt and keeps waiting;
+4. copy the files to a staging folder, check sha256 there, move the folder to ``raw/``
+   (immutable), decode and parse every file strictly into ``parsed/``;
+5. move the set from the inbox to the archive.
+
+A file-level failure rejects the whole set with a receipt; other sets go on.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ import hashlib
 import json
 import logging
 import shutil
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -20,10 +29,13 @@ import pyarrow.parquet as pq
 
 from extract.config import FILE_NAME, ExtractConfig
 from extract.errors import UploadSetRejected
+from extract.inbox import Inbox, InboxFile, open_inbox
+from extract.outbox import publish_receipts
 from extract.parse import ParsedFile, decode, parse
 from jumin.checkdigits import is_valid_lg_code
 from jumin.errors import Finding
 from jumin.lake import Lake, atomic_write_bytes, temp_path
+from jumin.landing.config import PARTIAL_SUFFIX
 from jumin.layouts import get_layout
 from jumin.manifest import MANIFEST_SUFFIX, Manifest, sha256_file
 from jumin.receipt import Receipt, write_receipt
@@ -39,7 +51,7 @@ class IngestResult:
     lg_code: str
     manifest: str
     layout: str
-    status: str  # parsed | rejected | already_ingested
+    status: str  # parsed | rejected | incomplete | waiting | already_ingested
     parsed: str = ""
     receipt: str = ""
 
@@ -52,54 +64,138 @@ def set_id_of(manifest_bytes: bytes) -> str:
     return hashlib.sha256(manifest_bytes).hexdigest()[:16]
 
 
-def find_manifests(landing: Path, lg_code: str) -> list[Path]:
-    """Manifests waiting in one municipality's landing folder, in name order."""
-    folder = landing / lg_code
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.name.endswith(MANIFEST_SUFFIX))
+def ingest_municipality(source: str | Path, lake_root: str | Path, lg_code: str,
+                        config: ExtractConfig | None = None,
+                        now: float | None = None) -> list[dict[str, str]]:
+    """Ingest every upload set waiting for one municipality.
+
+    ``source`` is a local landing folder or the ``sftp://`` URI of the landing zone.
+    """
+    with open_inbox(source, lg_code) as inbox:
+        return ingest_inbox(inbox, lake_root, config, now)
 
 
-def ingest_municipality(landing: str | Path, lake_root: str | Path, lg_code: str,
-                        config: ExtractConfig | None = None) -> list[dict[str, str]]:
-    """Ingest every upload set of one municipality; one bad set never stops the others."""
-    lake = Lake(Path(lake_root))
-    return [ingest_set(m, lake, lg_code, config or ExtractConfig()).to_dict()
-            for m in find_manifests(Path(landing), lg_code)]
+def publish_municipality(source: str | Path, lake_root: str | Path,
+                         lg_code: str) -> list[str]:
+    """Put the municipality's new or changed receipts into its outbox."""
+    with open_inbox(source, lg_code) as inbox:
+        return publish_receipts(inbox, lake_root)
 
 
-def ingest_set(manifest_path: Path, lake: Lake, lg_code: str,
-               config: ExtractConfig) -> IngestResult:
-    """Verify, copy and parse one upload set."""
-    manifest_bytes = manifest_path.read_bytes()
+def ingest_inbox(inbox: Inbox, lake_root: str | Path, config: ExtractConfig | None = None,
+                 now: float | None = None) -> list[dict[str, str]]:
+    """Ingest every upload set in ``inbox``; one bad set never stops the others.
+
+    ``now`` (seconds since the epoch) only decides when an incomplete set is reported.
+    """
+    files = {f.name: f for f in inbox.files()}
+    lake, cfg = Lake(Path(lake_root)), config or ExtractConfig()
+    clock = time.time() if now is None else now
+    return [ingest_set(inbox, files, name, lake, cfg, clock).to_dict()
+            for name in sorted(files) if name.endswith(MANIFEST_SUFFIX)]
+
+
+def ingest_set(inbox: Inbox, files: dict[str, InboxFile], name: str, lake: Lake,
+               config: ExtractConfig, now: float) -> IngestResult:
+    """Verify, stage, copy and parse one upload set."""
+    lg_code = inbox.lg_code
+    manifest_bytes = inbox.read(name)
     set_id = set_id_of(manifest_bytes)
-    name = manifest_path.name
     manifest: Manifest | None = None
     try:
         manifest = read_manifest(manifest_bytes, name)
         check_manifest(manifest, name, lg_code)
-        parsed_path = lake.parsed(manifest.layout, lg_code, set_id)
-        if parsed_path.with_suffix(".json").exists():
-            log.info("%s: set %s already ingested", name, set_id)
+        if processed(lake, manifest, lg_code, set_id):
+            log.info("%s: set %s was processed before; archiving the copy", name, set_id)
+            inbox.archive(present(manifest, name, files), set_id)
             return IngestResult(set_id, lg_code, name, manifest.layout, "already_ingested",
-                                str(parsed_path))
-        files = verify_files(manifest_path.parent, manifest, config)
-        copy_raw(manifest_path, files, lake.raw(lg_code, set_id))
-        parsed_files = [parse_file(p, manifest, e.encoding) for p, e in
-                        zip(files, manifest.files, strict=True)]
+                                str(lake.parsed(manifest.layout, lg_code, set_id)))
+        missing = incomplete(manifest, files, config)
+        if missing is not None:
+            return wait_or_report(missing, manifest, name, set_id, files, lake, config, now)
+        staged = stage(inbox, manifest, name, lake.root / "incoming" / lg_code / set_id)
+        verify_checksums(staged, manifest)
+        raw = lake.raw(lg_code, set_id)
+        if raw.exists():  # raw is immutable: an earlier attempt already kept these bytes
+            shutil.rmtree(staged)
+        else:
+            raw.parent.mkdir(parents=True, exist_ok=True)
+            staged.rename(raw)
+        parsed_files = [parse_file(raw / e.name, manifest, e.encoding) for e in manifest.files]
     except UploadSetRejected as e:
         log.warning("%s: rejected: %s", name, e)
-        declared = sum(f.rows for f in manifest.files) if manifest else 0
-        receipt_path = lake.receipt(lg_code, set_id)
-        write_receipt(Receipt(set_id=set_id, manifest=name, lg_code=lg_code,
-                              layout=manifest.layout if manifest else "",
-                              kijunbi=manifest.kijunbi if manifest else "",
-                              input=declared, accepted=0, rejected=declared,
-                              findings=[e.finding]), receipt_path)
+        receipt = reject(e.finding, manifest, name, set_id, lg_code, lake)
+        inbox.archive(present(manifest, name, files), set_id)
         return IngestResult(set_id, lg_code, name, manifest.layout if manifest else "",
-                            "rejected", receipt=str(receipt_path))
+                            "rejected", receipt=receipt)
+    parsed_path = lake.parsed(manifest.layout, lg_code, set_id)
     write_parsed(parsed_files, manifest, name, set_id, parsed_path)
+    inbox.archive(present(manifest, name, files), set_id)
     return IngestResult(set_id, lg_code, name, manifest.layout, "parsed", str(parsed_path))
+
+
+def processed(lake: Lake, manifest: Manifest, lg_code: str, set_id: str) -> bool:
+    """True once a set was parsed or rejected (an "incomplete" receipt does not count)."""
+    if lake.parsed(manifest.layout, lg_code, set_id).with_suffix(".json").exists():
+        return True
+    receipt = lake.receipt(lg_code, set_id)
+    return receipt.exists() and json.loads(receipt.read_text())["status"] != "incomplete"
+
+
+def present(manifest: Manifest | None, name: str, files: dict[str, InboxFile]) -> list[str]:
+    """The set's files that are in the inbox now, manifest last."""
+    named = [e.name for e in manifest.files] if manifest else []
+    return [n for n in named if n in files and n != name] + [name]
+
+
+def incomplete(manifest: Manifest, files: dict[str, InboxFile],
+               config: ExtractConfig) -> Finding | None:
+    """Why the set is not complete yet (a file missing or shorter than declared), or None.
+
+    A file name that could never be valid rejects the set instead.
+    """
+    for e in manifest.files:
+        if not FILE_NAME.match(e.name) or e.name.endswith((MANIFEST_SUFFIX, PARTIAL_SUFFIX)):
+            raise UploadSetRejected(Finding("F0012", file=e.name))
+        f = files.get(e.name)
+        if f is None:
+            return Finding("F0004", file=e.name)
+        if f.size > config.max_file_bytes:
+            raise UploadSetRejected(Finding("F0012", file=e.name, value=str(f.size),
+                                            detail=f"larger than {config.max_file_bytes} bytes"))
+        if e.size is not None and f.size != e.size:
+            return Finding("F0004", file=e.name, value=str(f.size),
+                           detail=f"{f.size} of {e.size} bytes uploaded")
+    return None
+
+
+def wait_or_report(missing: Finding, manifest: Manifest, name: str, set_id: str,
+                   files: dict[str, InboxFile], lake: Lake, config: ExtractConfig,
+                   now: float) -> IngestResult:
+    """Leave an incomplete set alone; once it is overdue, say so in an "incomplete" receipt."""
+    lg_code = manifest.lg_code
+    age = now - files[name].mtime
+    if age < config.incomplete_after_s:
+        log.info("%s: waiting for %s (%.0f s since the manifest)", name, missing.file, age)
+        return IngestResult(set_id, lg_code, name, manifest.layout, "waiting")
+    path = lake.receipt(lg_code, set_id)
+    write_receipt(Receipt(set_id=set_id, manifest=name, lg_code=lg_code, layout=manifest.layout,
+                          kijunbi=manifest.kijunbi, input=0, accepted=0, rejected=0,
+                          findings=[missing], pending=True), path)
+    return IngestResult(set_id, lg_code, name, manifest.layout, "incomplete", receipt=str(path))
+
+
+def reject(finding: Finding, manifest: Manifest | None, name: str, set_id: str, lg_code: str,
+           lake: Lake) -> str:
+    """Write the receipt of a set rejected as a whole: every declared row counts as rejected."""
+    declared = sum(f.rows for f in manifest.files) if manifest else 0
+    path = lake.receipt(lg_code, set_id)
+    write_receipt(Receipt(set_id=set_id, manifest=name, lg_code=lg_code,
+                          layout=manifest.layout if manifest else "",
+                          kijunbi=manifest.kijunbi if manifest else "",
+                          input=declared, accepted=0, rejected=declared,
+                          findings=[finding]), path)
+    return str(path)
 
 
 def read_manifest(data: bytes, name: str) -> Manifest:
@@ -124,36 +220,23 @@ def check_manifest(manifest: Manifest, name: str, lg_code: str) -> None:
                                         detail=str(e))) from e
 
 
-def verify_files(folder: Path, manifest: Manifest, config: ExtractConfig) -> list[Path]:
-    """Paths of the set's data files after checking names, presence, size and sha256."""
-    paths = []
-    for entry in manifest.files:
-        if not FILE_NAME.match(entry.name) or entry.name.endswith(MANIFEST_SUFFIX):
-            raise UploadSetRejected(Finding("F0012", file=entry.name))
-        path = folder / entry.name
-        if not path.is_file():
-            raise UploadSetRejected(Finding("F0004", file=entry.name))
-        if path.stat().st_size > config.max_file_bytes:
-            raise UploadSetRejected(Finding("F0012", file=entry.name,
-                                            detail=f"larger than {config.max_file_bytes} bytes"))
-        actual = sha256_file(path)
-        if actual != entry.sha256:
-            raise UploadSetRejected(Finding("F0005", file=entry.name, value=actual,
-                                            detail=f"manifest says {entry.sha256}"))
-        paths.append(path)
-    return paths
+def stage(inbox: Inbox, manifest: Manifest, name: str, target: Path) -> Path:
+    """Copy the set (data files and manifest) into a fresh local staging folder."""
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    for e in manifest.files:
+        inbox.fetch(e.name, target / e.name)
+    inbox.fetch(name, target / name)
+    return target
 
 
-def copy_raw(manifest_path: Path, files: list[Path], target: Path) -> None:
-    """Copy the set byte for byte into the immutable raw zone (folder renamed into place)."""
-    if target.exists():
-        return
-    tmp = temp_path(target)
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    for p in [*files, manifest_path]:
-        shutil.copyfile(p, tmp / p.name)
-    tmp.rename(target)
+def verify_checksums(folder: Path, manifest: Manifest) -> None:
+    """Reject the set when a staged file's sha256 differs from the manifest."""
+    for e in manifest.files:
+        actual = sha256_file(folder / e.name)
+        if actual != e.sha256:
+            raise UploadSetRejected(Finding("F0005", file=e.name, value=actual,
+                                            detail=f"manifest says {e.sha256}"))
 
 
 def parse_file(path: Path, manifest: Manifest, encoding: str) -> ParsedFile:

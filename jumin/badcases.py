@@ -402,10 +402,12 @@ def lg_code_mismatch(b: Base) -> Case:
 
 @case
 def missing_file(b: Base) -> Case:
-    """The data file named in the manifest was never uploaded."""
+    """The data file named in the manifest was never uploaded: once overdue, the set is
+    reported incomplete (nothing taken in) and still waits for the file."""
     up = replace(upload_of(b.atena), files={})
-    return Case("マニフェストに記載されたデータファイルがアップロードされていない。",
-                up, set_rejected(up, "F0004", up.file))
+    return Case("マニフェストに記載されたデータファイルがアップロードされていない。"
+                "期限を過ぎると受付保留として通知し、ファイルが揃うのを待ち続ける。",
+                up, Expected("incomplete", 0, 0, 0, (("F0004", up.file, None, None),)))
 
 
 @case

@@ -38,13 +38,24 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from extract.inbox import municipalities_at
     from extract.main import ingest_municipality
 
-    landing = Path(args.landing)
-    rows = [r for c in _lg_codes(args, landing, "*")
-            for r in ingest_municipality(landing, Path(args.lake), c)]
+    codes = args.lg_code or municipalities_at(args.landing)
+    rows = [r for c in codes for r in ingest_municipality(args.landing, Path(args.lake), c)]
     _table("ingest", rows, ["lg_code", "manifest", "layout", "status", "set_id"])
     return EXIT_REJECTED if any(r["status"] == "rejected" for r in rows) else EXIT_OK
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from extract.inbox import municipalities_at
+    from extract.main import publish_municipality
+
+    codes = args.lg_code or municipalities_at(args.landing)
+    rows = [{"lg_code": c, "file": n} for c in codes
+            for n in publish_municipality(args.landing, Path(args.lake), c)]
+    _table("publish", rows, ["lg_code", "file"])
+    return EXIT_OK
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -102,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.set_defaults(func=cmd_generate)
 
     for name, func, helptext in (
-        ("ingest", cmd_ingest, "pick up complete upload sets from a landing folder"),
+        ("ingest", cmd_ingest, "pick up complete upload sets from a landing zone"),
+        ("publish", cmd_publish, "put receipts into the municipalities' outboxes"),
         ("validate", cmd_validate, "validate parsed sets; write receipts and quarantine"),
         ("snapshot", cmd_snapshot, "stage point-in-time snapshots as Parquet"),
     ):
@@ -110,8 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--lake", required=True)
         s.add_argument("--lg-code", action="append", help="only this municipality (repeatable)")
         s.set_defaults(func=func)
-        if name == "ingest":
-            s.add_argument("--landing", required=True)
+        if name in ("ingest", "publish"):
+            s.add_argument("--landing", required=True,
+                           help="landing folder, or sftp://user@host:port?key_file=…&host_key=…")
         if name == "validate":
             s.add_argument("--force", action="store_true", help="validate again")
         if name == "snapshot":

@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from extract.inbox import deliver_local
     from jumin.cli import configure_logging
     from jumin.generate import generate
 
@@ -96,14 +97,18 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["JUMIN_LANDING"], os.environ["JUMIN_LAKE"] = str(landing), str(lake)
     console = Console(width=120)
     console.rule("jumin demo")
-    result = generate(work, list(SAMPLE_LG_CODES), args.residents, seed=1, kijunbi=KIJUNBI,
-                      encodings=SAMPLE_ENCODINGS)
-    console.print(f"generated {len(result.manifests)} upload sets in {landing}")
+    municipal = work / "municipal"  # what the municipalities' systems export
+    result = generate(municipal, list(SAMPLE_LG_CODES), args.residents, seed=1,
+                      kijunbi=KIJUNBI, encodings=SAMPLE_ENCODINGS)
+    for code in SAMPLE_LG_CODES:
+        deliver_local(municipal / "landing" / code, landing, code)
+    console.print(f"delivered {len(result.manifests)} upload sets to {landing}")
     prepare_airflow(Path(os.environ.get("AIRFLOW_HOME", work / "airflow")))
     dags = load_dags()
     states = {
         "jumin_ingest": run_dag(dags["jumin_ingest"],
-                                {"landing": str(landing), "lake": str(lake), "lg_codes": []}),
+                                {"landing": str(landing), "lake": str(lake), "lg_codes": [],
+                                 "sftp_conn_id": ""}),
         "jumin_snapshot": run_dag(dags["jumin_snapshot"],
                                   {"lake": str(lake), "kijunbi": KIJUNBI, "known_at": "",
                                    "lg_codes": []}),

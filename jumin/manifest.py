@@ -29,6 +29,8 @@ class FileEntry:
     sha256: str
     rows: int
     encoding: str = "utf-8"
+    #: bytes; optional, lets a receiver see an unfinished upload without hashing it
+    size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ class Manifest:
     def to_json(self) -> str:
         """Canonical JSON text (sorted keys, UTF-8, trailing newline)."""
         d = asdict(self)
-        d["files"] = [asdict(f) for f in self.files]
+        d["files"] = [{k: v for k, v in asdict(f).items() if v is not None} for f in self.files]
         return json.dumps(d, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
     @classmethod
@@ -83,11 +85,12 @@ def _file_entry(i: int, f: object) -> FileEntry:
     for key in ("name", "sha256", "rows"):
         if key not in f:
             raise ValueError(f"manifest files[{i}].{key} is missing")
-    rows = f["rows"]
-    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
-        raise ValueError(f"manifest files[{i}].rows must be an integer >= 0: {rows!r}")
-    return FileEntry(name=str(f["name"]), sha256=str(f["sha256"]).lower(), rows=rows,
-                     encoding=str(f.get("encoding", "utf-8")))
+    for key in ("rows", "size"):
+        n = f.get(key, 0)
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ValueError(f"manifest files[{i}].{key} must be an integer >= 0: {n!r}")
+    return FileEntry(name=str(f["name"]), sha256=str(f["sha256"]).lower(), rows=f["rows"],
+                     encoding=str(f.get("encoding", "utf-8")), size=f.get("size"))
 
 
 def sha256_file(path: Path) -> str:
@@ -113,19 +116,25 @@ def count_rows(path: Path) -> int:
     return max(sum(1 for row in csv.reader(io.StringIO(text, newline="")) if row) - 1, 0)
 
 
-def write_manifest(folder: Path, name: str, lg_code: str, layout: str, layout_version: str,
-                   kijunbi: str, files: list[tuple[str, str]]) -> Path:
-    """Write ``<name>.manifest.json`` for data files already in ``folder``.
+def build_manifest(folder: Path, lg_code: str, layout: str, layout_version: str,
+                   kijunbi: str, files: list[tuple[str, str]]) -> Manifest:
+    """The manifest for data files already in ``folder``.
 
     ``files`` holds (file name, encoding) pairs; sizes, hashes and row counts are computed.
     """
     entries = tuple(
         FileEntry(name=f, sha256=sha256_file(folder / f), rows=count_rows(folder / f),
-                  encoding=enc)
+                  encoding=enc, size=(folder / f).stat().st_size)
         for f, enc in files
     )
-    m = Manifest(lg_code=lg_code, layout=layout, layout_version=layout_version,
-                 kijunbi=kijunbi, files=entries)
+    return Manifest(lg_code=lg_code, layout=layout, layout_version=layout_version,
+                    kijunbi=kijunbi, files=entries)
+
+
+def write_manifest(folder: Path, name: str, lg_code: str, layout: str, layout_version: str,
+                   kijunbi: str, files: list[tuple[str, str]]) -> Path:
+    """Write ``<name>.manifest.json`` for data files already in ``folder``."""
+    m = build_manifest(folder, lg_code, layout, layout_version, kijunbi, files)
     path = folder / f"{name}{MANIFEST_SUFFIX}"
     path.write_text(m.to_json(), encoding="utf-8")
     return path

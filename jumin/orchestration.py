@@ -49,3 +49,21 @@ def municipalities_in(folder: str | Path, pattern: str, only: list[str] | None) 
     names = {p.name.removeprefix("lg_code=") for p in Path(folder).glob(pattern) if p.is_dir()}
     found = sorted(n for n in names if len(n) == 6 and n.isdigit())
     return [c for c in found if c in only] if only else found
+
+
+def landing_source(params: dict[str, Any]) -> str:
+    """Where upload sets come from: the Airflow connection ``sftp_conn_id`` when set
+    (host, port, login, extras ``key_file`` and ``host_key``), else the local ``landing`` folder.
+    """
+    conn_id = params.get("sftp_conn_id") or ""
+    if not conn_id:
+        return str(params["landing"])
+    from airflow.sdk import BaseHook
+
+    from extract.sftp import SftpSettings
+
+    conn = BaseHook.get_connection(conn_id)
+    extra = conn.extra_dejson
+    return SftpSettings(host=conn.host or "127.0.0.1", port=conn.port or 22,
+                        username=conn.login or "", key_file=extra.get("key_file", ""),
+                        host_key=extra.get("host_key", "")).to_uri()

@@ -23,6 +23,7 @@ STATUS_JA = {
     "accepted": "受付完了",
     "accepted_with_errors": "一部受付 (エラー行あり)",
     "rejected": "受付不可 (ファイル全体を差し戻し)",
+    "incomplete": "受付保留 (ファイルが揃っていません)",
 }
 
 
@@ -41,9 +42,13 @@ class Receipt:
     findings: list[Finding] = field(default_factory=list)
     files: list[dict[str, object]] = field(default_factory=list)
     data_docs: str = ""
+    #: the set is not complete yet: nothing was taken in, the receipt says what is missing
+    pending: bool = False
 
     @property
     def status(self) -> str:
+        if self.pending:
+            return "incomplete"
         if (self.accepted == 0 and self.input > 0) or any(f.code.startswith("F")
                                                         for f in self.findings):
             return "rejected"

@@ -31,7 +31,7 @@ def test_dag_shape(dagbag, dag_id: str) -> None:
     assert dag.doc_md and len(dag.doc_md) > 200
     assert dag.catchup is False
     assert "lg_codes" in dag.params
-    mapped = [t for t in dag.tasks if t.task_id in ("ingest", "validate", "snapshot")]
+    mapped = [t for t in dag.tasks if t.task_id in ("ingest", "validate", "publish", "snapshot")]
     assert mapped and all(getattr(t, "is_mapped", False) or type(t).__name__.startswith("Mapped")
                           for t in mapped)
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from expectations.main import validate_municipality
-from extract.main import ingest_municipality
+from extract.inbox import deliver_local
+from extract.main import ingest_municipality, publish_municipality
 from jumin.cli import main as cli
 from tests.conftest import REPO
 from transform.main import snapshot_municipality
@@ -27,16 +27,22 @@ def digest(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*.parquet"))}
 
 
+def deliver(landing: Path) -> Path:
+    for code in LG_CODES:
+        deliver_local(SAMPLE / "landing" / code, landing, code)
+    return landing
+
+
 @pytest.fixture
 def landing(tmp_path: Path) -> Path:
-    shutil.copytree(SAMPLE / "landing", tmp_path / "landing")
-    return tmp_path / "landing"
+    return deliver(tmp_path / "landing")
 
 
 def run_library(landing: Path, lake: Path) -> None:
     for code in LG_CODES:
         ingest_municipality(landing, lake, code)
         validate_municipality(lake, code)
+        publish_municipality(landing, lake, code)
         snapshot_municipality(lake, code, KIJUNBI)
 
 
@@ -48,8 +54,15 @@ def test_every_sample_row_is_accounted_for(landing: Path, tmp_path: Path) -> Non
     for r in receipts:
         c = r["counts"]
         assert c["input"] == c["accepted"] + c["rejected"]
-        manifest = json.loads((landing / r["lg_code"] / r["manifest"]).read_text())
+        manifest = json.loads((SAMPLE / "landing" / r["lg_code"] / r["manifest"]).read_text())
         assert c["input"] == sum(f["rows"] for f in manifest["files"])
+        # processed sets leave the inbox for the archive; receipts reach the outbox
+        assert not (landing / r["lg_code"] / "inbox" / r["manifest"]).exists()
+        assert (landing / "archive" / r["lg_code"] / r["set_id"] / r["manifest"]).is_file()
+        stem = r["manifest"].removesuffix(".manifest.json")
+        outbox = landing / r["lg_code"] / "outbox"
+        assert json.loads((outbox / f"{stem}_{r['set_id']}.receipt.json").read_text()) == r
+        assert "受付結果" in (outbox / f"{stem}_{r['set_id']}.receipt.txt").read_text()
 
 
 def test_snapshot_agrees_with_ground_truth(landing: Path, tmp_path: Path) -> None:
@@ -69,15 +82,17 @@ def test_snapshot_agrees_with_ground_truth(landing: Path, tmp_path: Path) -> Non
             assert juminhyokodo == t["juminhyokodo"] and t["kind"] == "jutosha"
 
 
-def test_rerun_is_byte_identical(landing: Path, tmp_path: Path) -> None:
-    run_library(landing, tmp_path / "a")
-    run_library(landing, tmp_path / "b")
+def test_rerun_is_byte_identical(tmp_path: Path) -> None:
+    run_library(deliver(tmp_path / "la"), tmp_path / "a")
+    run_library(deliver(tmp_path / "lb"), tmp_path / "b")
     a, b = digest(tmp_path / "a" / "snapshot"), digest(tmp_path / "b" / "snapshot")
     assert a and a == b
     before = digest(tmp_path / "a")
+    landing = deliver(tmp_path / "la")  # the same sets uploaded again
     for code in LG_CODES:  # a second run over the same lake changes nothing
-        assert all(r["status"] == "already_ingested"
-                   for r in ingest_municipality(landing, tmp_path / "a", code))
+        assert {r["status"] for r in ingest_municipality(landing, tmp_path / "a", code)} == {
+            "already_ingested"}
+        assert not list((landing / code / "inbox").iterdir())
         assert validate_municipality(tmp_path / "a", code) == []
         snapshot_municipality(tmp_path / "a", code, KIJUNBI)
     assert digest(tmp_path / "a") == before
@@ -88,8 +103,11 @@ def test_cli_exit_codes(landing: Path, tmp_path: Path) -> None:
     assert cli(["ingest", "--landing", str(landing), "--lake", lake]) == 0
     assert cli(["validate", "--lake", lake]) == 0
     assert cli(["snapshot", "--lake", lake, "--kijunbi", KIJUNBI]) == 0
-    broken = landing / LG_CODES[0] / "atena_20261101.csv"
-    broken.write_bytes(broken.read_bytes() + b"x")  # checksum no longer matches
+    deliver(landing)
+    broken = landing / LG_CODES[0] / "inbox" / "atena_20261101.csv"
+    data = bytearray(broken.read_bytes())
+    data[-2] ^= 1  # same size, but the checksum no longer matches
+    broken.write_bytes(bytes(data))
     lake2 = str(tmp_path / "lake2")
     assert cli(["ingest", "--landing", str(landing), "--lake", lake2]) == 3
 
@@ -101,7 +119,7 @@ def test_dags_run_end_to_end_with_airflow(airflow_db: str, landing: Path, tmp_pa
     lake = tmp_path / "lake"
     dags = load_dags()
     assert run_dag(dags["jumin_ingest"], {"landing": str(landing), "lake": str(lake),
-                                          "lg_codes": []}) == "success"
+                                          "lg_codes": [], "sftp_conn_id": ""}) == "success"
     assert run_dag(dags["jumin_snapshot"], {"lake": str(lake), "kijunbi": KIJUNBI,
                                             "known_at": "", "lg_codes": []}) == "success"
     for code in LG_CODES:

@@ -1,0 +1,152 @@
+"""Where upload sets arrive: a municipality's inbox, on local disk or over SFTP.
+
+Both kinds have the same tree (see :mod:`jumin.landing.config`): ``<lg_code>/inbox`` for
+uploads, ``<lg_code>/outbox`` for receipts, ``archive/<lg_code>/<set_id>/`` for processed sets.
+Ingest only talks to the :class:`Inbox` protocol, so the same code serves both.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from jumin.landing.config import INBOX, LG_CODE, PARTIAL_SUFFIX, LandingConfig
+
+
+@dataclass(frozen=True)
+class InboxFile:
+    """A file waiting in an inbox."""
+
+    name: str
+    size: int
+    mtime: float
+
+
+class Inbox(Protocol):
+    """One municipality's inbox and outbox."""
+
+    lg_code: str
+
+    def files(self) -> list[InboxFile]:
+        """Files in the inbox, without folders and files still being uploaded."""
+        ...
+
+    def read(self, name: str) -> bytes:
+        """The whole content of a (small) inbox file."""
+        ...
+
+    def fetch(self, name: str, dest: Path) -> None:
+        """Copy an inbox file to a local path."""
+        ...
+
+    def archive(self, names: list[str], set_id: str) -> None:
+        """Move processed files out of the inbox into the archive of ``set_id``."""
+        ...
+
+    def outbox_names(self) -> set[str]:
+        """Names of the files in the outbox."""
+        ...
+
+    def publish(self, name: str, data: bytes) -> None:
+        """Write a file to the outbox atomically (temporary name, then rename)."""
+        ...
+
+
+def waiting(name: str) -> bool:
+    """True for names ingest must not touch yet: hidden files and partial uploads."""
+    return name.startswith(".") or name.endswith(PARTIAL_SUFFIX)
+
+
+class LocalInbox:
+    """An inbox in a local landing tree (the demo, tests, a mounted file share)."""
+
+    def __init__(self, root: str | Path, lg_code: str) -> None:
+        self.config = LandingConfig(root=Path(root))
+        self.lg_code = lg_code
+        self.folder = self.config.inbox(lg_code)
+
+    def files(self) -> list[InboxFile]:
+        if not self.folder.is_dir():
+            return []
+        out = []
+        for p in sorted(self.folder.iterdir()):
+            if p.is_file() and not waiting(p.name):
+                st = p.stat()
+                out.append(InboxFile(p.name, st.st_size, st.st_mtime))
+        return out
+
+    def read(self, name: str) -> bytes:
+        return (self.folder / name).read_bytes()
+
+    def fetch(self, name: str, dest: Path) -> None:
+        shutil.copyfile(self.folder / name, dest)
+
+    def archive(self, names: list[str], set_id: str) -> None:
+        target = archive_folder(self.config.archive(self.lg_code), set_id)
+        target.mkdir(parents=True, exist_ok=True)
+        for n in names:
+            os.replace(self.folder / n, target / n)
+
+    def outbox_names(self) -> set[str]:
+        outbox = self.config.outbox(self.lg_code)
+        return {p.name for p in outbox.iterdir()} if outbox.is_dir() else set()
+
+    def publish(self, name: str, data: bytes) -> None:
+        outbox = self.config.outbox(self.lg_code)
+        outbox.mkdir(parents=True, exist_ok=True)
+        tmp = outbox / f".{name}{PARTIAL_SUFFIX}"
+        tmp.write_bytes(data)
+        os.replace(tmp, outbox / name)
+
+
+def archive_folder(base: Path, set_id: str) -> Path:
+    """``<base>/<set_id>``, or ``<set_id>.2``, ``.3``… when an identical set was archived before."""
+    target, n = base / set_id, 1
+    while target.exists():
+        n += 1
+        target = base / f"{set_id}.{n}"
+    return target
+
+
+@contextmanager
+def open_inbox(source: str | Path, lg_code: str) -> Iterator[Inbox]:
+    """The inbox of ``lg_code`` at ``source``: a local landing folder or an ``sftp://`` URI."""
+    if str(source).startswith("sftp://"):
+        from extract.sftp import SftpInbox, SftpSettings
+
+        with SftpInbox(SftpSettings.from_uri(str(source)), lg_code) as inbox:
+            yield inbox
+    else:
+        yield LocalInbox(source, lg_code)
+
+
+def municipalities_at(source: str | Path) -> list[str]:
+    """Municipality codes that have an inbox at ``source``."""
+    if str(source).startswith("sftp://"):
+        from extract.sftp import list_municipalities
+
+        return list_municipalities(str(source))
+    root = Path(source)
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir()
+                  if LG_CODE.match(p.name) and (p / INBOX).is_dir())
+
+
+def deliver_local(upload_dir: Path, root: str | Path, lg_code: str) -> list[str]:
+    """Put the upload sets of ``upload_dir`` into a local inbox, following the upload protocol:
+    every file under a temporary name first, then renamed; manifests last."""
+    inbox = LandingConfig(root=Path(root)).inbox(lg_code)
+    inbox.mkdir(parents=True, exist_ok=True)
+    names = sorted((p.name for p in upload_dir.iterdir() if p.is_file()),
+                   key=lambda n: (n.endswith(".manifest.json"), n))
+    for n in names:
+        tmp = inbox / f"{n}{PARTIAL_SUFFIX}"
+        shutil.copyfile(upload_dir / n, tmp)
+        os.replace(tmp, inbox / n)
+    return names
