@@ -59,7 +59,8 @@ class SftpSettings:
         from urllib.parse import quote
 
         return (f"sftp://{quote(self.username)}@{self.host}:{self.port}"
-                f"?key_file={quote(self.key_file)}&host_key={quote(self.host_key)}")
+                f"?key_file={quote(self.key_file)}&host_key={quote(self.host_key)}"
+                f"&timeout={self.timeout_s:g}")
 
 
 def open_sftp(settings: SftpSettings) -> tuple[paramiko.SSHClient, paramiko.SFTPClient]:

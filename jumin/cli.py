@@ -79,6 +79,61 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+UPLOAD_TEXT = {
+    "ja": {"check": "送信前チェック中…", "checked": "送信前チェック結果",
+           "refused": "ファイル全体が受付不可になるため送信を中止しました。内容を修正してください。",
+           "uploading": "送信中", "sent": "送信完了。受付結果を待っています…",
+           "timeout": "受付結果がまだ届いていません。後で outbox を確認してください。"},
+    "en": {"check": "checking locally…", "checked": "local check",
+           "refused": "not sent: the server would reject the whole set. Fix it first.",
+           "uploading": "uploading", "sent": "sent; waiting for the receipt…",
+           "timeout": "no receipt yet; look in /outbox later."},
+}
+
+
+def cmd_upload(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    from extract.sftp import SftpSettings
+    from jumin.upload import check_locally, prepare, upload, wait_for_receipt
+
+    text = UPLOAD_TEXT[args.lang]
+    console = _console()
+    upload_set = prepare([Path(f) for f in args.files], args.lg_code, args.layout, args.kijunbi,
+                         args.encoding, args.name)
+    console.print(text["check"])
+    local = check_locally(upload_set)
+    console.print(f"[bold]{text['checked']}[/bold]\n{local['text']}")
+    if local["status"] == "rejected" and not args.force:
+        console.print(f"[red]{text['refused']}[/red]")
+        return EXIT_REJECTED
+    if args.check_only:
+        return EXIT_REJECTED if local["counts"]["rejected"] else EXIT_OK
+    if not args.server:
+        console.print("--server is required unless --check-only")
+        return EXIT_ERROR
+    settings = SftpSettings.from_uri(args.server)
+    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                  TransferSpeedColumn(), console=console) as bar:
+        tasks: dict[str, Any] = {}
+
+        def on_progress(name: str, done: int, total: int) -> None:
+            if name not in tasks:
+                tasks[name] = bar.add_task(f"{text['uploading']} {name}", total=total)
+            bar.update(tasks[name], completed=done)
+
+        upload(upload_set, settings, on_progress)
+    if args.no_wait:
+        return EXIT_OK
+    console.print(text["sent"])
+    receipt = wait_for_receipt(upload_set, settings, timeout_s=args.timeout)
+    if receipt is None:
+        console.print(text["timeout"])
+        return EXIT_TRANSIENT
+    console.print(receipt["text"])
+    return EXIT_REJECTED if receipt["counts"]["rejected"] else EXIT_OK
+
+
 def _console() -> Any:
     from rich.console import Console
 
@@ -111,6 +166,21 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--cp932", action="append", metavar="LG_CODE",
                    help="write this municipality in CP932 (repeatable)")
     g.set_defaults(func=cmd_generate)
+
+    u = sub.add_parser("upload", help="check, send an upload set over SFTP and show its receipt")
+    u.add_argument("files", nargs="+", help="data files of one layout, in one folder")
+    u.add_argument("--server", help="sftp://lgNNNNNN@host:port?key_file=…&host_key=…")
+    u.add_argument("--lg-code", required=True, help="全国地方公共団体コード (6 digits)")
+    u.add_argument("--layout", required=True, choices=["atena", "juki", "shien"])
+    u.add_argument("--kijunbi", required=True, help="基準日 YYYY-MM-DD")
+    u.add_argument("--encoding", default="utf-8", choices=["utf-8", "cp932"])
+    u.add_argument("--name", help="name of the set (default: the first file's name)")
+    u.add_argument("--check-only", action="store_true", help="check locally, send nothing")
+    u.add_argument("--force", action="store_true", help="send even if the check fails")
+    u.add_argument("--no-wait", action="store_true", help="do not wait for the receipt")
+    u.add_argument("--timeout", type=float, default=600, help="seconds to wait for the receipt")
+    u.add_argument("--lang", choices=["ja", "en"], default="ja")
+    u.set_defaults(func=cmd_upload)
 
     for name, func, helptext in (
         ("ingest", cmd_ingest, "pick up complete upload sets from a landing zone"),
