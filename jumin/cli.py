@@ -209,7 +209,8 @@ def configure_logging(verbose: bool) -> None:
 
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s",
                         handlers=[RichHandler(show_path=False)])
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    for noisy in ("great_expectations", "asyncssh", "paramiko"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

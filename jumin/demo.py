@@ -77,14 +77,48 @@ GROUP BY lg_code ORDER BY lg_code
 """
 
 
+def upload_sets(municipal: Path, zone: dict[str, Any]) -> list[Any]:
+    """Upload every generated set as its municipality would (``jumin upload`` without the wait)."""
+    from jumin.upload import prepare, upload
+
+    sets = []
+    for code in SAMPLE_LG_CODES:
+        folder = municipal / "landing" / code
+        for manifest in sorted(folder.glob("*.manifest.json")):
+            m = json.loads(manifest.read_text(encoding="utf-8"))
+            files = [folder / f["name"] for f in m["files"]]
+            up = prepare(files, code, m["layout"], m["kijunbi"], m["files"][0]["encoding"],
+                         name=manifest.name.removesuffix(".manifest.json"))
+            upload(up, zone[code])
+            sets.append(up)
+    return sets
+
+
+def start_zone(work: Path) -> tuple[Any, dict[str, Any]]:
+    """The embedded SFTP landing zone on a free loopback port, with a key per account."""
+    from jumin.landing.config import LandingConfig, municipality_user
+    from jumin.landing.embedded import EmbeddedSftpServer, prepare_tree
+    from jumin.landing.keys import generate_client_key, zone_settings
+
+    config = LandingConfig(root=work / "landing", state=work / "landing-state", port=0)
+    users = {code: municipality_user(code) for code in SAMPLE_LG_CODES}
+    users["service"] = config.service_user
+    keys = {who: generate_client_key(work / "keys", user) for who, user in users.items()}
+    prepare_tree(config, SAMPLE_LG_CODES, {users[w]: pub for w, (_, pub) in keys.items()})
+    server = EmbeddedSftpServer(config)
+    server.start()
+    return server, {who: zone_settings(config, server.port, users[who], key)
+                    for who, (key, _) in keys.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``make demo``."""
     from rich.console import Console
     from rich.table import Table
 
-    from extract.inbox import deliver_local
     from jumin.cli import configure_logging
     from jumin.generate import generate
+    from jumin.upload import wait_for_receipt
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--workdir", default=".demo")
@@ -93,26 +127,37 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(False)
     work = Path(args.workdir).resolve()
     shutil.rmtree(work, ignore_errors=True)
-    landing, lake = work / "landing", work / "lake"
-    os.environ["JUMIN_LANDING"], os.environ["JUMIN_LAKE"] = str(landing), str(lake)
+    lake = work / "lake"
+    os.environ["JUMIN_LAKE"] = str(lake)
     console = Console(width=120)
     console.rule("jumin demo")
     municipal = work / "municipal"  # what the municipalities' systems export
-    result = generate(municipal, list(SAMPLE_LG_CODES), args.residents, seed=1,
-                      kijunbi=KIJUNBI, encodings=SAMPLE_ENCODINGS)
-    for code in SAMPLE_LG_CODES:
-        deliver_local(municipal / "landing" / code, landing, code)
-    console.print(f"delivered {len(result.manifests)} upload sets to {landing}")
-    prepare_airflow(Path(os.environ.get("AIRFLOW_HOME", work / "airflow")))
-    dags = load_dags()
-    states = {
-        "jumin_ingest": run_dag(dags["jumin_ingest"],
-                                {"landing": str(landing), "lake": str(lake), "lg_codes": [],
-                                 "sftp_conn_id": ""}),
-        "jumin_snapshot": run_dag(dags["jumin_snapshot"],
-                                  {"lake": str(lake), "kijunbi": KIJUNBI, "known_at": "",
-                                   "lg_codes": []}),
-    }
+    generate(municipal, list(SAMPLE_LG_CODES), args.residents, seed=1, kijunbi=KIJUNBI,
+             encodings=SAMPLE_ENCODINGS)
+    server, zone = start_zone(work)
+    try:
+        # the DAG reads the zone through an Airflow connection, as in production
+        os.environ["AIRFLOW_CONN_JUMIN_SFTP"] = zone["service"].to_uri()
+        sets = upload_sets(municipal, zone)
+        console.print(f"uploaded {len(sets)} upload sets over SFTP to 127.0.0.1:{server.port}")
+        prepare_airflow(Path(os.environ.get("AIRFLOW_HOME", work / "airflow")))
+        dags = load_dags()
+        states = {
+            "jumin_ingest": run_dag(dags["jumin_ingest"],
+                                    {"sftp_conn_id": "jumin_sftp", "landing": "",
+                                     "lake": str(lake), "lg_codes": []}),
+            "jumin_snapshot": run_dag(dags["jumin_snapshot"],
+                                      {"lake": str(lake), "kijunbi": KIJUNBI, "known_at": "",
+                                       "lg_codes": []}),
+        }
+        receipts = [wait_for_receipt(up, zone[up.manifest.lg_code], timeout_s=10)
+                    for up in sets]
+    finally:
+        server.stop()
+    console.print(f"receipts fetched from the outboxes: {sum(r is not None for r in receipts)}"
+                  f"/{len(sets)}; the first one:")
+    if receipts[0] is not None:
+        console.print(receipts[0]["text"])
     rows = summary(lake, KIJUNBI)
     t = Table(title=f"受付と基準日 {KIJUNBI} のスナップショット")
     cols = ["lg_code", "dantai_mei", "layout", "status", "input", "accepted", "rejected",
@@ -135,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     console.print(qt)
     console.print(f"DAG runs: {states}")
     console.print(f"lake: {lake}")
-    ok = all(s == "success" for s in states.values()) and rows
+    ok = all(s == "success" for s in states.values()) and rows and all(receipts)
     return 0 if ok else 1
 
 

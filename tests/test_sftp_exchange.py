@@ -15,9 +15,10 @@ from extract.main import ingest_municipality, publish_municipality
 from extract.sftp import SftpSettings
 from jumin.landing.config import LandingConfig
 from jumin.landing.embedded import EmbeddedSftpServer, prepare_tree
+from jumin.landing.keys import generate_client_key as client_key
+from jumin.landing.keys import zone_settings
 from jumin.upload import check_locally, prepare, upload, wait_for_receipt
 from tests.conftest import REPO
-from tests.sftp_support import client_key, settings
 
 CODE = "131016"
 SAMPLE = REPO / "sample_data" / "landing" / CODE
@@ -32,8 +33,8 @@ def zone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     prepare_tree(config, [CODE], {f"lg{CODE}": muni_pub, "jumin": svc_pub})
     with EmbeddedSftpServer(config) as server:
         yield {"config": config,
-               "muni": settings(config, server.port, f"lg{CODE}", muni_key),
-               "svc": settings(config, server.port, "jumin", svc_key), "tmp": tmp}
+               "muni": zone_settings(config, server.port, f"lg{CODE}", muni_key, 10),
+               "svc": zone_settings(config, server.port, "jumin", svc_key, 10), "tmp": tmp}
 
 
 def run_pipeline(svc: SftpSettings, lake: Path) -> list[dict]:
