@@ -4,6 +4,10 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SSHD := /usr/sbin/sshd
+# apt needs root; use sudo only when not root already (CI and the dev container run as root).
+# RUNLEVEL=1 keeps the package from starting the system sshd: the tests run their own.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export GX_ANALYTICS_ENABLED := False
 export AIRFLOW_HOME := $(CURDIR)/.airflow
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
@@ -12,7 +16,7 @@ export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint typecheck bench sample docs clean
+.PHONY: help install demo test lint typecheck bench sample docs clean sshd
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -28,7 +32,12 @@ install: $(STAMP) ## Create .venv and install pinned dependencies
 demo: $(STAMP) ## Generate sample data and run the DAGs end to end on embedded defaults
 	AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING $(BIN)/python -m jumin.demo --workdir $(CURDIR)/.demo
 
-test: $(STAMP) ## Run lint, type checks and the test suite
+sshd: ## Install openssh-server (apt) unless /usr/sbin/sshd exists; the landing tests run it
+	@test -x $(SSHD) || { $(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 \
+		apt-get install -y --no-install-recommends openssh-server openssh-client; }
+
+test: $(STAMP) sshd ## Run lint, type checks and the test suite
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest -q

@@ -182,6 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--lang", choices=["ja", "en"], default="ja")
     u.set_defaults(func=cmd_upload)
 
+    from jumin.landing.cli import register
+
+    register(sub)
+
     for name, func, helptext in (
         ("ingest", cmd_ingest, "pick up complete upload sets from a landing zone"),
         ("publish", cmd_publish, "put receipts into the municipalities' outboxes"),
