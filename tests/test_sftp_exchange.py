@@ -122,3 +122,20 @@ def test_unknown_host_key_is_refused(zone: dict) -> None:
 
 def test_connection_uri_round_trip(zone: dict) -> None:
     assert SftpSettings.from_uri(zone["svc"].to_uri()) == zone["svc"]
+
+
+@pytest.mark.slow
+def test_ingest_dag_reads_the_zone_through_an_airflow_connection(
+        zone: dict, tmp_path: Path, airflow_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from jumin.demo import load_dags, run_dag
+
+    up = prepare([SAMPLE / "atena_20261101.csv"], CODE, "atena", "2026-11-01")
+    upload(up, zone["muni"])
+    monkeypatch.setenv("AIRFLOW_CONN_JUMIN_SFTP_TEST", zone["svc"].to_uri())
+    lake = tmp_path / "lake"
+    state = run_dag(load_dags()["jumin_ingest"], {"sftp_conn_id": "jumin_sftp_test",
+                                                  "landing": "", "lake": str(lake),
+                                                  "lg_codes": [CODE]})
+    assert state == "success"
+    receipt = wait_for_receipt(up, zone["muni"], timeout_s=5, interval_s=0.1)
+    assert receipt is not None and receipt["counts"]["accepted"] == up.manifest.files[0].rows
