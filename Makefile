@@ -58,5 +58,6 @@ sample: $(STAMP) ## Regenerate the committed sample_data/ (generator sample and 
 clean: ## Remove the venv, demo output and Airflow home
 	rm -rf $(VENV) .demo .airflow .pytest_cache .mypy_cache .ruff_cache
 
-docs: $(STAMP) ## Regenerate the reference pages in docs/ from the layouts and error codes
+docs: $(STAMP) ## Regenerate docs/ reference pages and expectations/suites/ from the layouts
 	$(BIN)/python -m jumin.docs docs
+	$(BIN)/python -m expectations.suite

@@ -1,26 +1,26 @@
-"""Validate: run a layout's suite over a parsed upload set and split its rows.
+"""Validate: run a layout's rules over a parsed upload set and split its rows.
 
-Rows with an error go to quarantine (``rejected/``) with their findings; the rest are cast to
-the layout's typed schema and written to ``accepted/``; the receipt counts both, so
-``input == accepted + rejected`` always holds.
+The rules run as one DuckDB query (:mod:`expectations.sql`), or through Great Expectations
+itself with ``engine="gx"`` (:mod:`expectations.gx_engine`, the reference). Rows with an error
+go to quarantine (``rejected/``) with their findings; the rest are cast to the layout's typed
+schema and written to ``accepted/``; the receipt counts both, so ``input == accepted +
+rejected`` always holds.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import pandas as pd
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from expectations import config as _config  # noqa: F401  (sets GX_ANALYTICS_ENABLED first)
-from expectations.errors import SuiteFailed
-from expectations.suite import build_suite
-from jumin.errors import Finding
+from expectations.rules import Rule, rules_for
+from expectations.sql import findings_sql
+from jumin.errors import SEVERITY_WARNING, Finding
 from jumin.lake import Lake, temp_path
 from jumin.layouts import Layout, get_layout
 from jumin.receipt import Receipt, write_receipt
@@ -28,131 +28,117 @@ from load.schema import arrow_schema, typed_select_sql
 from transform import duck
 
 log = logging.getLogger(__name__)
-ROW = "_row"
+Engine = Literal["duckdb", "gx"]
 
 
-@dataclass(frozen=True)
-class RowFinding:
-    """A finding on the row with index ``row`` of the parsed table."""
-
-    row: int
-    finding: Finding
-
-
-def run_suite(layout: Layout, frame: pd.DataFrame) -> list[RowFinding]:
-    """Evaluate the layout's suite on ``frame`` (text columns plus ``_row``)."""
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    batch_def = (context.data_sources.add_pandas("parsed")
-                 .add_dataframe_asset(layout.name)
-                 .add_batch_definition_whole_dataframe("set"))
-    suite = context.suites.add(build_suite(layout))
-    definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name=suite.name, data=batch_def, suite=suite))
-    result = definition.run(
-        batch_parameters={"dataframe": frame},
-        result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ROW]})
-    findings: list[RowFinding] = []
-    for r in result.results:
-        meta: dict[str, Any] = (r.expectation_config.meta if r.expectation_config else None) or {}
-        if r.exception_info.get("raised_exception"):
-            raise SuiteFailed(f"{layout.name}: {meta.get('rule')} could not run: "
-                              f"{r.exception_info.get('exception_message')}")
-        if r.success:
-            continue
-        item = str(meta["item"])
-        for hit in r.result.get("unexpected_index_list") or []:
-            value = hit.get(item)
-            findings.append(RowFinding(int(hit[ROW]), Finding(
-                code=str(meta["code"]), item=item, detail=str(meta["hint"]),
-                value=None if value is None or pd.isna(value) else str(value))))
-    return findings
+def rules_table(rules: list[Rule]) -> pa.Table:
+    """The rules as a small table to join findings with."""
+    return pa.table({
+        "rule": pa.array(range(len(rules)), pa.int32()),
+        "code": [r.code for r in rules],
+        "item": [r.item for r in rules],
+        "detail": [r.hint for r in rules],
+        "warning": [r.code in SEVERITY_WARNING for r in rules],
+    })
 
 
-def validate_set(parsed_path: str | Path, lake_root: str | Path) -> dict[str, Any]:
+def load_parsed(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Table ``parsed``: the parsed set with ``_row``, its row number in the file."""
+    duck.run(con, "parsed", "CREATE TABLE parsed AS SELECT * EXCLUDE (file_row_number), "
+             "file_row_number AS _row FROM read_parquet(?, file_row_number = true)", [str(path)])
+
+
+def find_violations(con: duckdb.DuckDBPyConnection, layout: Layout, rules: list[Rule],
+                    engine: Engine) -> pa.Table:
+    """(_row, _file, _line, rule, value) for every broken rule, ordered by row and rule."""
+    if engine == "gx":
+        from expectations.gx_engine import gx_hits
+
+        return gx_hits(layout, duck.arrow(con, "parsed", "SELECT * FROM parsed ORDER BY _row"))
+    return duck.arrow(con, f"findings {layout.name}", findings_sql(rules, "parsed"))
+
+
+def validate_set(parsed_path: str | Path, lake_root: str | Path,
+                 engine: Engine = "duckdb") -> dict[str, Any]:
     """Validate one parsed upload set; writes accepted, rejected and the receipt."""
     parsed_path = Path(parsed_path)
     lake = Lake(Path(lake_root))
     sidecar = json.loads(parsed_path.with_suffix(".json").read_text())
     manifest = sidecar["manifest_data"]
     layout = get_layout(manifest["layout"], manifest["layout_version"])
-    lg_code, set_id = manifest["lg_code"], sidecar["set_id"]
-    table = pq.read_table(parsed_path)
-    table = table.append_column(ROW, pa.array(range(table.num_rows), type=pa.int64()))
-    frame = table.to_pandas(types_mapper=pd.ArrowDtype)
-    row_findings = run_suite(layout, frame)
+    lg_code, set_id, kijunbi = manifest["lg_code"], sidecar["set_id"], manifest["kijunbi"]
+    rules = rules_for(layout)
+    con = duck.connect()
+    load_parsed(con, parsed_path)
+    con.register("hits", find_violations(con, layout, rules, engine))
+    con.register("rules", rules_table(rules))
+    duck.run(con, "bad", "CREATE TABLE bad AS SELECT DISTINCT _row FROM hits "
+             "JOIN rules USING (rule) WHERE NOT warning")
+    findings = row_findings(con) + [Finding(**f) for f in sidecar["findings"]]
+    findings.sort(key=lambda f: (f.file, f.line or 0, f.item, f.code, f.detail))
+    total = con.execute("SELECT count(*) FROM parsed").fetchall()[0][0]
+    bad = con.execute("SELECT count(*) FROM bad").fetchall()[0][0]
 
-    files = table.column("_file").to_pylist()
-    lines = table.column("_line").to_pylist()
-    located = [Finding(f.finding.code, files[f.row], lines[f.row], f.finding.item,
-                       f.finding.value, f.finding.detail) for f in row_findings]
-    structural = [Finding(**f) for f in sidecar["findings"]]
-    findings = sorted(structural + located,
-                      key=lambda f: (f.file, f.line or 0, f.item, f.code, f.detail))
-    bad_rows = sorted({f.row for f in row_findings if not f.finding.is_warning})
-    rejected = len(bad_rows) + len(structural)
-    accepted = table.num_rows - len(bad_rows)
-
-    write_quarantine(table, bad_rows, located, lake.rejected(layout.name, lg_code, set_id))
-    accepted_path = lake.accepted(layout.name, lg_code, set_id)
-    write_accepted(table, bad_rows, layout, lg_code, manifest["kijunbi"], set_id, accepted_path)
+    write_table(quarantine(con), lake.rejected(layout.name, lg_code, set_id))
+    write_table(accepted(con, layout, lg_code, kijunbi, set_id),
+                lake.accepted(layout.name, lg_code, set_id))
     receipt_path = lake.receipt(lg_code, set_id)
     receipt = write_receipt(Receipt(
         set_id=set_id, manifest=sidecar["manifest"], lg_code=lg_code, layout=layout.name,
-        kijunbi=manifest["kijunbi"], input=sidecar["rows_read"], accepted=accepted,
-        rejected=rejected, findings=findings, files=sidecar["files"]), receipt_path)
+        kijunbi=kijunbi, input=sidecar["rows_read"], accepted=total - bad,
+        rejected=bad + len(sidecar["findings"]), findings=findings, files=sidecar["files"]),
+        receipt_path)
     log.info("%s %s: %s", lg_code, sidecar["manifest"], receipt["counts"])
     return {"set_id": set_id, "lg_code": lg_code, "layout": layout.name,
-            "status": receipt["status"], "accepted": str(accepted_path),
+            "status": receipt["status"], "accepted": str(lake.accepted(layout.name, lg_code,
+                                                                       set_id)),
             "receipt": str(receipt_path), **receipt["counts"]}
 
 
-def write_quarantine(table: pa.Table, bad_rows: list[int], findings: list[Finding],
-                     path: Path) -> None:
-    """Rejected rows as sent (text), each with the list of its findings."""
-    by_line: dict[tuple[str, int], list[dict[str, str]]] = {}
-    for f in findings:
-        if not f.is_warning and f.line is not None:
-            by_line.setdefault((f.file, f.line), []).append(
-                {"code": f.code, "item": f.item, "detail": f.detail})
-    rows = table.take(pa.array(bad_rows, type=pa.int64())).drop_columns([ROW])
-    errors = [by_line[(fi, li)] for fi, li in zip(rows.column("_file").to_pylist(),
-                                                   rows.column("_line").to_pylist(), strict=True)]
-    err_type = pa.list_(pa.struct([("code", pa.string()), ("item", pa.string()),
-                                   ("detail", pa.string())]))
-    rows = rows.append_column("_errors", pa.array(errors, type=err_type))
-    tmp = temp_path(path)
-    pq.write_table(rows, tmp, compression="zstd")
-    tmp.replace(path)
+def row_findings(con: duckdb.DuckDBPyConnection) -> list[Finding]:
+    """Every broken rule as a finding located by file, line and item."""
+    rows = con.execute("SELECT code, _file, _line, item, value, detail FROM hits "
+                       "JOIN rules USING (rule) ORDER BY _row, rule").fetchall()
+    return [Finding(code=c, file=f, line=li, item=it, value=v, detail=d)
+            for c, f, li, it, v, d in rows]
 
 
-def write_accepted(table: pa.Table, bad_rows: list[int], layout: Layout, lg_code: str,
-                   kijunbi: str, set_id: str, path: Path) -> None:
+def quarantine(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """Rejected rows as sent (text), each with the list of its errors."""
+    return duck.arrow(con, "rejected", """
+        SELECT p.* EXCLUDE (_row), e._errors FROM parsed p JOIN (
+            SELECT _row, list({'code': code, 'item': item, 'detail': detail} ORDER BY rule)
+                   AS _errors
+            FROM hits JOIN rules USING (rule) WHERE NOT warning GROUP BY _row) e USING (_row)
+        ORDER BY p._row""")
+
+
+def accepted(con: duckdb.DuckDBPyConnection, layout: Layout, lg_code: str, kijunbi: str,
+             set_id: str) -> pa.Table:
     """Accepted rows cast to the layout's typed schema, in file and line order."""
-    keep = pa.array(sorted(set(range(table.num_rows)) - set(bad_rows)), type=pa.int64())
-    good = table.take(keep).drop_columns([ROW])
-    good = good.append_column("lg_code", pa.array([lg_code] * good.num_rows, pa.string()))
-    good = good.append_column("kijunbi", pa.array([kijunbi] * good.num_rows, pa.string()))
-    good = good.append_column("set_id", pa.array([set_id] * good.num_rows, pa.string()))
-    con = duck.connect()
-    con.register("good", good)
-    typed = duck.arrow(con, f"accepted {layout.name}", typed_select_sql(layout, "good")
-                       ).cast(arrow_schema(layout))
+    source = (f"(SELECT p.* EXCLUDE (_row), {duck.quote_literal(lg_code)} AS lg_code, "
+              f"{duck.quote_literal(kijunbi)} AS kijunbi, {duck.quote_literal(set_id)} AS set_id "
+              f"FROM parsed p ANTI JOIN bad USING (_row))")
+    return duck.arrow(con, f"accepted {layout.name}", typed_select_sql(layout, source)
+                      ).cast(arrow_schema(layout))
+
+
+def write_table(table: pa.Table, path: Path) -> None:
+    """Write one lake file atomically (temporary name, then rename)."""
     tmp = temp_path(path)
-    pq.write_table(typed, tmp, compression="zstd")
+    pq.write_table(table, tmp, compression="zstd")
     tmp.replace(path)
 
 
-def validate_municipality(lake_root: str | Path, lg_code: str,
-                          force: bool = False) -> list[dict[str, Any]]:
+def validate_municipality(lake_root: str | Path, lg_code: str, force: bool = False,
+                          engine: Engine = "duckdb") -> list[dict[str, Any]]:
     """Validate every parsed set of one municipality that has no receipt yet (all if ``force``)."""
     lake = Lake(Path(lake_root))
     out = []
     for parsed in sorted(lake.root.glob(f"parsed/*/lg_code={lg_code}/set=*.parquet")):
-        set_id = parsed.stem.removeprefix("set=")
-        if force or not lake.receipt(lg_code, set_id).exists():
-            out.append(validate_set(parsed, lake.root))
+        receipt = lake.receipt(lg_code, parsed.stem.removeprefix("set="))
+        # an "incomplete" receipt was written while the set waited for its files
+        done = receipt.exists() and json.loads(receipt.read_text())["status"] != "incomplete"
+        if force or not done:
+            out.append(validate_set(parsed, lake.root, engine))
     return out

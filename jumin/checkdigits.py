@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 _KOJIN_WEIGHTS = (6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 _LG_WEIGHTS = (6, 5, 4, 3, 2)
 _JUMINHYO_WEIGHTS = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
@@ -61,4 +63,21 @@ VALIDATORS = {
     "kojinbango": is_valid_kojinbango,
     "lg_code": is_valid_lg_code,
     "juminhyokodo": is_valid_juminhyokodo,
+}
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """A check-digit scheme as data, for code that computes it elsewhere (e.g. in SQL)."""
+
+    length: int
+    weights: tuple[int, ...]
+    #: ``mod11`` → 0 if r ≤ 1 else 11 − r;  ``lg`` → (11 − r) mod 10
+    rule: str
+
+
+SCHEMES = {
+    "kojinbango": Scheme(12, _KOJIN_WEIGHTS, "mod11"),
+    "lg_code": Scheme(6, _LG_WEIGHTS, "lg"),
+    "juminhyokodo": Scheme(11, _JUMINHYO_WEIGHTS, "mod11"),
 }

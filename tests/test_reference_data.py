@@ -46,3 +46,11 @@ def test_idojiyu_groups() -> None:
 def test_generated_docs_are_up_to_date() -> None:
     for name, render in docs.PAGES.items():
         assert (REPO / "docs" / name).read_text("utf-8") == render(), f"run `make docs` ({name})"
+
+
+def test_published_suites_are_up_to_date() -> None:
+    from expectations.suite import SUITES, suite_json
+
+    for layout in LAYOUTS.values():
+        path = SUITES / f"{layout.name}_v{layout.version}.json"
+        assert path.read_text("utf-8") == suite_json(layout), f"run `make docs` ({path.name})"

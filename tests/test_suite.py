@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import pandas as pd
+import pyarrow as pa
 import pytest
 
-from expectations.main import ROW, run_suite
+from expectations.gx_engine import gx_hits
+from expectations.rules import rules_for
+from expectations.sql import findings_sql
 from expectations.suite import build_suite
 from jumin.layouts import ATENA, LAYOUTS, SHIEN
+from transform import duck
 
 VALID_ATENA = {
     "atenabango": "000000000000001", "rirekibango": "1", "jutokubun": "1",
@@ -21,14 +24,31 @@ VALID_ATENA = {
 }
 
 
-def frame(layout, rows: list[dict]) -> pd.DataFrame:
-    df = pd.DataFrame([{c: r.get(c) for c in layout.romaji} for r in rows], dtype="string[pyarrow]")
-    df[ROW] = range(len(rows))
-    return df
+def parsed(layout, rows: list[dict]) -> pa.Table:
+    cols = {c: pa.array([r.get(c) for r in rows], pa.string()) for c in layout.romaji}
+    n = len(rows)
+    return pa.table({**cols, "_file": ["f.csv"] * n, "_line": pa.array(range(2, n + 2), pa.int64()),
+                     "_row": pa.array(range(n), pa.int64())})
 
 
-def findings(layout, rows: list[dict]) -> set[tuple[int, str, str]]:
-    return {(f.row, f.finding.code, f.finding.item) for f in run_suite(layout, frame(layout, rows))}
+def run_engine(engine: str, layout, table: pa.Table) -> pa.Table:
+    if engine == "gx":
+        return gx_hits(layout, table)
+    con = duck.connect()
+    con.register("parsed", table)
+    return duck.arrow(con, "findings", findings_sql(rules_for(layout), "parsed"))
+
+
+def findings(layout, rows: list[dict], engine: str = "both") -> set[tuple[int, str, str]]:
+    """(row, code, item) of every broken rule; with "both", the two engines must agree."""
+    rules = rules_for(layout)
+    got = {}
+    for e in (("duckdb", "gx") if engine == "both" else (engine,)):
+        hits = run_engine(e, layout, parsed(layout, rows)).to_pylist()
+        got[e] = [(h["_row"], h["_line"], h["rule"], h["value"]) for h in hits]
+    if engine == "both":
+        assert got["duckdb"] == got["gx"], "the DuckDB engine must find what GX finds"
+    return {(row, rules[rule].code, rules[rule].item) for row, _, rule, _ in next(iter(got.values()))}
 
 
 def test_valid_row_passes() -> None:

@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+from expectations.main import validate_municipality
 from extract.main import ingest_municipality, publish_municipality
 from tests.conftest import REPO
 
@@ -46,6 +47,10 @@ def test_set_waits_for_missing_file_then_reports_then_completes(tmp_path: Path) 
     put(landing, DATA)  # the missing file arrives
     assert statuses(landing, lake, now=mtime + 7300) == ["parsed"]
     assert list(inbox(landing).iterdir()) == []
+    assert [r["status"] for r in validate_municipality(lake, CODE)] == ["accepted"]
+    publish_municipality(landing, lake, CODE)
+    [final] = [json.loads(p.read_text()) for p in outbox.glob("*.json")]
+    assert final["status"] == "accepted", "the final receipt replaces the incomplete one"
 
 
 def test_partial_and_short_uploads_are_not_picked_up(tmp_path: Path) -> None:

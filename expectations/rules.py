@@ -1,0 +1,119 @@
+"""The validation rules of a layout, derived from its declaration.
+
+A :class:`Rule` is plain data: which columns, which check, which error code and what to tell a
+clerk. The same list becomes the Great Expectations suite (:mod:`expectations.suite`) and the
+DuckDB query that runs it fast (:mod:`expectations.sql`), so the two cannot drift apart; a test
+runs both on the same data and demands the same findings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from jumin.layouts import Item, Layout
+
+Kind = Literal["not_null", "regex", "calendar", "length", "in_set", "check_digit", "unique",
+               "a_ge_b"]
+
+# Classes of characters per item type. Literal characters, not \u escapes, so Python's re,
+# RE2 (pandas on Arrow strings) and DuckDB all read the pattern the same way.
+HALF_WIDTH = r"^[\x20-\x7E]*$"
+DIGITS = r"^[0-9]+$"
+ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+#: full-width: no ASCII or C1 controls, no NBSP, no special spaces, zero-width or bidi marks,
+#: line separators or BOM, no half-width katakana (U+FF61–FF9F), no private use (外字, U+E000–F8FF).
+#: Latin-1 symbols such as ×÷°±§ stay allowed: JIS X 0208 has them.
+FULL_WIDTH = ("^[^\\x00-\\xA0\u2000-\u200f\u2028-\u202f\u205f-\u206f\ufeff"
+              "\uff61-\uff9f\ue000-\uf8ff]*$")
+#: full-width katakana, the long-vowel mark, the middle dot and the full-width space
+KATAKANA = "^[\u30a1-\u30f6\u30fc\u30fb\u3000]*$"
+
+_PATTERN = {"X": HALF_WIDTH, "N": FULL_WIDTH, "9": DIGITS, "DATE": ISO_DATE}
+_CHARSET_HINT = {"X": "半角英数字・記号のみ使用できます",
+                 "N": "全角文字のみ使用できます (半角文字・外字は不可)",
+                 "9": "半角数字のみ使用できます", "DATE": "YYYY-MM-DD 形式で入力してください"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One check on one or more columns, with the code and hint a failure produces."""
+
+    kind: Kind
+    columns: tuple[str, ...]
+    code: str
+    #: the item a finding names (its value is shown in the receipt)
+    item: str
+    name: str
+    hint: str
+    #: only rows where column ``when[0]`` has one of ``when[1]`` ("" = empty) are checked
+    when: tuple[str, tuple[str, ...]] | None = None
+    regex: str = ""
+    min_length: int = 0
+    max_length: int = 0
+    values: tuple[str, ...] = ()
+    scheme: str = ""
+
+
+def item_rules(item: Item, layout: Layout) -> list[Rule]:
+    """Rules on one item's values (and the conditions under which they apply)."""
+    col = item.romaji
+    out: list[Rule] = []
+    if item.required and not item.required_when:
+        out.append(Rule("not_null", (col,), "E0001", col, "required", "必須項目です"))
+    if item.required_when:
+        other, values = item.required_when
+        shown = "・".join(v or "空欄" for v in values)
+        out.append(Rule("not_null", (col,), "E0004", col, f"required_when_{other}",
+                        f"「{layout.item(other).ja}」が {shown} のとき必須です",
+                        when=item.required_when))
+    # a 不詳 date may be anything; its text is kept and checked only by length
+    plain = (item.fusho_flag, ("0", "")) if item.fusho_flag else None
+    out.append(Rule("regex", (col,), "E0002", col, f"charset_{item.charset or item.type}",
+                    "全角カタカナのみ使用できます" if item.charset else _CHARSET_HINT[item.type],
+                    when=plain, regex=KATAKANA if item.charset else _PATTERN[item.type]))
+    if item.type == "DATE":
+        out.append(Rule("calendar", (col,), "E0002", col, "calendar_date",
+                        "暦にない日付です (不詳の場合は不詳フラグを1に)" if item.fusho_flag
+                        else "暦にない日付です", when=plain))
+    out.append(Rule("length", (col,), "E0003", col, "length",
+                    f"{item.length}文字ちょうどで入力してください" if item.fixed
+                    else f"{item.length}文字以内で入力してください",
+                    min_length=item.length if item.fixed else 1, max_length=item.length))
+    if item.codes:
+        shown = ", ".join(f"{k}={v}" for k, v in list(item.codes.items())[:6])
+        more = " …" if len(item.codes) > 6 else ""
+        out.append(Rule("in_set", (col,), "E0002", col, "code_set",
+                        f"コード表にない値です ({shown}{more})", values=tuple(sorted(item.codes))))
+    if item.check:
+        code = "W0001" if item.check == "juminhyokodo" else "E0004"
+        out.append(Rule("check_digit", (col,), code, col, f"check_digit_{item.check}",
+                        "検査数字が一致しません", scheme=item.check))
+    return out
+
+
+def cross_field_rules(layout: Layout) -> list[Rule]:
+    """Rules across items or rows (相関チェック)."""
+    names = set(layout.romaji)
+    key_ja = "・".join(layout.item(k).ja for k in layout.key)
+    out = [Rule("unique", layout.key, "E0004", layout.key[-1], "key_unique",
+                f"キー ({key_ja}) が重複しています")]
+    if {"idobi", "shoribi"} <= names:
+        out.append(Rule("a_ge_b", ("shoribi", "idobi"), "E0004", "shoribi",
+                        "idobi_not_after_shoribi", "処理日が異動日より前です"))
+    if {"idobi", "seinengappi"} <= names:
+        flag = layout.item("seinengappi").fusho_flag
+        # a 不詳 birth date may be text such as 年月日不詳: only compare calendar dates
+        out.append(Rule("a_ge_b", ("idobi", "seinengappi"), "E0004", "seinengappi",
+                        "seinengappi_not_after_idobi", "生年月日が異動日より後です",
+                        when=(flag, ("0", "")) if flag else None))
+    if {"kaishibi", "shuryobi"} <= names:
+        out.append(Rule("a_ge_b", ("shuryobi", "kaishibi"), "E0004", "shuryobi",
+                        "kaishibi_not_after_shuryobi", "終了日が開始日より前です"))
+    return out
+
+
+def rules_for(layout: Layout) -> list[Rule]:
+    """Every rule of ``layout``, in a stable order (the index is the rule's id)."""
+    return [r for item in layout.items for r in item_rules(item, layout)] + \
+        cross_field_rules(layout)
