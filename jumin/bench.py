@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from extract.inbox import deliver_local
+
 LG_CODES = ["131016", "141038", "012025"]
 
 
@@ -79,6 +81,16 @@ def _snapshot(lake: Path, lg_code: str) -> None:
     snapshot_municipality(lake, lg_code, "2026-11-01")
 
 
+def check_counts(lake: Path, lg_code: str, rows: int) -> None:
+    """Refuse to report timings of a run that did not process every row."""
+    import json
+
+    receipts = [json.loads(p.read_text()) for p in lake.glob(f"receipts/lg_code={lg_code}/*.json")]
+    got = sum(r["counts"]["accepted"] + r["counts"]["rejected"] for r in receipts)
+    if got != rows:
+        raise RuntimeError(f"benchmark processed {got} rows, expected {rows}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks and print BENCH lines."""
     ap = argparse.ArgumentParser(description=__doc__)
@@ -88,12 +100,17 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     work = Path(tempfile.mkdtemp(prefix="jumin-bench-"))
     try:
-        seconds, rss = measure(_generate, work, args.residents)
+        municipal = work / "municipal"
+        seconds, rss = measure(_generate, municipal, args.residents)
         report(f"generate_{args.residents}_residents_s", seconds, "s")
         report("generate_peak_rss_mib", rss / 2**20, "MiB")
         lg_code = LG_CODES[0]
         landing, lake = work / "landing", work / "lake"
-        csv_path = next((landing / lg_code).glob("atena_*.csv"))
+        upload_dir = municipal / "landing" / lg_code
+        for p in upload_dir.glob("[!a]*"):  # only the atena set is measured
+            p.unlink()
+        deliver_local(upload_dir, landing, lg_code)
+        csv_path = next(upload_dir.glob("atena_*.csv"))
         rows = sum(1 for _ in csv_path.open("rb")) - 1
         report("atena_rows", rows, "rows")
         copy_s, _ = measure(_duckdb_copy, csv_path, work / "copy.parquet")
@@ -107,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         report("validate_rows_per_s", rows / validate_s, "rows/s")
         report("ingest_plus_validate_vs_duckdb_copy", (ingest_s + validate_s) / copy_s, "x")
         report("validate_vs_duckdb_copy", validate_s / copy_s, "x")
+        check_counts(lake, lg_code, rows)
         snap_s, snap_rss = measure(_snapshot, lake, lg_code)
         report("snapshot_s", snap_s, "s")
         report("snapshot_peak_rss_mib", snap_rss / 2**20, "MiB")

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from extract.errors import UploadSetRejected
-from extract.parse import LINE, decode, parse
+from extract.parse import LINE, decode, parse, parse_exact, parse_plain
 from jumin.layouts import SHIEN
 from jumin.manifest import count_rows
 
@@ -105,3 +105,22 @@ def test_manifest_row_count_agrees_with_the_parser(records: list[list[str]], crl
     path.write_bytes(buf.getvalue().encode(encoding))
     parsed = parse(decode(path.read_bytes(), encoding, "f.csv"), SHIEN, "f.csv")
     assert count_rows(path) == parsed.rows_read == len(records)
+
+
+plain_cells = st.lists(st.sampled_from(['a', '佐', ' ', 'ｱ', '1', '\u3000']), max_size=4).map(
+    ''.join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(records=st.lists(st.lists(plain_cells, min_size=3, max_size=5), max_size=8),
+       newline=st.sampled_from(["\n", "\r\n"]), final=st.booleans())
+def test_fast_path_agrees_with_the_exact_reader(records: list[list[str]], newline: str,
+                                                final: bool) -> None:
+    text = newline.join([HEADER, *(",".join(r) for r in records)]) + (newline if final else "")
+    fast = parse_plain(text, SHIEN, "f.csv")
+    exact = parse_exact(text, SHIEN, "f.csv")
+    if all(len(r) == 4 for r in records):
+        assert fast is not None, "a plain, complete file takes the fast path"
+    if fast is not None:
+        assert fast.table.equals(exact.table) and fast.rows_read == exact.rows_read
+        assert exact.findings == []
