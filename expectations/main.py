@@ -86,8 +86,8 @@ def validate_set(parsed_path: str | Path, lake_root: str | Path,
     receipt = write_receipt(Receipt(
         set_id=set_id, manifest=sidecar["manifest"], lg_code=lg_code, layout=layout.name,
         kijunbi=kijunbi, input=sidecar["rows_read"], accepted=total - bad,
-        rejected=bad + len(sidecar["findings"]), findings=findings, files=sidecar["files"]),
-        receipt_path)
+        rejected=bad + len(sidecar["findings"]), findings=findings, files=sidecar["files"],
+        gaiji=sidecar.get("gaiji", {})), receipt_path)
     log.info("%s %s: %s", lg_code, sidecar["manifest"], receipt["counts"])
     return {"set_id": set_id, "lg_code": lg_code, "layout": layout.name,
             "status": receipt["status"], "accepted": str(lake.accepted(layout.name, lg_code,

@@ -22,10 +22,12 @@ HALF_WIDTH = r"^[\x20-\x7E]*$"
 DIGITS = r"^[0-9]+$"
 ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 #: full-width: no ASCII or C1 controls, no NBSP, no special spaces, zero-width or bidi marks,
-#: line separators or BOM, no half-width katakana (U+FF61–FF9F), no private use (外字, U+E000–F8FF).
-#: Latin-1 symbols such as ×÷°±§ stay allowed: JIS X 0208 has them.
+#: line separators or BOM, no half-width katakana (U+FF61–FF9F), no private use: 外字 (U+E000–F8FF)
+#: only through the municipality's map, and not plane 15 (U+F0000–FFFFD). Plane 16 stays allowed:
+#: MJ+ (行政事務標準文字) places its additions there. Latin-1 symbols such as ×÷°±§ stay allowed:
+#: JIS X 0208 has them.
 FULL_WIDTH = ("^[^\\x00-\\xA0\u2000-\u200f\u2028-\u202f\u205f-\u206f\ufeff"
-              "\uff61-\uff9f\ue000-\uf8ff]*$")
+              "\uff61-\uff9f\ue000-\uf8ff\U000f0000-\U000ffffd]*$")
 #: full-width katakana, the long-vowel mark, the middle dot and the full-width space
 KATAKANA = "^[\u30a1-\u30f6\u30fc\u30fb\u3000]*$"
 

@@ -21,8 +21,11 @@ import json
 import logging
 import shutil
 import time
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -34,6 +37,7 @@ from extract.outbox import publish_receipts
 from extract.parse import ParsedFile, decode, parse
 from jumin.checkdigits import is_valid_lg_code
 from jumin.errors import Finding
+from jumin.gaiji import apply_map, load_map
 from jumin.lake import Lake, atomic_write_bytes, temp_path
 from jumin.landing.config import PARTIAL_SUFFIX
 from jumin.layouts import get_layout
@@ -121,7 +125,9 @@ def ingest_set(inbox: Inbox, files: dict[str, InboxFile], name: str, lake: Lake,
         else:
             raw.parent.mkdir(parents=True, exist_ok=True)
             staged.rename(raw)
-        parsed_files = [parse_file(raw / e.name, manifest, e.encoding) for e in manifest.files]
+        gaiji = load_map(lake.root, lg_code)
+        parsed_files = [parse_file(raw / e.name, manifest, e.encoding, gaiji)
+                        for e in manifest.files]
     except UploadSetRejected as e:
         log.warning("%s: rejected: %s", name, e)
         receipt = reject(e.finding, manifest, name, set_id, lg_code, lake)
@@ -129,7 +135,8 @@ def ingest_set(inbox: Inbox, files: dict[str, InboxFile], name: str, lake: Lake,
         return IngestResult(set_id, lg_code, name, manifest.layout if manifest else "",
                             "rejected", receipt=receipt)
     parsed_path = lake.parsed(manifest.layout, lg_code, set_id)
-    write_parsed(parsed_files, manifest, name, set_id, parsed_path)
+    write_parsed(parsed_files, manifest, name, set_id, parsed_path, gaiji_report(
+        gaiji, merge_counts(p.gaiji for p in parsed_files)))
     inbox.archive(present(manifest, name, files), set_id)
     return IngestResult(set_id, lg_code, name, manifest.layout, "parsed", str(parsed_path))
 
@@ -239,10 +246,14 @@ def verify_checksums(folder: Path, manifest: Manifest) -> None:
                                             detail=f"manifest says {e.sha256}"))
 
 
-def parse_file(path: Path, manifest: Manifest, encoding: str) -> ParsedFile:
-    """Decode and parse one data file, checking its record count against the manifest."""
+def parse_file(path: Path, manifest: Manifest, encoding: str,
+               gaiji: dict[int, str] | None = None) -> ParsedFile:
+    """Decode a data file, apply the municipality's 外字 map, parse it strictly and check its
+    record count against the manifest."""
     layout = get_layout(manifest.layout)
-    parsed = parse(decode(path.read_bytes(), encoding, path.name), layout, path.name)
+    text, replaced = apply_map(decode(path.read_bytes(), encoding, path.name), gaiji or {})
+    parsed = parse(text, layout, path.name)
+    parsed.gaiji = replaced
     declared = next(f.rows for f in manifest.files if f.name == path.name)
     if parsed.rows_read != declared:
         raise UploadSetRejected(Finding("F0006", file=path.name, value=str(parsed.rows_read),
@@ -250,8 +261,21 @@ def parse_file(path: Path, manifest: Manifest, encoding: str) -> ParsedFile:
     return parsed
 
 
+def merge_counts(counts: Iterable[dict[str, int]]) -> dict[str, int]:
+    """Replacement counts per code point over several files."""
+    total: Counter[str] = Counter()
+    for c in counts:
+        total.update(c)
+    return dict(sorted(total.items()))
+
+
+def gaiji_report(table: dict[int, str], counts: dict[str, int]) -> dict[str, dict[str, Any]]:
+    """What each replaced 外字 became and how often, for the receipt."""
+    return {cp: {"to": table[int(cp[2:], 16)], "count": n} for cp, n in counts.items()}
+
+
 def write_parsed(parsed: list[ParsedFile], manifest: Manifest, manifest_name: str,
-                 set_id: str, path: Path) -> None:
+                 set_id: str, path: Path, gaiji: dict[str, dict[str, Any]]) -> None:
     """Write the parsed rows (Parquet) and what ingest learnt (JSON sidecar) atomically."""
     table = pa.concat_tables([p.table for p in parsed])
     tmp = temp_path(path)
@@ -265,6 +289,7 @@ def write_parsed(parsed: list[ParsedFile], manifest: Manifest, manifest_name: st
         "files": [{"name": e.name, "rows": p.rows_read, "encoding": e.encoding}
                   for e, p in zip(manifest.files, parsed, strict=True)],
         "findings": [asdict(f) for p in parsed for f in p.findings],
+        "gaiji": gaiji,
     }
     atomic_write_bytes(path.with_suffix(".json"),
                        json.dumps(sidecar, ensure_ascii=False, indent=1).encode())

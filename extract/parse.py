@@ -25,6 +25,8 @@ class ParsedFile:
     table: pa.Table
     rows_read: int
     findings: list[Finding] = field(default_factory=list)
+    #: 外字 replaced while decoding: code point (U+XXXX) → count
+    gaiji: dict[str, int] = field(default_factory=dict)
 
 
 def decode(data: bytes, encoding: str, file: str) -> str:

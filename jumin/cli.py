@@ -134,6 +134,18 @@ def cmd_upload(args: argparse.Namespace) -> int:
     return EXIT_REJECTED if receipt["counts"]["rejected"] else EXIT_OK
 
 
+def cmd_gaiji(args: argparse.Namespace) -> int:
+    from jumin.gaiji import load_map, register_map
+
+    if args.file:
+        path = register_map(args.lake, args.lg_code, Path(args.file).read_text(encoding="utf-8"))
+        _console().print(f"registered {path}")
+    rows = [{"code_point": f"U+{cp:04X}", "to": to} for cp, to in
+            sorted(load_map(args.lake, args.lg_code).items())]
+    _table(f"外字 map {args.lg_code}", rows, ["code_point", "to"])
+    return EXIT_OK
+
+
 def _console() -> Any:
     from rich.console import Console
 
@@ -181,6 +193,12 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--timeout", type=float, default=600, help="seconds to wait for the receipt")
     u.add_argument("--lang", choices=["ja", "en"], default="ja")
     u.set_defaults(func=cmd_upload)
+
+    gj = sub.add_parser("gaiji", help="register or show a municipality's 外字 map")
+    gj.add_argument("--lake", required=True)
+    gj.add_argument("--lg-code", required=True)
+    gj.add_argument("file", nargs="?", help="map to register (JSON); omit to show the current one")
+    gj.set_defaults(func=cmd_gaiji)
 
     from jumin.landing.cli import register
 

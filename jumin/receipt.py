@@ -44,6 +44,8 @@ class Receipt:
     data_docs: str = ""
     #: the set is not complete yet: nothing was taken in, the receipt says what is missing
     pending: bool = False
+    #: 外字 replaced by the municipality's map: U+XXXX → {"to": text, "count": n}
+    gaiji: dict[str, dict[str, object]] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
@@ -81,6 +83,7 @@ class Receipt:
                  "message_ja": message(f.code, "ja"), "message_en": message(f.code, "en")}
                 for f in self.findings[:MAX_LISTED]
             ],
+            "gaiji": self.gaiji,
             "data_docs": self.data_docs,
         }
 
@@ -99,6 +102,10 @@ def render_ja(d: dict) -> str:
         f"  (警告 {c['warnings']})",
         "",
     ]
+    for cp, g in d.get("gaiji", {}).items():
+        lines.append(f"外字置換: {cp} → 「{g['to']}」 {g['count']}件")
+    if d.get("gaiji"):
+        lines.append("")
     if not d["findings"]:
         lines.append("エラーはありません。")
     else:
