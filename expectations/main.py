@@ -18,6 +18,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from expectations.data_docs import rule_statistics, validation_result, write_data_docs
 from expectations.rules import Rule, rules_for
 from expectations.sql import findings_sql
 from jumin.errors import SEVERITY_WARNING, Finding
@@ -82,17 +83,20 @@ def validate_set(parsed_path: str | Path, lake_root: str | Path,
     write_table(quarantine(con), lake.rejected(layout.name, lg_code, set_id))
     write_table(accepted(con, layout, lg_code, kijunbi, set_id),
                 lake.accepted(layout.name, lg_code, set_id))
+    docs = write_data_docs(validation_result(layout, rule_statistics(con, rules), set_id, kijunbi),
+                           lake.data_docs(lg_code, set_id))
     receipt_path = lake.receipt(lg_code, set_id)
     receipt = write_receipt(Receipt(
         set_id=set_id, manifest=sidecar["manifest"], lg_code=lg_code, layout=layout.name,
         kijunbi=kijunbi, input=sidecar["rows_read"], accepted=total - bad,
         rejected=bad + len(sidecar["findings"]), findings=findings, files=sidecar["files"],
-        gaiji=sidecar.get("gaiji", {})), receipt_path)
-    log.info("%s %s: %s", lg_code, sidecar["manifest"], receipt["counts"])
+        gaiji=sidecar.get("gaiji", {}), data_docs=str(docs.relative_to(lake.root))),
+        receipt_path)
+    log.info("%s %s: %s; data docs: %s", lg_code, sidecar["manifest"], receipt["counts"], docs)
     return {"set_id": set_id, "lg_code": lg_code, "layout": layout.name,
             "status": receipt["status"], "accepted": str(lake.accepted(layout.name, lg_code,
                                                                        set_id)),
-            "receipt": str(receipt_path), **receipt["counts"]}
+            "receipt": str(receipt_path), "data_docs": str(docs), **receipt["counts"]}
 
 
 def row_findings(con: duckdb.DuckDBPyConnection) -> list[Finding]:

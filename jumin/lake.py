@@ -7,6 +7,7 @@
     <lake>/accepted/<layout>/lg_code=<c>/set=<id>.parquet rows that passed validation, typed
     <lake>/rejected/<layout>/lg_code=<c>/set=<id>.parquet quarantine: rows with their errors
     <lake>/receipts/lg_code=<c>/<id>.json (+ .txt)        受付結果 per upload set
+    <lake>/docs/lg_code=<c>/<id>.html                     GX Data Docs of the set's validation
     <lake>/snapshot/<layout>/kijunbi=<d>/lg_code=<c>/part-0.parquet
 """
 
@@ -40,6 +41,9 @@ class Lake:
 
     def receipt(self, lg_code: str, set_id: str) -> Path:
         return self.root / "receipts" / f"lg_code={lg_code}" / f"{set_id}.json"
+
+    def data_docs(self, lg_code: str, set_id: str) -> Path:
+        return self.root / "docs" / f"lg_code={lg_code}" / f"{set_id}.html"
 
     def snapshot(self, layout: str, kijunbi: str, lg_code: str) -> Path:
         return (self.root / "snapshot" / layout / f"kijunbi={kijunbi}" / f"lg_code={lg_code}"

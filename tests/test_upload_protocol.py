@@ -99,3 +99,17 @@ def test_unrelated_files_are_left_alone(tmp_path: Path) -> None:
     shutil.copyfile(SET / DATA, inbox(landing) / DATA)
     assert statuses(landing, lake, now=T0) == []
     assert sorted(p.name for p in inbox(landing).iterdir()) == ["memo.txt", DATA]
+
+
+def test_validation_writes_gx_data_docs_linked_from_the_receipt(tmp_path: Path) -> None:
+    landing, lake = tmp_path / "landing", tmp_path / "lake"
+    bad = REPO / "sample_data" / "bad" / "duplicate_key" / "landing" / "131016"
+    for p in bad.iterdir():
+        put(landing, p.name, p.read_bytes())
+    ingest_municipality(landing, lake, CODE)
+    [summary] = validate_municipality(lake, CODE)
+    receipt = json.loads(Path(summary["receipt"]).read_text())
+    html = (lake / receipt["data_docs"]).read_text()
+    assert Path(summary["data_docs"]) == lake / receipt["data_docs"]
+    assert "Great Expectations" in html and receipt["set_id"] in html
+    assert "2 unexpected values found" in html  # the duplicated key, on both rows
