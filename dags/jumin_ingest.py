@@ -11,6 +11,8 @@ For every municipality with an inbox in the landing zone (or those named in **lg
    `accepted/`, rejected rows to quarantine `rejected/`, one 受付結果 receipt per set.
 3. **publish** — puts each receipt (`.json` and a Japanese `.txt`) into the municipality's
    `outbox/`.
+4. **data_docs** — renders GX Data Docs per validated set into `docs/lg_code=<code>/`; the
+   task returns the pages' paths and each receipt names its page.
 
 The landing zone is the SFTP server of the Airflow connection **sftp_conn_id** (e.g.
 `AIRFLOW_CONN_JUMIN_SFTP`) or, when that is empty, the local folder **landing**. SFTP errors
@@ -73,6 +75,13 @@ def jumin_ingest() -> None:
         fail_fast(validate_municipality, (params or {})["lake"], lg_code)
         return lg_code
 
+    @task(map_index_template="{{ lg_code }}")
+    def data_docs(lg_code: str, params: dict | None = None) -> list[str]:
+        from expectations.data_docs import build_data_docs
+        from jumin.orchestration import fail_fast
+
+        return fail_fast(build_data_docs, (params or {})["lake"], lg_code)
+
     @task(**RETRY, map_index_template="{{ lg_code }}")
     def publish(lg_code: str, params: dict | None = None) -> list[str]:
         from extract.main import publish_municipality
@@ -81,7 +90,9 @@ def jumin_ingest() -> None:
         p = params or {}
         return fail_fast(publish_municipality, landing_source(p), p["lake"], lg_code)
 
-    publish.expand(lg_code=validate.expand(lg_code=ingest.expand(lg_code=municipalities())))
+    validated = validate.expand(lg_code=ingest.expand(lg_code=municipalities()))
+    publish.expand(lg_code=validated)
+    data_docs.expand(lg_code=validated)
 
 
 jumin_ingest()

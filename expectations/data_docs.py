@@ -3,7 +3,9 @@
 The DuckDB engine produces, per rule, how many rows broke it and which values; here that
 becomes a Great Expectations validation result for the layout's suite and is rendered with
 GX's own Data Docs renderer into one static HTML page per set
-(``<lake>/docs/lg_code=<code>/<set_id>.html``). Only the page's path travels onwards.
+(``<lake>/docs/lg_code=<code>/<set_id>.html``). Validation saves the small per-rule statistics
+next to it (``<set_id>.stats.json``) and the page is rendered afterwards, so a receipt never
+waits for GX to load. Only the page's path travels onwards.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import duckdb
 
 from expectations import config as _config  # noqa: F401  (sets GX_ANALYTICS_ENABLED first)
 from expectations.rules import Rule
-from expectations.suite import build_suite
 from jumin.lake import atomic_write_bytes
 from jumin.layouts import Layout
 from transform.duck import quote_ident
@@ -54,6 +55,8 @@ def validation_result(layout: Layout, stats: list[dict[str, Any]], set_id: str,
         ExpectationValidationResult,
     )
 
+    from expectations.suite import build_suite
+
     suite = build_suite(layout)
     no_exception = {"raised_exception": False, "exception_message": None,
                     "exception_traceback": None}
@@ -81,3 +84,21 @@ def write_data_docs(result: Any, path: Path) -> Path:
     html = DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(result))
     atomic_write_bytes(path, html.encode("utf-8"))
     return path
+
+
+def build_data_docs(lake_root: str | Path, lg_code: str, force: bool = False) -> list[str]:
+    """Render the Data Docs page of every validated set of a municipality that has none yet."""
+    import json
+
+    from jumin.layouts import get_layout
+
+    out = []
+    for stats_path in sorted(Path(lake_root).glob(f"docs/lg_code={lg_code}/*.stats.json")):
+        html = stats_path.with_name(stats_path.name.removesuffix(".stats.json") + ".html")
+        if html.exists() and not force and html.stat().st_mtime >= stats_path.stat().st_mtime:
+            continue
+        s = json.loads(stats_path.read_text(encoding="utf-8"))
+        result = validation_result(get_layout(s["layout"]), s["rules"], s["set_id"],
+                                   s["kijunbi"])
+        out.append(str(write_data_docs(result, html)))
+    return out

@@ -18,11 +18,11 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from expectations.data_docs import rule_statistics, validation_result, write_data_docs
+from expectations.data_docs import rule_statistics
 from expectations.rules import Rule, rules_for
 from expectations.sql import findings_sql
 from jumin.errors import SEVERITY_WARNING, Finding
-from jumin.lake import Lake, temp_path
+from jumin.lake import Lake, atomic_write_bytes, temp_path
 from jumin.layouts import Layout, get_layout
 from jumin.receipt import Receipt, write_receipt
 from load.schema import arrow_schema, typed_select_sql
@@ -83,8 +83,10 @@ def validate_set(parsed_path: str | Path, lake_root: str | Path,
     write_table(quarantine(con), lake.rejected(layout.name, lg_code, set_id))
     write_table(accepted(con, layout, lg_code, kijunbi, set_id),
                 lake.accepted(layout.name, lg_code, set_id))
-    docs = write_data_docs(validation_result(layout, rule_statistics(con, rules), set_id, kijunbi),
-                           lake.data_docs(lg_code, set_id))
+    docs = lake.data_docs(lg_code, set_id)
+    atomic_write_bytes(docs.with_suffix(".stats.json"), json.dumps(
+        {"layout": layout.name, "set_id": set_id, "kijunbi": kijunbi,
+         "rules": rule_statistics(con, rules)}, ensure_ascii=False).encode("utf-8"))
     receipt_path = lake.receipt(lg_code, set_id)
     receipt = write_receipt(Receipt(
         set_id=set_id, manifest=sidecar["manifest"], lg_code=lg_code, layout=layout.name,
@@ -92,7 +94,7 @@ def validate_set(parsed_path: str | Path, lake_root: str | Path,
         rejected=bad + len(sidecar["findings"]), findings=findings, files=sidecar["files"],
         gaiji=sidecar.get("gaiji", {}), data_docs=str(docs.relative_to(lake.root))),
         receipt_path)
-    log.info("%s %s: %s; data docs: %s", lg_code, sidecar["manifest"], receipt["counts"], docs)
+    log.info("%s %s: %s", lg_code, sidecar["manifest"], receipt["counts"])
     return {"set_id": set_id, "lg_code": lg_code, "layout": layout.name,
             "status": receipt["status"], "accepted": str(lake.accepted(layout.name, lg_code,
                                                                        set_id)),

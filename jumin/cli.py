@@ -59,11 +59,15 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from expectations.data_docs import build_data_docs
     from expectations.main import validate_municipality
 
     lake = Path(args.lake)
-    rows = [r for c in _lg_codes(args, lake, "parsed/*/lg_code=*")
-            for r in validate_municipality(lake, c, force=args.force)]
+    codes = _lg_codes(args, lake, "parsed/*/lg_code=*")
+    rows = [r for c in codes for r in validate_municipality(lake, c, force=args.force,
+                                                           engine=args.engine)]
+    for c in codes:
+        build_data_docs(lake, c)
     _table("validate", rows, ["lg_code", "layout", "status", "input", "accepted", "rejected",
                               "warnings"])
     return EXIT_REJECTED if any(r["rejected"] for r in rows) else EXIT_OK
@@ -219,6 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
                            help="landing folder, or sftp://user@host:port?key_file=…&host_key=…")
         if name == "validate":
             s.add_argument("--force", action="store_true", help="validate again")
+            s.add_argument("--engine", choices=["duckdb", "gx"], default="duckdb",
+                           help="duckdb (fast) or gx (Great Expectations itself, the reference)")
         if name == "snapshot":
             s.add_argument("--kijunbi", required=True, help="基準日 YYYY-MM-DD (as of)")
             s.add_argument("--known-at", help="処理日 cut-off YYYY-MM-DD (default: 基準日)")

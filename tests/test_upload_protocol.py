@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+from expectations.data_docs import build_data_docs
 from expectations.main import validate_municipality
 from extract.main import ingest_municipality, publish_municipality
 from tests.conftest import REPO
@@ -108,6 +109,8 @@ def test_validation_writes_gx_data_docs_linked_from_the_receipt(tmp_path: Path) 
         put(landing, p.name, p.read_bytes())
     ingest_municipality(landing, lake, CODE)
     [summary] = validate_municipality(lake, CODE)
+    assert build_data_docs(lake, CODE) == [summary["data_docs"]]
+    assert build_data_docs(lake, CODE) == [], "already built"
     receipt = json.loads(Path(summary["receipt"]).read_text())
     html = (lake / receipt["data_docs"]).read_text()
     assert Path(summary["data_docs"]) == lake / receipt["data_docs"]
