@@ -11,10 +11,17 @@ from typing import Any, ClassVar
 
 import pandas as pd
 from great_expectations.execution_engine import PandasExecutionEngine
-from great_expectations.expectations.expectation import ColumnMapExpectation
+from great_expectations.expectations.expectation import (
+    ColumnMapExpectation,
+    MulticolumnMapExpectation,
+)
 from great_expectations.expectations.metrics import (
     ColumnMapMetricProvider,
     column_condition_partial,
+)
+from great_expectations.expectations.metrics.map_metric_provider import (
+    MulticolumnMapMetricProvider,
+    multicolumn_condition_partial,
 )
 
 from jumin.checkdigits import VALIDATORS
@@ -39,3 +46,29 @@ class ExpectColumnValuesToHaveValidCheckDigit(ColumnMapExpectation):
     scheme: str
     map_metric = "column_values.jumin_check_digit_valid"
     success_keys: ClassVar[tuple[str, ...]] = ("scheme", "mostly")
+
+
+class HistoryConsecutive(MulticolumnMapMetricProvider):
+    condition_metric_name = "multicolumn_values.jumin_history_consecutive"
+    condition_domain_keys = ("batch_id", "table", "column_list", "row_condition",
+                             "condition_parser", "ignore_row_if")
+
+    @multicolumn_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column_list: pd.DataFrame, **kwargs: Any) -> pd.Series:
+        person, number = column_list.columns[0], column_list.columns[1]
+        text = column_list[number].astype("string")
+        n = pd.to_numeric(text.where(text.str.fullmatch(r"[0-9]{1,9}").fillna(False)),
+                          errors="coerce")
+        frame = pd.DataFrame({"p": column_list[person], "n": n})
+        first = frame.groupby("p", dropna=True)["n"].transform("min")
+        present = set(zip(frame["p"], frame["n"], strict=True))
+        previous = [(p, v - 1) in present for p, v in zip(frame["p"], frame["n"], strict=True)]
+        checked = frame["p"].notna() & frame["n"].notna()
+        return ~(checked & (frame["n"] != first) & ~pd.Series(previous, index=frame.index))
+
+
+class ExpectHistoryToBeConsecutive(MulticolumnMapExpectation):
+    """履歴番号 (second column) has no gap per person (first column) within the file: every
+    number but the person's smallest has its predecessor. A set may start mid-history."""
+
+    map_metric = "multicolumn_values.jumin_history_consecutive"

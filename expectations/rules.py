@@ -14,7 +14,10 @@ from typing import Literal
 from jumin.layouts import Item, Layout
 
 Kind = Literal["not_null", "regex", "calendar", "length", "in_set", "check_digit", "unique",
-               "a_ge_b"]
+               "a_ge_b", "consecutive"]
+#: rows where every clause holds: column has one of the values ("" = empty, "*" = not empty)
+Condition = tuple[tuple[str, tuple[str, ...]], ...]
+NOT_EMPTY = "*"
 
 # Classes of characters per item type. Literal characters, not \u escapes, so Python's re,
 # RE2 (pandas on Arrow strings) and DuckDB all read the pattern the same way.
@@ -48,8 +51,8 @@ class Rule:
     item: str
     name: str
     hint: str
-    #: only rows where column ``when[0]`` has one of ``when[1]`` ("" = empty) are checked
-    when: tuple[str, tuple[str, ...]] | None = None
+    #: only rows meeting this condition are checked
+    when: Condition | None = None
     regex: str = ""
     min_length: int = 0
     max_length: int = 0
@@ -68,9 +71,9 @@ def item_rules(item: Item, layout: Layout) -> list[Rule]:
         shown = "・".join(v or "空欄" for v in values)
         out.append(Rule("not_null", (col,), "E0004", col, f"required_when_{other}",
                         f"「{layout.item(other).ja}」が {shown} のとき必須です",
-                        when=item.required_when))
+                        when=(item.required_when,)))
     # a 不詳 date may be anything; its text is kept and checked only by length
-    plain = (item.fusho_flag, ("0", "")) if item.fusho_flag else None
+    plain: Condition | None = ((item.fusho_flag, ("0", "")),) if item.fusho_flag else None
     out.append(Rule("regex", (col,), "E0002", col, f"charset_{item.charset or item.type}",
                     "全角カタカナのみ使用できます" if item.charset else _CHARSET_HINT[item.type],
                     when=plain, regex=KATAKANA if item.charset else _PATTERN[item.type]))
@@ -108,7 +111,17 @@ def cross_field_rules(layout: Layout) -> list[Rule]:
         # a 不詳 birth date may be text such as 年月日不詳: only compare calendar dates
         out.append(Rule("a_ge_b", ("idobi", "seinengappi"), "E0004", "seinengappi",
                         "seinengappi_not_after_idobi", "生年月日が異動日より後です",
-                        when=(flag, ("0", "")) if flag else None))
+                        when=((flag, ("0", "")),) if flag else None))
+    if "rirekibango" in names:
+        out.append(Rule("consecutive", (layout.person, "rirekibango"), "E0004", "rirekibango",
+                        "rirekibango_consecutive",
+                        "履歴番号が連続していません (一つ前の履歴番号の行がありません)"))
+    if {"tsusho", "shimei_gaikokujinromaji", "shimei_gaikokujinkanji"} <= names:
+        # 通称 belongs to foreign residents, who carry a foreign-script name
+        out.append(Rule("not_null", ("shimei_gaikokujinromaji",), "E0004",
+                        "shimei_gaikokujinromaji", "tsusho_needs_foreign_name",
+                        "通称があるときは氏名_外国人アルファベットまたは氏名_外国人漢字が必要です",
+                        when=(("tsusho", (NOT_EMPTY,)), ("shimei_gaikokujinkanji", ("",)))))
     if {"kaishibi", "shuryobi"} <= names:
         out.append(Rule("a_ge_b", ("shuryobi", "kaishibi"), "E0004", "shuryobi",
                         "kaishibi_not_after_shuryobi", "終了日が開始日より前です"))

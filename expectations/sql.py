@@ -7,17 +7,24 @@ runs both engines over the same data and requires identical findings.
 
 from __future__ import annotations
 
-from expectations.rules import Rule
+from expectations.rules import NOT_EMPTY, Condition, Rule
 from jumin.checkdigits import SCHEMES
 from transform.duck import quote_ident, quote_literal
 
 
-def condition_sql(when: tuple[str, tuple[str, ...]]) -> str:
-    """Column ``when[0]`` has one of ``when[1]`` ("" stands for empty)."""
-    column, values = when
-    col = quote_ident(column)
-    parts = [f"{col} IS NULL" if v == "" else f"{col} = {quote_literal(v)}" for v in values]
-    return "(" + " OR ".join(parts) + ")"
+def condition_sql(when: Condition) -> str:
+    """Every clause holds: its column has one of its values ("" = empty, "*" = not empty)."""
+    def value(col: str, v: str) -> str:
+        return {"": f"{col} IS NULL", NOT_EMPTY: f"{col} IS NOT NULL"}.get(
+            v, f"{col} = {quote_literal(v)}")
+
+    return "(" + " AND ".join("(" + " OR ".join(value(quote_ident(c), v) for v in values) + ")"
+                              for c, values in when) + ")"
+
+
+def history_number_sql(col: str) -> str:
+    """履歴番号 as a number when it is 1–9 ASCII digits, else NULL (as the GX engine reads it)."""
+    return f"CASE WHEN regexp_full_match({col}, '[0-9]{{1,9}}') THEN CAST({col} AS BIGINT) END"
 
 
 def check_digit_sql(col: str, scheme_name: str) -> str:
@@ -50,6 +57,10 @@ def violation_sql(rule: Rule, index: int) -> str:
             v = f"{col} IS NOT NULL AND NOT {check_digit_sql(col, rule.scheme)}"
         case "unique":
             v = f"{dup_column(index)} > 1"
+        case "consecutive":
+            n = history_number_sql(quote_ident(rule.columns[1]))
+            v = (f"{quote_ident(rule.columns[0])} IS NOT NULL AND {n} IS NOT NULL AND "
+                 f"{n} <> _min_{index} AND NOT list_contains(_all_{index}, {n} - 1)")
         case "a_ge_b":
             a, b = (quote_ident(c) for c in rule.columns)
             v = f"{a} IS NOT NULL AND {b} IS NOT NULL AND NOT ({a} >= {b})"
@@ -75,6 +86,10 @@ def findings_sql(rules: list[Rule], source: str) -> str:
             all_null = " AND ".join(f"{quote_ident(c)} IS NULL" for c in r.columns)
             windows.append(f"CASE WHEN {all_null} THEN 0 ELSE count(*) OVER "
                            f"(PARTITION BY {cols}) END AS {dup_column(i)}")
+        if r.kind == "consecutive":
+            person, n = quote_ident(r.columns[0]), history_number_sql(quote_ident(r.columns[1]))
+            windows.append(f"min({n}) OVER (PARTITION BY {person}) AS _min_{i}")
+            windows.append(f"list({n}) OVER (PARTITION BY {person}) AS _all_{i}")
     extra = (", " + ", ".join(windows)) if windows else ""
     cases = [f"CASE WHEN {violation_sql(r, i)} THEN {{'rule': {i}, "
              f"'value': {quote_ident(r.item)}}} END" for i, r in enumerate(rules)]

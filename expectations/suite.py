@@ -16,18 +16,24 @@ from typing import Any
 import great_expectations as gx
 from great_expectations.expectations.expectation import Expectation
 
-from expectations.custom import ExpectColumnValuesToHaveValidCheckDigit
-from expectations.rules import Rule, rules_for
+from expectations.custom import (
+    ExpectColumnValuesToHaveValidCheckDigit,
+    ExpectHistoryToBeConsecutive,
+)
+from expectations.rules import NOT_EMPTY, Condition, Rule, rules_for
 from jumin.layouts import LAYOUTS, Layout
 
 SUITES = Path(__file__).parent / "suites"
 
 
-def pandas_condition(when: tuple[str, tuple[str, ...]]) -> str:
-    """A pandas row condition: column ``when[0]`` has one of ``when[1]`` ("" stands for empty)."""
-    column, values = when
-    parts = [f"{column}.isna()" if v == "" else f'{column} == "{v}"' for v in values]
-    return " | ".join(f"({p})" for p in parts)
+def pandas_condition(when: Condition) -> str:
+    """A pandas row condition: every clause holds ("" = empty, "*" = not empty)."""
+    def value(column: str, v: str) -> str:
+        return {"": f"{column}.isna()", NOT_EMPTY: f"{column}.notna()"}.get(
+            v, f'{column} == "{v}"')
+
+    clauses = [" | ".join(f"({value(c, v)})" for v in values) for c, values in when]
+    return clauses[0] if len(clauses) == 1 else " & ".join(f"({c})" for c in clauses)
 
 
 def to_expectation(rule: Rule, rule_id: int) -> Expectation:
@@ -56,6 +62,8 @@ def to_expectation(rule: Rule, rule_id: int) -> Expectation:
                                                            **common)
         case "unique":
             return e.ExpectCompoundColumnsToBeUnique(column_list=list(rule.columns), **common)
+        case "consecutive":
+            return ExpectHistoryToBeConsecutive(column_list=list(rule.columns), **common)
         case "a_ge_b":
             return e.ExpectColumnPairValuesAToBeGreaterThanB(
                 column_A=rule.columns[0], column_B=rule.columns[1], or_equal=True,

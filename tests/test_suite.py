@@ -79,6 +79,7 @@ CASES = [  # (changes to the valid row, expected code, item)
     ({"seinengappi": "1990-01-01"}, "E0004", "seinengappi"),  # born after the 異動日
     ({"seinengappi": None}, "E0004", "seinengappi"),  # required unless 不詳
     ({"seinengappi_fushofuragu": "1"}, "E0004", "seinengappi_fushohyoki"),
+    ({"tsusho": "山田　花子"}, "E0004", "shimei_gaikokujinromaji"),  # 通称 without foreign name
 ]
 
 
@@ -112,6 +113,25 @@ def test_duplicate_key_flags_every_copy() -> None:
     assert got == {(0, "E0004", "rirekibango"), (1, "E0004", "rirekibango")}
 
 
+def test_history_numbers_must_not_have_gaps() -> None:
+    def r(person: str, n: str) -> dict:
+        return {**VALID_ATENA, "atenabango": person, "rirekibango": n}
+
+    rows = [r("1", "1"), r("1", "3"), r("2", "4"), r("2", "5"), r("3", "2"), r("3", "2"),
+            r("3", "5"), r("4", "x")]
+    got = {(row, item) for row, code, item in findings(ATENA, rows) if code == "E0004"}
+    assert ("rirekibango" in {i for _, i in got})
+    gaps = sorted(row for row, item in got if item == "rirekibango")
+    # row 1 (3 after 1), row 6 (5 after 2); rows 4 and 5 are the duplicated key; a set may
+    # start mid-history (person 2); a non-number is a character error, not a gap
+    assert gaps == [1, 4, 5, 6]
+
+
+def test_foreign_resident_may_have_tsusho() -> None:
+    ok = {**VALID_ATENA, "tsusho": "山田　花子", "shimei_gaikokujinkanji": "王　明"}
+    assert findings(ATENA, [ok]) == set()
+
+
 def test_jutogaisha_needs_no_juminhyokodo() -> None:
     assert findings(ATENA, [{**VALID_ATENA, "jutokubun": "2", "juminhyokodo": None}]) == set()
 
@@ -133,5 +153,5 @@ def test_every_expectation_says_what_it_means(name: str) -> None:
 def test_cases_cover_every_rule_kind_of_atena() -> None:
     kinds = {e.meta["rule"].split("_")[0] for e in build_suite(ATENA).expectations if e.meta}
     covered = {"required", "charset", "calendar", "length", "code", "check", "key", "idobi",
-               "seinengappi"}
+               "seinengappi", "rirekibango", "tsusho"}
     assert kinds <= covered, kinds - covered
