@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from jumin.errors import CODES
+from jumin.errors import ADVICE_JA, CODES
 from jumin.layouts import IDOJIYU, LAYOUTS, Item, idojiyu_group
 from load.schema import arrow_schema
 
@@ -68,8 +68,9 @@ def render_errors() -> str:
     out = [GENERATED, "", "# Error codes", "",
            "`E` item errors follow the standard's API error classes; `W` warnings do not reject "
            "a row; `R` rejects one row; `F` rejects the whole upload set.", "",
-           "| code | 日本語 (receipt) | English |", "|---|---|---|"]
-    out += [f"| {c} | {ja} | {en} |" for c, (ja, en) in CODES.items()]
+           "| code | 日本語 (receipt) | English | 対処 (shown under the error) |",
+           "|---|---|---|---|"]
+    out += [f"| {c} | {ja} | {en} | {ADVICE_JA.get(c, '')} |" for c, (ja, en) in CODES.items()]
     return "\n".join(out) + "\n"
 
 

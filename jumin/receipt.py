@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from jumin.errors import Finding, message
+from jumin.errors import ADVICE_JA, Finding, message
 from jumin.lake import atomic_write_bytes
 from jumin.layouts import LAYOUTS
 from jumin.municipalities import name_of
@@ -120,6 +120,8 @@ def render_ja(d: dict) -> str:
             value = f" 値「{f['value']}」" if "value" in f else ""
             hint = f" ({f['detail']})" if "detail" in f else ""
             lines.append(f"- [{f['code']}] {where}: {f['message_ja']}{hint}{value}")
+            if f["code"] in ADVICE_JA:
+                lines.append(f"  → {ADVICE_JA[f['code']]}")
     lines.append("")
     return "\n".join(lines)
 

@@ -54,3 +54,9 @@ def test_published_suites_are_up_to_date() -> None:
     for layout in LAYOUTS.values():
         path = SUITES / f"{layout.name}_v{layout.version}.json"
         assert path.read_text("utf-8") == suite_json(layout), f"run `make docs` ({path.name})"
+
+
+def test_every_file_and_row_error_tells_the_clerk_what_to_do() -> None:
+    from jumin.errors import ADVICE_JA, CODES
+
+    assert {c for c in CODES if c[0] in "FR"} == set(ADVICE_JA)

@@ -92,6 +92,7 @@ def test_rejected_set_is_archived_and_receipt_published_once(tmp_path: Path) -> 
     assert publish_municipality(landing, lake, CODE) == []
     txt = next((landing / CODE / "outbox").glob("*.txt")).read_text()
     assert "F0005" in txt and "受付不可" in txt
+    assert "→ マニフェスト作成後にファイルが変わっています" in txt, "the clerk is told what to do"
 
 
 def test_unrelated_files_are_left_alone(tmp_path: Path) -> None:
