@@ -24,19 +24,57 @@ NOT_EMPTY = "*"
 HALF_WIDTH = r"^[\x20-\x7E]*$"
 DIGITS = r"^[0-9]+$"
 ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-#: full-width: no ASCII or C1 controls, no NBSP, no special spaces, zero-width or bidi marks,
-#: line separators or BOM, no half-width katakana (U+FF61–FF9F), no private use: 外字 (U+E000–F8FF)
-#: only through the municipality's map, and not plane 15 (U+F0000–FFFFD). Plane 16 stays allowed:
-#: MJ+ (行政事務標準文字) places its additions there. Latin-1 symbols such as ×÷°±§ stay allowed:
-#: JIS X 0208 has them.
-FULL_WIDTH = ("^[^\\x00-\\xA0\u2000-\u200f\u2028-\u202f\u205f-\u206f\ufeff"
-              "\uff61-\uff9f\ue000-\uf8ff\U000f0000-\U000ffffd]*$")
+#: code points of the standard character set outside JIS X 0208 (which comes from CP932):
+#: CJK ideographs with their extensions and compatibility forms (the MJ range), kana, CJK
+#: symbols, full-width forms, IVS selectors, and plane 16, where MJ+ (行政事務標準文字) puts its
+#: additions.
+EXTRA_RANGES = (
+    (0x3000, 0x303F), (0x3040, 0x30FF), (0x31F0, 0x31FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF),
+    (0xF900, 0xFAFF), (0xFF01, 0xFF5E), (0x20000, 0x2FFFF), (0x30000, 0x323AF),
+    (0xE0100, 0xE01EF), (0x100000, 0x10FFFD),
+)
+#: never allowed in a full-width item, even where CP932 can encode them: C0/C1 controls,
+#: ASCII and NBSP, 外字 (U+E000–F8FF; only through the municipality's map), half-width kana
+EXCLUDED = ((0x00, 0xA0), (0xE000, 0xF8FF), (0xFF61, 0xFF9F))
+
+
+def _jis_x_0208_code_points() -> set[int]:
+    out = set()
+    for cp in range(0x80, 0x10000):
+        if not 0xD800 <= cp <= 0xDFFF:
+            try:
+                chr(cp).encode("cp932")
+            except UnicodeEncodeError:
+                continue
+            out.add(cp)
+    return out
+
+
+def full_width_pattern() -> str:
+    """The allow-list of full-width items as one character class (literal characters)."""
+    allowed = _jis_x_0208_code_points()
+    for lo, hi in EXTRA_RANGES:
+        allowed.update(range(lo, hi + 1))
+    for lo, hi in EXCLUDED:
+        allowed.difference_update(range(lo, hi + 1))
+    cps = sorted(allowed)
+    parts, start, prev = [], cps[0], cps[0]
+    for cp in [*cps[1:], -1]:
+        if cp == prev + 1:
+            prev = cp
+            continue
+        parts.append(chr(start) if start == prev else f"{chr(start)}-{chr(prev)}")
+        start = prev = cp
+    return "^[" + "".join(parts) + "]*$"
+
+
+FULL_WIDTH = full_width_pattern()
 #: full-width katakana, the long-vowel mark, the middle dot and the full-width space
 KATAKANA = "^[\u30a1-\u30f6\u30fc\u30fb\u3000]*$"
 
 _PATTERN = {"X": HALF_WIDTH, "N": FULL_WIDTH, "9": DIGITS, "DATE": ISO_DATE}
 _CHARSET_HINT = {"X": "半角英数字・記号のみ使用できます",
-                 "N": "全角文字のみ使用できます (半角文字・外字は不可)",
+                 "N": "全角文字 (JIS X 0208・MJ の文字・IVS) のみ使用できます (半角文字・外字は不可)",
                  "9": "半角数字のみ使用できます", "DATE": "YYYY-MM-DD 形式で入力してください"}
 
 

@@ -62,6 +62,8 @@ CASES = [  # (changes to the valid row, expected code, item)
     ({"shimei": "佐藤　ｲﾁﾛｳ"}, "E0002", "shimei"),  # half-width katakana
     ({"shimei": "佐藤　\ue000郎"}, "E0002", "shimei"),  # unmapped 外字
     ({"shimei": "佐藤\xa0一郎"}, "E0002", "shimei"),  # no-break space
+    ({"shimei": "김　민준"}, "E0002", "shimei"),  # Hangul: outside JIS X 0208 and MJ
+    ({"jusho_katagaki": "ビル€"}, "E0002", "jusho_katagaki"),  # not in the standard set
     ({"shimei": "佐藤　一\u200b郎"}, "E0002", "shimei"),  # zero-width space
     ({"atenabango": "０００１"}, "E0002", "atenabango"),  # full-width in X
     ({"rirekibango": "1a"}, "E0002", "rirekibango"),
@@ -125,6 +127,12 @@ def test_history_numbers_must_not_have_gaps() -> None:
     # row 1 (3 after 1), row 6 (5 after 2); rows 4 and 5 are the duplicated key; a set may
     # start mid-history (person 2); a non-number is a character error, not a gap
     assert gaps == [1, 4, 5, 6]
+
+
+def test_standard_characters_beyond_jis_are_allowed() -> None:
+    rows = [{**VALID_ATENA, "atenabango": str(i), "shimei": name} for i, name in enumerate(
+        ["髙橋　一郎", "葛\U000e0100城　花子", "\U0010de92田　太郎", "𠮷野　家", "渡邊　ゔ"])]
+    assert findings(ATENA, rows) == set()
 
 
 def test_foreign_resident_may_have_tsusho() -> None:
