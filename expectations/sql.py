@@ -91,13 +91,16 @@ def findings_sql(rules: list[Rule], source: str) -> str:
             windows.append(f"min({n}) OVER (PARTITION BY {person}) AS _min_{i}")
             windows.append(f"list({n}) OVER (PARTITION BY {person}) AS _all_{i}")
     extra = (", " + ", ".join(windows)) if windows else ""
-    cases = [f"CASE WHEN {violation_sql(r, i)} THEN {{'rule': {i}, "
-             f"'value': {quote_ident(r.item)}}} END" for i, r in enumerate(rules)]
+    violations = [violation_sql(r, i) for i, r in enumerate(rules)]
+    cases = [f"CASE WHEN {v} THEN {{'rule': {i}, 'value': {quote_ident(r.item)}}} END"
+             for i, (r, v) in enumerate(zip(rules, violations, strict=True))]
+    # most rows break nothing: a plain OR over the checks finds the few that do, and only
+    # those pay for building the list of broken rules
     return (
         f"WITH src AS (SELECT *{extra} FROM {source}), "
+        f"bad AS (SELECT * FROM src WHERE {' OR '.join(violations)}), "
         f"hits AS (SELECT _row, _file, _line, list_filter([{', '.join(cases)}], "
-        f"lambda x: x IS NOT NULL) AS broken FROM src) "
+        f"lambda x: x IS NOT NULL) AS broken FROM bad) "
         f"SELECT _row, _file, _line, b.rule AS rule, b.value AS value "
-        f"FROM (SELECT _row, _file, _line, unnest(broken) AS b FROM hits "
-        f"WHERE len(broken) > 0) ORDER BY _row, rule"
+        f"FROM (SELECT _row, _file, _line, unnest(broken) AS b FROM hits) ORDER BY _row, rule"
     )
