@@ -71,6 +71,10 @@ def full_width_pattern() -> str:
 FULL_WIDTH = full_width_pattern()
 #: full-width katakana, the long-vowel mark, the middle dot and the full-width space
 KATAKANA = "^[\u30a1-\u30f6\u30fc\u30fb\u3000]*$"
+#: full-width Latin letters, the full-width space and the marks foreign names use (，．－’)
+ALPHABET = "^[\uff21-\uff3a\uff41-\uff5a\u3000\uff0c\uff0e\uff0d\u2019]*$"
+_CHARSET = {"katakana": (KATAKANA, "全角カタカナのみ使用できます"),
+            "alphabet": (ALPHABET, "全角英字のみ使用できます (姓と名の間は全角空白)")}
 
 _PATTERN = {"X": HALF_WIDTH, "N": FULL_WIDTH, "9": DIGITS, "DATE": ISO_DATE}
 _CHARSET_HINT = {"X": "半角英数字・記号のみ使用できます",
@@ -112,9 +116,10 @@ def item_rules(item: Item, layout: Layout) -> list[Rule]:
                         when=(item.required_when,)))
     # a 不詳 date may be anything; its text is kept and checked only by length
     plain: Condition | None = ((item.fusho_flag, ("0", "")),) if item.fusho_flag else None
+    regex, hint = _CHARSET[item.charset] if item.charset else (_PATTERN[item.type],
+                                                               _CHARSET_HINT[item.type])
     out.append(Rule("regex", (col,), "E0002", col, f"charset_{item.charset or item.type}",
-                    "全角カタカナのみ使用できます" if item.charset else _CHARSET_HINT[item.type],
-                    when=plain, regex=KATAKANA if item.charset else _PATTERN[item.type]))
+                    hint, when=plain, regex=regex))
     if item.type == "DATE":
         out.append(Rule("calendar", (col,), "E0002", col, "calendar_date",
                         "暦にない日付です (不詳の場合は不詳フラグを1に)" if item.fusho_flag

@@ -35,7 +35,8 @@ def _rules(item: Item) -> str:
     if item.fusho_flag:
         parts.append(f"不詳 allowed via `{item.fusho_flag}`; text kept in `{item.romaji}_text`")
     if item.charset:
-        parts.append("full-width katakana")
+        parts.append({"katakana": "full-width katakana",
+                      "alphabet": "full-width Latin letters"}[item.charset])
     if item.note:
         parts.append(item.note)
     return "; ".join(parts)

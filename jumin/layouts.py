@@ -33,8 +33,9 @@ class Item:
     fixed: bool = False
     #: a DATE that may be 不詳 (non-calendar); the flag item that allows it
     fusho_flag: str | None = None
-    #: ``katakana`` for full-width katakana only (フリガナ)
-    charset: Literal["katakana"] | None = None
+    #: ``katakana`` for full-width katakana only (フリガナ); ``alphabet`` for full-width Latin
+    #: letters (外国人 names)
+    charset: Literal["katakana", "alphabet"] | None = None
     #: required only when another item has one of the listed values (相関)
     required_when: tuple[str, tuple[str, ...]] | None = None
     note: str = ""
@@ -113,7 +114,7 @@ def _name_items() -> tuple[Item, ...]:
         Item("氏_日本人", "uji_nihonjin", "N", 50),
         Item("名_日本人", "na_nihonjin", "N", 50),
         Item("氏名_外国人アルファベット", "shimei_gaikokujinromaji", "N", 100,
-             note="全角英字"),
+             charset="alphabet", note="全角英字"),
         Item("氏名_外国人漢字", "shimei_gaikokujinkanji", "N", 100),
         Item("通称", "tsusho", "N", 100),
         Item("氏名_フリガナ", "shimei_furigana", "N", 100, charset="katakana",

@@ -82,6 +82,7 @@ CASES = [  # (changes to the valid row, expected code, item)
     ({"seinengappi": None}, "E0004", "seinengappi"),  # required unless 不詳
     ({"seinengappi_fushofuragu": "1"}, "E0004", "seinengappi_fushohyoki"),
     ({"tsusho": "山田　花子"}, "E0004", "shimei_gaikokujinromaji"),  # 通称 without foreign name
+    ({"shimei_gaikokujinromaji": "スミス　ジョン"}, "E0002", "shimei_gaikokujinromaji"),
 ]
 
 
@@ -137,7 +138,9 @@ def test_standard_characters_beyond_jis_are_allowed() -> None:
 
 def test_foreign_resident_may_have_tsusho() -> None:
     ok = {**VALID_ATENA, "tsusho": "山田　花子", "shimei_gaikokujinkanji": "王　明"}
-    assert findings(ATENA, [ok]) == set()
+    romaji = {**VALID_ATENA, "atenabango": "2", "tsusho": "スミス　ジョン",
+              "shimei_gaikokujinromaji": "ＳＭＩＴＨ　ＪＯＨＮ，Ｏ’ＢＲＩＥＮ"}
+    assert findings(ATENA, [ok, romaji]) == set()
 
 
 def test_jutogaisha_needs_no_juminhyokodo() -> None:
