@@ -15,12 +15,10 @@ from great_expectations.expectations.expectation import (
     ColumnMapExpectation,
     MulticolumnMapExpectation,
 )
-from great_expectations.expectations.metrics import (
-    ColumnMapMetricProvider,
-    column_condition_partial,
-)
 from great_expectations.expectations.metrics.map_metric_provider import (
+    ColumnMapMetricProvider,
     MulticolumnMapMetricProvider,
+    column_condition_partial,
     multicolumn_condition_partial,
 )
 
