@@ -22,7 +22,7 @@ from expectations.data_docs import rule_statistics
 from expectations.rules import Rule, rules_for
 from expectations.sql import findings_sql
 from jumin.errors import SEVERITY_WARNING, Finding
-from jumin.lake import Lake, atomic_write_bytes, temp_path
+from jumin.lake import WORK_COMPRESSION, Lake, atomic_write_bytes, temp_path
 from jumin.layouts import Layout, get_layout
 from jumin.receipt import Receipt, write_receipt
 from load.schema import arrow_schema, typed_select_sql
@@ -132,7 +132,7 @@ def accepted(con: duckdb.DuckDBPyConnection, layout: Layout, lg_code: str, kijun
 def write_table(table: pa.Table, path: Path) -> None:
     """Write one lake file atomically (temporary name, then rename)."""
     tmp = temp_path(path)
-    pq.write_table(table, tmp, compression="zstd")
+    pq.write_table(table, tmp, compression=WORK_COMPRESSION)
     tmp.replace(path)
 
 

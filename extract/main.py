@@ -38,7 +38,7 @@ from extract.parse import ParsedFile, decode, parse
 from jumin.checkdigits import is_valid_lg_code
 from jumin.errors import Finding
 from jumin.gaiji import apply_map, load_map
-from jumin.lake import Lake, atomic_write_bytes, temp_path
+from jumin.lake import WORK_COMPRESSION, Lake, atomic_write_bytes, temp_path
 from jumin.landing.config import PARTIAL_SUFFIX
 from jumin.layouts import get_layout
 from jumin.manifest import MANIFEST_SUFFIX, Manifest, sha256_file
@@ -279,7 +279,7 @@ def write_parsed(parsed: list[ParsedFile], manifest: Manifest, manifest_name: st
     """Write the parsed rows (Parquet) and what ingest learnt (JSON sidecar) atomically."""
     table = pa.concat_tables([p.table for p in parsed])
     tmp = temp_path(path)
-    pq.write_table(table, tmp, compression="zstd")
+    pq.write_table(table, tmp, compression=WORK_COMPRESSION)
     tmp.replace(path)
     sidecar = {
         "set_id": set_id,

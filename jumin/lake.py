@@ -17,6 +17,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+#: parsed, accepted and rejected zones are read back by the next stage at once: fast snappy
+#: beats smaller zstd there; published snapshots use load.config.ParquetConfig (zstd)
+WORK_COMPRESSION = "snappy"
+
 
 @dataclass(frozen=True)
 class Lake:
