@@ -11,14 +11,15 @@ import os
 import secrets
 import socket
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncssh
 import paramiko
 import pytest
 
+from extract.errors import SftpRefused
 from jumin.landing.config import (
     SERVICE_USER,
     LandingConfig,
@@ -30,6 +31,7 @@ from jumin.landing.config import (
 from jumin.landing.embedded import EmbeddedSftpServer, prepare_tree
 from jumin.landing.errors import LandingError
 from jumin.landing.provision import add_key, remove_key
+from tests.sftp_client import pinned_sftp
 
 A, B = "131016", "012025"
 USER_A, USER_B = municipality_user(A), municipality_user(B)
@@ -78,21 +80,9 @@ def zone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Zone]:
         yield Zone(config, server.port, keys, host_key)
 
 
-@contextmanager
-def connect(zone: Zone, user: str, key: str) -> Iterator[paramiko.SFTPClient]:
-    client = paramiko.SSHClient()
-    client.get_host_keys().add(f"[127.0.0.1]:{zone.port}", zone.host_key.get_name(),
-                               zone.host_key)
-    client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    client.connect("127.0.0.1", zone.port, username=user, key_filename=str(zone.key(key)),
-                   look_for_keys=False, allow_agent=False, timeout=TIMEOUT,
-                   banner_timeout=TIMEOUT, auth_timeout=TIMEOUT)
-    try:
-        sftp = client.open_sftp()
-        sftp.get_channel().settimeout(TIMEOUT)
-        yield sftp
-    finally:
-        client.close()
+def connect(zone: Zone, user: str, key: str) -> Any:
+    """A paramiko SFTP session that checks the host key (no trust on first use)."""
+    return pinned_sftp(zone.port, zone.host_key, user, zone.key(key), TIMEOUT)
 
 
 def _name(stem: str) -> str:
@@ -202,7 +192,7 @@ def test_links_placed_on_the_host_are_not_followed(zone: Zone) -> None:
 def test_wrong_key_and_unknown_accounts_are_refused(zone: Zone) -> None:
     for user, key in ((USER_A, "wrong"), (USER_A, "b"), (USER_A, "svc"), ("lg141038", "stranger"),
                       ("root", "svc"), ("nobody", "a")):
-        with pytest.raises(paramiko.AuthenticationException), connect(zone, user, key):
+        with pytest.raises(SftpRefused), connect(zone, user, key):
             pass
 
 
@@ -267,7 +257,7 @@ def test_key_rotation_without_restart(zone: Zone) -> None:
             with connect(zone, USER_B, key) as sftp:
                 sftp.listdir("/inbox")
         remove_key(zone.config, USER_B, old)
-        with pytest.raises(paramiko.AuthenticationException), connect(zone, USER_B, "b"):
+        with pytest.raises(SftpRefused), connect(zone, USER_B, "b"):
             pass
         with connect(zone, USER_B, "b2") as sftp:
             sftp.listdir("/inbox")

@@ -21,13 +21,15 @@ import stat
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import paramiko
 import pytest
 
+from extract.errors import SftpRefused
 from jumin.landing import cli, sshd
 from jumin.landing.config import (
     SERVICE_USER,
@@ -38,6 +40,7 @@ from jumin.landing.config import (
     remote_outbox,
 )
 from jumin.landing.provision import add_key, deprovision, provision, remove_key
+from tests.sftp_client import pinned_sftp
 
 A, B = "131016", "012025"
 USER_A, USER_B = municipality_user(A), municipality_user(B)
@@ -128,22 +131,9 @@ def ssh(zone: Zone, user: str, key: str, *args: str) -> subprocess.CompletedProc
                           stdin=subprocess.DEVNULL)
 
 
-@contextmanager
-def connect(zone: Zone, user: str, key: str) -> Iterator[paramiko.SFTPClient]:
+def connect(zone: Zone, user: str, key: str) -> Any:
     """A paramiko SFTP session that checks the host key (no trust on first use)."""
-    client = paramiko.SSHClient()
-    client.get_host_keys().add(f"[127.0.0.1]:{zone.config.port}", zone.host_key.get_name(),
-                               zone.host_key)
-    client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    client.connect("127.0.0.1", zone.config.port, username=user, key_filename=str(zone.key(key)),
-                   look_for_keys=False, allow_agent=False, timeout=TIMEOUT,
-                   banner_timeout=TIMEOUT, auth_timeout=TIMEOUT)
-    try:
-        sftp = client.open_sftp()
-        sftp.get_channel().settimeout(TIMEOUT)
-        yield sftp
-    finally:
-        client.close()
+    return pinned_sftp(zone.config.port, zone.host_key, user, zone.key(key), TIMEOUT)
 
 
 def _name(stem: str) -> str:
@@ -284,11 +274,11 @@ def test_links_are_refused(zone: Zone) -> None:
 def test_wrong_key_is_refused(zone: Zone) -> None:
     done = sftp_batch(zone, USER_A, "wrong", "ls /inbox")
     assert done.returncode != 0 and "Permission denied (publickey)" in done.stderr
-    with pytest.raises(paramiko.AuthenticationException), connect(zone, USER_A, "wrong"):
+    with pytest.raises(SftpRefused), connect(zone, USER_A, "wrong"):
         pass
     # a key belongs to one account: B's key does not open A, the service key does not open A
     for key in ("b", "svc"):
-        with pytest.raises(paramiko.AuthenticationException), connect(zone, USER_A, key):
+        with pytest.raises(SftpRefused), connect(zone, USER_A, key):
             pass
 
 
