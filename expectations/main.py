@@ -16,15 +16,14 @@ from typing import Any, Literal
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from expectations.data_docs import rule_statistics
 from expectations.rules import Rule, rules_for
 from expectations.sql import findings_sql
 from jumin.errors import SEVERITY_WARNING, Finding
-from jumin.lake import WORK_COMPRESSION, Lake, atomic_write_bytes, temp_path
+from jumin.lake import Lake, atomic_write_bytes, write_work_table
 from jumin.layouts import Layout, get_layout
-from jumin.receipt import Receipt, write_receipt
+from jumin.receipt import Receipt, is_final, write_receipt
 from load.schema import arrow_schema, typed_select_sql
 from transform import duck
 
@@ -80,9 +79,9 @@ def validate_set(parsed_path: str | Path, lake_root: str | Path,
     total = con.execute("SELECT count(*) FROM parsed").fetchall()[0][0]
     bad = con.execute("SELECT count(*) FROM bad").fetchall()[0][0]
 
-    write_table(quarantine(con), lake.rejected(layout.name, lg_code, set_id))
-    write_table(accepted(con, layout, lg_code, kijunbi, set_id),
-                lake.accepted(layout.name, lg_code, set_id))
+    write_work_table(quarantine(con), lake.rejected(layout.name, lg_code, set_id))
+    write_work_table(accepted(con, layout, lg_code, kijunbi, set_id),
+                     lake.accepted(layout.name, lg_code, set_id))
     docs = lake.data_docs(lg_code, set_id)
     atomic_write_bytes(docs.with_suffix(".stats.json"), json.dumps(
         {"layout": layout.name, "set_id": set_id, "kijunbi": kijunbi,
@@ -129,22 +128,12 @@ def accepted(con: duckdb.DuckDBPyConnection, layout: Layout, lg_code: str, kijun
                       ).cast(arrow_schema(layout))
 
 
-def write_table(table: pa.Table, path: Path) -> None:
-    """Write one lake file atomically (temporary name, then rename)."""
-    tmp = temp_path(path)
-    pq.write_table(table, tmp, compression=WORK_COMPRESSION)
-    tmp.replace(path)
-
-
 def validate_municipality(lake_root: str | Path, lg_code: str, force: bool = False,
                           engine: Engine = "duckdb") -> list[dict[str, Any]]:
     """Validate every parsed set of one municipality that has no receipt yet (all if ``force``)."""
     lake = Lake(Path(lake_root))
     out = []
     for parsed in sorted(lake.root.glob(f"parsed/*/lg_code={lg_code}/set=*.parquet")):
-        receipt = lake.receipt(lg_code, parsed.stem.removeprefix("set="))
-        # an "incomplete" receipt was written while the set waited for its files
-        done = receipt.exists() and json.loads(receipt.read_text())["status"] != "incomplete"
-        if force or not done:
+        if force or not is_final(lake.receipt(lg_code, parsed.stem.removeprefix("set="))):
             out.append(validate_set(parsed, lake.root, engine))
     return out

@@ -87,8 +87,10 @@ class LocalInbox:
         shutil.copyfile(self.folder / name, dest)
 
     def archive(self, names: list[str], set_id: str) -> None:
-        target = archive_folder(self.config.archive(self.lg_code), set_id)
-        target.mkdir(parents=True, exist_ok=True)
+        base = self.config.archive(self.lg_code)
+        existing = {p.name for p in base.iterdir()} if base.is_dir() else set()
+        target = base / archive_name(existing, set_id)
+        target.mkdir(parents=True)
         for n in names:
             os.replace(self.folder / n, target / n)
 
@@ -104,13 +106,13 @@ class LocalInbox:
         os.replace(tmp, outbox / name)
 
 
-def archive_folder(base: Path, set_id: str) -> Path:
-    """``<base>/<set_id>``, or ``<set_id>.2``, ``.3``… when an identical set was archived before."""
-    target, n = base / set_id, 1
-    while target.exists():
+def archive_name(existing: set[str], set_id: str) -> str:
+    """``<set_id>``, or ``<set_id>.2``, ``.3``… when an identical set was archived before."""
+    name, n = set_id, 1
+    while name in existing:
         n += 1
-        target = base / f"{set_id}.{n}"
-    return target
+        name = f"{set_id}.{n}"
+    return name
 
 
 @contextmanager

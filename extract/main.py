@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from extract.config import FILE_NAME, ExtractConfig
 from extract.errors import UploadSetRejected
@@ -38,11 +37,11 @@ from extract.parse import ParsedFile, decode, parse
 from jumin.checkdigits import is_valid_lg_code
 from jumin.errors import Finding
 from jumin.gaiji import apply_map, load_map
-from jumin.lake import WORK_COMPRESSION, Lake, atomic_write_bytes, temp_path
+from jumin.lake import Lake, atomic_write_bytes, write_work_table
 from jumin.landing.config import PARTIAL_SUFFIX
 from jumin.layouts import get_layout
 from jumin.manifest import MANIFEST_SUFFIX, Manifest, sha256_file
-from jumin.receipt import Receipt, write_receipt
+from jumin.receipt import Receipt, is_final, write_receipt
 
 log = logging.getLogger(__name__)
 
@@ -145,8 +144,7 @@ def processed(lake: Lake, manifest: Manifest, lg_code: str, set_id: str) -> bool
     """True once a set was parsed or rejected (an "incomplete" receipt does not count)."""
     if lake.parsed(manifest.layout, lg_code, set_id).with_suffix(".json").exists():
         return True
-    receipt = lake.receipt(lg_code, set_id)
-    return receipt.exists() and json.loads(receipt.read_text())["status"] != "incomplete"
+    return is_final(lake.receipt(lg_code, set_id))
 
 
 def present(manifest: Manifest | None, name: str, files: dict[str, InboxFile]) -> list[str]:
@@ -277,10 +275,7 @@ def gaiji_report(table: dict[int, str], counts: dict[str, int]) -> dict[str, dic
 def write_parsed(parsed: list[ParsedFile], manifest: Manifest, manifest_name: str,
                  set_id: str, path: Path, gaiji: dict[str, dict[str, Any]]) -> None:
     """Write the parsed rows (Parquet) and what ingest learnt (JSON sidecar) atomically."""
-    table = pa.concat_tables([p.table for p in parsed])
-    tmp = temp_path(path)
-    pq.write_table(table, tmp, compression=WORK_COMPRESSION)
-    tmp.replace(path)
+    write_work_table(pa.concat_tables([p.table for p in parsed]), path)
     sidecar = {
         "set_id": set_id,
         "manifest": manifest_name,

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 import paramiko
 
 from extract.errors import SftpRefused, SftpUnavailable
-from extract.inbox import InboxFile, waiting
+from extract.inbox import InboxFile, archive_name, waiting
 from jumin.landing.config import (
     LG_CODE,
     PARTIAL_SUFFIX,
@@ -138,10 +138,7 @@ class SftpInbox:
     def archive(self, names: list[str], set_id: str) -> None:
         base = remote_archive(self.lg_code)
         existing = set(self._call("list archive", self.sftp.listdir, base))
-        target, n = f"{base}/{set_id}", 1
-        while target.rsplit("/", 1)[1] in existing:
-            n += 1
-            target = f"{base}/{set_id}.{n}"
+        target = f"{base}/{archive_name(existing, set_id)}"
         self._call("mkdir", self.sftp.mkdir, target)
         for name in names:
             self._call("archive", self.sftp.posix_rename, posixpath.join(self.inbox, name),

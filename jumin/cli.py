@@ -19,11 +19,10 @@ SAMPLE_LG_CODES = ("131016", "141038", "012025")
 SAMPLE_ENCODINGS = {"012025": "cp932"}
 
 
-def _lg_codes(args: argparse.Namespace, landing_or_lake: Path, pattern: str) -> list[str]:
-    if args.lg_code:
-        return list(args.lg_code)
-    return sorted({p.name.removeprefix("lg_code=") for p in landing_or_lake.glob(pattern)
-                   if p.is_dir()})
+def _lg_codes(args: argparse.Namespace, lake: Path, pattern: str) -> list[str]:
+    from jumin.orchestration import municipalities_in
+
+    return list(args.lg_code) if args.lg_code else municipalities_in(lake, pattern, None)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:

@@ -16,6 +16,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 #: parsed, accepted and rejected zones are read back by the next stage at once: fast snappy
 #: beats smaller zstd there; published snapshots use load.config.ParquetConfig (zstd)
@@ -63,6 +67,15 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_bytes(data)
     os.replace(tmp, path)
+
+
+def write_work_table(table: pa.Table, path: Path) -> None:
+    """Write a parsed, accepted or rejected file atomically (temporary name, then rename)."""
+    import pyarrow.parquet as pq
+
+    tmp = temp_path(path)
+    pq.write_table(table, tmp, compression=WORK_COMPRESSION)
+    tmp.replace(path)
 
 
 def temp_path(path: Path) -> Path:

@@ -88,6 +88,12 @@ class Receipt:
         }
 
 
+def is_final(path: Path) -> bool:
+    """True when a receipt exists and is not the "incomplete" one written while a set waits
+    for its files: the set was processed (parsed or rejected)."""
+    return path.exists() and json.loads(path.read_text(encoding="utf-8"))["status"] != "incomplete"
+
+
 def render_ja(d: dict) -> str:
     """A plain-text report in Japanese for municipal staff."""
     layout = LAYOUTS.get(str(d["layout"]))
