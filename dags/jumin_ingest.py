@@ -13,6 +13,8 @@ For every municipality with an inbox in the landing zone (or those named in **lg
    `outbox/`.
 4. **data_docs** — renders GX Data Docs per validated set into `docs/lg_code=<code>/`; the
    task returns the pages' paths and each receipt names its page.
+5. **announce** — when rows were accepted, updates the Asset `jumin_accepted` with the
+   municipalities and 基準日 concerned, which triggers `jumin_snapshot`.
 
 The landing zone is the SFTP server of the Airflow connection **sftp_conn_id** (e.g.
 `AIRFLOW_CONN_JUMIN_SFTP`) or, when that is empty, the local folder **landing**. SFTP errors
@@ -23,12 +25,13 @@ retry; one municipality's failure never blocks the others. Rerun one municipalit
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Param, dag, task
+from airflow.sdk import Asset, Param, dag, task
 
-from jumin.orchestration import LG_CODES_PARAM, default_paths
+from jumin.orchestration import ACCEPTED_ASSET, LG_CODES_PARAM, default_paths
 
 PATHS = default_paths()
 RETRY = {"retries": 3, "retry_delay": pendulum.duration(seconds=30)}
+ACCEPTED = Asset(ACCEPTED_ASSET)
 
 
 @dag(
@@ -68,12 +71,13 @@ def jumin_ingest() -> None:
         return lg_code
 
     @task(map_index_template="{{ lg_code }}")
-    def validate(lg_code: str, params: dict | None = None) -> str:
+    def validate(lg_code: str, params: dict | None = None) -> list[dict]:
         from expectations.main import validate_municipality
         from jumin.orchestration import fail_fast
 
-        fail_fast(validate_municipality, (params or {})["lake"], lg_code)
-        return lg_code
+        results = fail_fast(validate_municipality, (params or {})["lake"], lg_code)
+        return [{k: r[k] for k in ("lg_code", "kijunbi", "layout", "status", "accepted")}
+                for r in results]
 
     @task(map_index_template="{{ lg_code }}")
     def data_docs(lg_code: str, params: dict | None = None) -> list[str]:
@@ -90,9 +94,22 @@ def jumin_ingest() -> None:
         p = params or {}
         return fail_fast(publish_municipality, landing_source(p), p["lake"], lg_code)
 
-    validated = validate.expand(lg_code=ingest.expand(lg_code=municipalities()))
-    publish.expand(lg_code=validated)
-    data_docs.expand(lg_code=validated)
+    @task(outlets=[ACCEPTED], trigger_rule="all_done")
+    def announce(validated: list[list[dict]], outlet_events=None) -> dict:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from jumin.orchestration import accepted_event
+
+        extra = accepted_event([r for results in validated if results for r in results])
+        if extra is None:
+            raise AirflowSkipException("nothing new was accepted: no snapshot needed")
+        outlet_events[ACCEPTED].extra = extra
+        return extra
+
+    codes = ingest.expand(lg_code=municipalities())
+    validated = validate.expand(lg_code=codes)
+    validated >> [publish.expand(lg_code=codes), data_docs.expand(lg_code=codes)]
+    announce(validated)
 
 
 jumin_ingest()

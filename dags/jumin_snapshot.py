@@ -1,58 +1,83 @@
 """
-### jumin_snapshot — 基準日 snapshot staged as Parquet (one mapped task per municipality)
+### jumin_snapshot — bitemporal 基準日 snapshots and deltas staged as Parquet
 
-For each municipality with accepted data (or those in **lg_codes**), builds the state as of
-**kijunbi** (基準日, applied to 異動日) as known at **known_at** (applied to 処理日; empty =
-基準日) for 宛名, 住基 本人確認情報 and 支援措置, and writes
+Runs when `jumin_ingest` accepts new rows (Asset `jumin_accepted`) or when triggered by hand.
 
-`<lake>/snapshot/<layout>/kijunbi=<date>/lg_code=<code>/part-0.parquet`
+1. **plan** — which municipalities and 基準日: with **kijunbi** set, that day (through **until**
+   for a backfill) for every municipality with accepted data or those in **lg_codes**; when
+   triggered by accepted data, the 基準日 of the new upload sets, per municipality.
+2. **snapshot** (one mapped task per municipality) — the state as of each 基準日 (applied to
+   異動日) as known at **known_at** (applied to 処理日; empty = each 基準日) for 宛名,
+   住基 本人確認情報 and 支援措置:
+   `<lake>/snapshot/<layout>/kijunbi=<d>/known_at=<k>/lg_code=<code>/part-0.parquet` and its
+   `_manifest.json`, replaced atomically; a rerun gives byte-identical files.
+3. **delta** (when **delta** is on) — the changes into each 基準日 from the staged 基準日
+   before it: `<lake>/delta/<layout>/from=<d0>/to=<d>/lg_code=<code>/`.
 
-atomically. A rerun with the same inputs gives byte-identical files. Backfill: trigger once per
-基準日 (see `docs/operations.md`).
+Backfill a month: `{"kijunbi": "2026-10-01", "until": "2026-10-31"}` (see `docs/operations.md`).
 """
 
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Param, dag, task
+from airflow.sdk import Asset, Param, dag, task
 
-from jumin.orchestration import LG_CODES_PARAM, default_paths
+from jumin.orchestration import ACCEPTED_ASSET, LG_CODES_PARAM, OPTIONAL_DATE_PARAM, default_paths
 
 PATHS = default_paths()
 
 
 @dag(
     dag_id="jumin_snapshot",
-    schedule=None,
+    schedule=[Asset(ACCEPTED_ASSET)],
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Tokyo"),
     catchup=False,
     doc_md=__doc__,
     tags=["jumin", "基準日"],
     params={
-        "kijunbi": Param("2026-11-01", type="string", format="date", description="基準日 (as of)"),
-        "known_at": Param("", type="string", description="処理日 cut-off; empty = 基準日"),
+        "kijunbi": Param("", **OPTIONAL_DATE_PARAM,
+                         description="基準日 (as of); empty = the 基準日 of newly accepted sets"),
+        "until": Param("", **OPTIONAL_DATE_PARAM,
+                       description="last 基準日 of a backfill; empty = kijunbi only"),
+        "known_at": Param("", **OPTIONAL_DATE_PARAM,
+                          description="処理日 cut-off; empty = each 基準日"),
+        "delta": Param(True, type="boolean", description="stage deltas from the day before"),
         "lg_codes": Param([], **LG_CODES_PARAM),
         "lake": Param(PATHS["lake"], type="string", description="lake root"),
     },
 )
 def jumin_snapshot() -> None:
     @task
-    def municipalities(params: dict | None = None) -> list[str]:
-        from jumin.orchestration import municipalities_in
+    def plan(params: dict | None = None, triggering_asset_events=None) -> list[dict]:
+        from jumin.orchestration import fail_fast, snapshot_plan
 
         p = params or {}
-        return municipalities_in(p["lake"], "accepted/*/lg_code=*", p["lg_codes"])
+        events = [e.extra for evs in (triggering_asset_events or {}).values() for e in evs]
+        return fail_fast(snapshot_plan, p["lake"], p, events)
 
     @task(map_index_template="{{ lg_code }}")
-    def snapshot(lg_code: str, params: dict | None = None) -> list[dict]:
+    def snapshot(lg_code: str, kijunbi: str, until: str | None,
+                 params: dict | None = None) -> list[dict]:
         from jumin.orchestration import fail_fast
         from transform.main import snapshot_municipality
 
         p = params or {}
-        return fail_fast(snapshot_municipality, p["lake"], lg_code, p["kijunbi"],
-                         p["known_at"] or None)
+        return fail_fast(snapshot_municipality, p["lake"], lg_code, kijunbi,
+                         p["known_at"] or None, until)
 
-    snapshot.expand(lg_code=municipalities())
+    @task(map_index_template="{{ lg_code }}")
+    def delta(lg_code: str, kijunbi: str, until: str | None,
+              params: dict | None = None) -> list[dict]:
+        from jumin.orchestration import fail_fast
+        from transform.main import delta_municipality
+
+        p = params or {}
+        if not p["delta"] or p["known_at"]:
+            return []  # deltas chain the snapshots as known on their own day
+        return fail_fast(delta_municipality, p["lake"], lg_code, kijunbi, until)
+
+    planned = plan()
+    snapshot.expand_kwargs(planned) >> delta.expand_kwargs(planned)
 
 
 jumin_snapshot()

@@ -94,7 +94,7 @@ def validate_set(parsed_path: str | Path, lake_root: str | Path,
         gaiji=sidecar.get("gaiji", {}), data_docs=str(docs.relative_to(lake.root))),
         receipt_path)
     log.info("%s %s: %s", lg_code, sidecar["manifest"], receipt["counts"])
-    return {"set_id": set_id, "lg_code": lg_code, "layout": layout.name,
+    return {"set_id": set_id, "lg_code": lg_code, "layout": layout.name, "kijunbi": kijunbi,
             "status": receipt["status"], "accepted": str(lake.accepted(layout.name, lg_code,
                                                                        set_id)),
             "receipt": str(receipt_path), "data_docs": str(docs), **receipt["counts"]}

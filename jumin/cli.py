@@ -73,12 +73,29 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
-    from transform.main import snapshot_municipality
+    from transform.main import delta_municipality, snapshot_municipality
 
     lake = Path(args.lake)
-    rows = [r for c in _lg_codes(args, lake, "accepted/*/lg_code=*")
-            for r in snapshot_municipality(lake, c, args.kijunbi, args.known_at)]
-    _table("snapshot", rows, ["lg_code", "layout", "kijunbi", "rows", "path"])
+    codes = _lg_codes(args, lake, "accepted/*/lg_code=*")
+    rows = [r for c in codes
+            for r in snapshot_municipality(lake, c, args.as_of, args.known_at, args.until)]
+    _table("snapshot", rows, ["lg_code", "layout", "kijunbi", "known_at", "rows", "path"])
+    if args.delta:
+        deltas = [r for c in codes for r in delta_municipality(lake, c, args.as_of, args.until)]
+        _table("delta", deltas, ["lg_code", "layout", "from", "to", "added", "removed",
+                                 "changed"])
+    return EXIT_OK
+
+
+def cmd_delta(args: argparse.Namespace) -> int:
+    from transform.main import delta_municipality
+
+    lake = Path(args.lake)
+    codes = _lg_codes(args, lake, "accepted/*/lg_code=*")
+    rows = [r for c in codes
+            for r in delta_municipality(lake, c, args.to, args.until, args.since)]
+    _table("delta", rows, ["lg_code", "layout", "from", "to", "added", "removed", "changed",
+                           "path"])
     return EXIT_OK
 
 
@@ -212,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("publish", cmd_publish, "put receipts into the municipalities' outboxes"),
         ("validate", cmd_validate, "validate parsed sets; write receipts and quarantine"),
         ("snapshot", cmd_snapshot, "stage point-in-time snapshots as Parquet"),
+        ("delta", cmd_delta, "stage the changes between staged snapshots as Parquet"),
     ):
         s = sub.add_parser(name, help=helptext)
         s.add_argument("--lake", required=True)
@@ -225,8 +243,18 @@ def build_parser() -> argparse.ArgumentParser:
             s.add_argument("--engine", choices=["duckdb", "gx"], default="duckdb",
                            help="duckdb (fast) or gx (Great Expectations itself, the reference)")
         if name == "snapshot":
-            s.add_argument("--kijunbi", required=True, help="基準日 YYYY-MM-DD (as of)")
-            s.add_argument("--known-at", help="処理日 cut-off YYYY-MM-DD (default: 基準日)")
+            s.add_argument("--as-of", "--kijunbi", dest="as_of", required=True,
+                           help="基準日 YYYY-MM-DD, applied to 異動日")
+            s.add_argument("--until", help="last 基準日 of a backfill: one snapshot per day from "
+                                           "--as-of through this date")
+            s.add_argument("--known-at", help="処理日 cut-off YYYY-MM-DD (default: each 基準日)")
+            s.add_argument("--delta", action="store_true",
+                           help="also stage the delta into each 基準日 from the one before")
+        if name == "delta":
+            s.add_argument("--to", required=True, help="基準日 of the newer snapshot")
+            s.add_argument("--until", help="last 基準日: one delta per staged day through it")
+            s.add_argument("--since", help="older snapshot of the first delta (YYYY-MM-DD or "
+                                           "YYYY-MM-DD@known_at); default: the staged day before")
     return p
 
 

@@ -19,6 +19,8 @@ from typing import Any
 from jumin.cli import SAMPLE_ENCODINGS, SAMPLE_LG_CODES
 
 KIJUNBI = "2026-11-01"
+#: the demo backfills the week before KIJUNBI, so deltas between days show up too
+BACKFILL_FROM = "2026-10-25"
 DAGS = Path(__file__).resolve().parent.parent / "dags"
 log = logging.getLogger("jumin.demo")
 
@@ -54,7 +56,8 @@ def summary(lake: Path, kijunbi: str) -> list[dict[str, Any]]:
     out = []
     for receipt in lake.glob("receipts/lg_code=*/*.json"):
         d = json.loads(receipt.read_text())
-        snap = lake / "snapshot" / d["layout"] / f"kijunbi={kijunbi}" / f"lg_code={d['lg_code']}"
+        snap = lake / "snapshot" / d["layout"] / f"kijunbi={kijunbi}" / f"known_at={kijunbi}" \
+            / f"lg_code={d['lg_code']}"
         rows = 0
         if (snap / "part-0.parquet").exists():
             rows = duckdb.connect().execute(
@@ -71,9 +74,30 @@ SELECT lg_code, count(*) AS residents,
        count(*) FILTER (WHERE jutokubun = '2') AS jutogaisha,
        count(*) FILTER (WHERE seinengappi IS NULL) AS fusho_birth
 FROM read_parquet(?, hive_partitioning = true,
-                  hive_types = {'kijunbi': DATE, 'lg_code': VARCHAR})
-WHERE kijunbi = ?
+                  hive_types = {'kijunbi': DATE, 'known_at': DATE, 'lg_code': VARCHAR})
+WHERE kijunbi = ? AND known_at = kijunbi
 GROUP BY lg_code ORDER BY lg_code
+"""
+
+def query_table(title: str, cursor: Any) -> Any:
+    """A DuckDB result as a rich table."""
+    from rich.table import Table
+
+    t = Table(title=title)
+    for d in cursor.description:
+        t.add_column(d[0])
+    for rec in cursor.fetchall():
+        t.add_row(*(str(v) for v in rec))
+    return t
+
+
+DELTA_QUERY = """
+SELECT "to" AS kijunbi, count(*) FILTER (WHERE change = 'added') AS added,
+       count(*) FILTER (WHERE change = 'removed') AS removed,
+       count(*) FILTER (WHERE change = 'changed') AS changed
+FROM read_parquet(?, hive_partitioning = true,
+                  hive_types = {'from': VARCHAR, 'to': VARCHAR, 'lg_code': VARCHAR})
+GROUP BY ALL HAVING count(*) > 0 ORDER BY 1
 """
 
 
@@ -147,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
                                     {"sftp_conn_id": "jumin_sftp", "landing": "",
                                      "lake": str(lake), "lg_codes": []}),
             "jumin_snapshot": run_dag(dags["jumin_snapshot"],
-                                      {"lake": str(lake), "kijunbi": KIJUNBI, "known_at": "",
+                                      {"lake": str(lake), "kijunbi": BACKFILL_FROM,
+                                       "until": KIJUNBI, "known_at": "", "delta": True,
                                        "lg_codes": []}),
         }
         receipts = [wait_for_receipt(up, zone[up.manifest.lg_code], timeout_s=10)
@@ -169,15 +194,12 @@ def main(argv: list[str] | None = None) -> int:
     console.print(t)
     import duckdb
 
-    glob = str(lake / "snapshot" / "atena" / "**" / "*.parquet")
-    q = duckdb.connect().execute(DEMO_QUERY, [glob, KIJUNBI])
-    names = [d[0] for d in q.description]
-    qt = Table(title="DuckDB over the staged atena snapshot")
-    for n in names:
-        qt.add_column(n)
-    for rec in q.fetchall():
-        qt.add_row(*(str(v) for v in rec))
-    console.print(qt)
+    for title, query, params in (
+            ("DuckDB over the staged atena snapshot", DEMO_QUERY,
+             [str(lake / "snapshot" / "atena" / "**" / "*.parquet"), KIJUNBI]),
+            (f"atena deltas of the backfill {BACKFILL_FROM} .. {KIJUNBI}", DELTA_QUERY,
+             [str(lake / "delta" / "atena" / "**" / "*.parquet")])):
+        console.print(query_table(title, duckdb.connect().execute(query, params)))
     console.print(f"DAG runs: {states}")
     console.print(f"lake: {lake}")
     ok = all(s == "success" for s in states.values()) and rows and all(receipts)

@@ -67,3 +67,47 @@ def landing_source(params: dict[str, Any]) -> str:
     return SftpSettings(host=conn.host or "127.0.0.1", port=conn.port or 22,
                         username=conn.login or "", key_file=extra.get("key_file", ""),
                         host_key=extra.get("host_key", "")).to_uri()
+
+
+#: name of the Airflow Asset updated when upload sets are accepted into the lake
+ACCEPTED_ASSET = "jumin_accepted"
+
+#: JSON schema of an optional date Param (empty = not given)
+OPTIONAL_DATE_PARAM: dict[str, Any] = {"type": "string", "pattern": r"^$|^\d{4}-\d{2}-\d{2}$"}
+
+
+def accepted_event(results: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The extra of the "accepted" asset event: which municipality got rows for which 基準日.
+
+    ``results`` are the validation results of one ingest run; None when nothing was accepted
+    (no event, so no snapshot run).
+    """
+    sets = sorted({(r["lg_code"], r["kijunbi"]) for r in results if r.get("accepted")})
+    return {"sets": [{"lg_code": c, "kijunbi": k} for c, k in sets]} if sets else None
+
+
+def snapshot_plan(lake: str | Path, params: dict[str, Any],
+                  events: list[dict[str, Any]]) -> list[dict[str, str | None]]:
+    """What one ``jumin_snapshot`` run builds: per municipality, a 基準日 or a range of them.
+
+    A run with a ``kijunbi`` Param (manual trigger or backfill, ``until`` for the last day)
+    covers every municipality with accepted data, or those in ``lg_codes``. A run triggered by
+    accepted data without that Param covers, per municipality named in the events, the days from
+    its earliest to its latest new 基準日.
+    """
+    only = params.get("lg_codes") or None
+    if params.get("kijunbi"):
+        codes = municipalities_in(lake, "accepted/*/lg_code=*", only)
+        return [{"lg_code": c, "kijunbi": params["kijunbi"], "until": params.get("until") or None}
+                for c in codes]
+    days: dict[str, list[str]] = {}
+    for extra in events:
+        for s in extra.get("sets", []):
+            if not only or s["lg_code"] in only:
+                days.setdefault(s["lg_code"], []).append(s["kijunbi"])
+    if not days:
+        from jumin.errors import TerminalError
+
+        raise TerminalError("no 基準日: give the kijunbi Param, or let accepted data trigger the run")
+    return [{"lg_code": c, "kijunbi": min(d), "until": max(d) if max(d) != min(d) else None}
+            for c, d in sorted(days.items())]

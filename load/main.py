@@ -1,34 +1,106 @@
-"""Stage: write a table as one Hive partition of the lake, atomically."""
+"""Stage: write a dataset partition of the lake (one Parquet file plus its manifest), atomically
+and byte-for-byte reproducibly."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from jumin.lake import temp_path
+from jumin.lake import PART_FILE, PARTITION_MANIFEST, atomic_write_bytes, temp_path
 from load.config import ParquetConfig
 from load.errors import SchemaMismatch, StageWriteFailed
 
 
-def write_partition(table: pa.Table, path: Path, schema: pa.Schema,
-                    config: ParquetConfig | None = None) -> Path:
-    """Write ``table`` to ``path`` through a temporary name and a rename.
+def row_groups(batches: Iterable[pa.RecordBatch], schema: pa.Schema,
+               size: int) -> Iterator[pa.Table]:
+    """Re-cut a stream of batches into tables of exactly ``size`` rows (the last may be shorter),
+    so row-group boundaries never depend on how the producer happened to chunk its output."""
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    for batch in batches:
+        if not batch.schema.equals(schema):
+            try:
+                batch = batch.cast(schema)
+            except (pa.ArrowInvalid, ValueError) as e:
+                raise SchemaMismatch(f"got {batch.schema}, expected {schema}: {e}") from e
+        pending.append(batch)
+        count += batch.num_rows
+        while count >= size:
+            table = pa.Table.from_batches(pending, schema)
+            yield table.slice(0, size)
+            rest = table.slice(size)
+            pending, count = rest.to_batches(), rest.num_rows
+    if count:
+        yield pa.Table.from_batches(pending, schema)
 
-    The partition columns (基準日, municipality) live in the folder names, not in the file,
-    as Hive partitioning expects. A rerun replaces the file whole.
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in chunks."""
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def schema_fields(schema: pa.Schema) -> list[dict[str, str]]:
+    """A schema as JSON-friendly name/type pairs, for manifests."""
+    return [{"name": f.name, "type": str(f.type)} for f in schema]
+
+
+def write_partition(batches: Iterable[pa.RecordBatch] | pa.Table, folder: Path, schema: pa.Schema,
+                    manifest: dict[str, Any], config: ParquetConfig | None = None
+                    ) -> dict[str, Any]:
+    """Write one partition: ``part-0.parquet`` then ``_manifest.json``, each through a temporary
+    name and a rename, and return the manifest.
+
+    Readers see the old file or the new one, never a mix; the manifest, written last, names the
+    file's SHA-256, row count and schema, so a consumer can tell a complete partition. Partition
+    keys live in the folder names, as Hive partitioning expects. Nothing time-dependent is
+    written, so the same rows give the same bytes.
     """
     c = config or ParquetConfig()
-    if not table.schema.equals(schema):
-        raise SchemaMismatch(f"{path}: got {table.schema}, expected {schema}")
+    if isinstance(batches, pa.Table):
+        batches = batches.to_batches()
+    path = folder / PART_FILE
     tmp = temp_path(path)
+    rows = 0
     try:
-        pq.write_table(table, tmp, compression=c.compression,
-                       compression_level=c.compression_level, row_group_size=c.row_group_size,
-                       write_statistics=c.write_statistics)
+        with pq.ParquetWriter(tmp, schema, compression=c.compression,
+                              compression_level=c.compression_level,
+                              write_statistics=c.write_statistics) as writer:
+            for table in row_groups(batches, schema, c.row_group_size):
+                writer.write_table(table, row_group_size=c.row_group_size)
+                rows += table.num_rows
         tmp.replace(path)
     except OSError as e:
         tmp.unlink(missing_ok=True)
         raise StageWriteFailed(f"{path}: {e}") from e
-    return path
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    full = {**manifest, "rows": rows, "schema": schema_fields(schema),
+            "files": [{"name": PART_FILE, "bytes": path.stat().st_size,
+                       "sha256": sha256_file(path)}],
+            "writer": {"pyarrow": pa.__version__, "compression": c.compression,
+                       "compression_level": c.compression_level,
+                       "row_group_size": c.row_group_size}}
+    atomic_write_bytes(folder / PARTITION_MANIFEST, manifest_bytes(full))
+    return full
+
+
+def manifest_bytes(manifest: dict[str, Any]) -> bytes:
+    """Canonical JSON of a partition manifest (sorted keys), so equal content is equal bytes."""
+    return (json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=1) + "\n").encode()
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """The manifest of a staged partition."""
+    result: dict[str, Any] = json.loads((folder / PARTITION_MANIFEST).read_text(encoding="utf-8"))
+    return result

@@ -56,7 +56,9 @@ def typed_select_sql(layout: Layout, source: str) -> str:
     return f"SELECT {', '.join(cols)} FROM {source} ORDER BY _file, _line"
 
 
-#: columns that are Hive partition keys of staged datasets, so not stored in the files
+#: lineage columns of accepted rows left out of snapshot files: the municipality is a partition
+#: key, and the set's 基準日 would clash with the snapshot's own ``kijunbi`` key (``set_id`` and
+#: the manifest's inputs keep the lineage)
 PARTITION_KEYS = ("kijunbi", "lg_code")
 
 
@@ -66,3 +68,12 @@ def snapshot_schema(layout: Layout) -> pa.Schema:
     for name in PARTITION_KEYS:
         schema = schema.remove(schema.get_field_index(name))
     return schema
+
+
+def delta_schema(layout: Layout, compared: list[str]) -> pa.Schema:
+    """Schema of a staged delta file: the kind of change, the items that changed, then the
+    compared items (new values; last values seen for removed rows)."""
+    typed = arrow_schema(layout)
+    return pa.schema([pa.field("change", pa.string()),
+                      pa.field("changed_items", pa.list_(pa.string())),
+                      *(typed.field(c) for c in compared)])

@@ -50,3 +50,13 @@ def test_dag_files_import_no_heavy_libraries_at_parse_time() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1:] in ([], [""]), out.stdout
     assert time.perf_counter() - start < 60
+
+
+def test_accepted_data_triggers_the_snapshot_dag(dagbag) -> None:
+    from jumin.orchestration import ACCEPTED_ASSET
+
+    announce = dagbag.dags["jumin_ingest"].get_task("announce")
+    assert [a.name for a in announce.outlets] == [ACCEPTED_ASSET]
+    snapshot = dagbag.dags["jumin_snapshot"]
+    assert type(snapshot.timetable).__name__ == "AssetTriggeredTimetable"
+    assert [a.name for a in snapshot.timetable.asset_condition.objects] == [ACCEPTED_ASSET]

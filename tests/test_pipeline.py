@@ -23,8 +23,10 @@ KIJUNBI = "2026-11-01"
 
 
 def digest(folder: Path) -> dict[str, str]:
+    """SHA-256 of every data file and partition manifest under ``folder``."""
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*.parquet"))}
+            for p in sorted(folder.rglob("*")) if p.suffix == ".parquet"
+            or p.name == "_manifest.json"}
 
 
 def deliver(landing: Path) -> Path:
@@ -73,7 +75,8 @@ def test_snapshot_agrees_with_ground_truth(landing: Path, tmp_path: Path) -> Non
     con = duckdb.connect()
     rows = con.execute(
         "SELECT lg_code, atenabango, jutokubun, juminhyokodo FROM read_parquet(?, "
-        "hive_partitioning = true, hive_types = {'kijunbi': DATE, 'lg_code': VARCHAR})",
+        "hive_partitioning = true, hive_types = {'kijunbi': DATE, 'known_at': DATE, "
+        "'lg_code': VARCHAR})",
         [str(lake / "snapshot" / "atena" / "**" / "*.parquet")]).fetchall()
     assert {r[0] for r in rows} == set(LG_CODES)
     for lg_code, atenabango, jutokubun, juminhyokodo in rows:
@@ -102,7 +105,13 @@ def test_cli_exit_codes(landing: Path, tmp_path: Path) -> None:
     lake = str(tmp_path / "lake")
     assert cli(["ingest", "--landing", str(landing), "--lake", lake]) == 0
     assert cli(["validate", "--lake", lake]) == 0
-    assert cli(["snapshot", "--lake", lake, "--kijunbi", KIJUNBI]) == 0
+    assert cli(["snapshot", "--lake", lake, "--as-of", KIJUNBI]) == 0
+    assert cli(["delta", "--lake", lake, "--to", KIJUNBI]) == 0  # no earlier day: nothing to do
+    assert cli(["snapshot", "--lake", lake, "--as-of", "2026-10-30", "--until", "2026-10-31",
+                "--delta"]) == 0
+    assert cli(["delta", "--lake", lake, "--to", KIJUNBI, "--since", "2026-10-30"]) == 0
+    assert (Path(lake) / "delta" / "juki" / "from=2026-10-30" / "to=2026-11-01"
+            / f"lg_code={LG_CODES[0]}" / "_manifest.json").is_file()
     deliver(landing)
     broken = landing / LG_CODES[0] / "inbox" / "atena_20261101.csv"
     data = bytearray(broken.read_bytes())
@@ -112,22 +121,49 @@ def test_cli_exit_codes(landing: Path, tmp_path: Path) -> None:
     assert cli(["ingest", "--landing", str(landing), "--lake", lake2]) == 3
 
 
+def snapshot_conf(lake: Path, **kw: object) -> dict[str, object]:
+    return {"lake": str(lake), "kijunbi": KIJUNBI, "until": "", "known_at": "", "delta": True,
+            "lg_codes": [], **kw}
+
+
+def accepted_events() -> list[dict]:
+    """Extras of the ``jumin_accepted`` asset events recorded in Airflow's database."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        return list(session.scalars(
+            select(AssetEvent.extra).join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+            .where(AssetModel.name == "jumin_accepted").order_by(AssetEvent.id)))
+
+
 @pytest.mark.slow
 def test_dags_run_end_to_end_with_airflow(airflow_db: str, landing: Path, tmp_path: Path) -> None:
     from jumin.demo import load_dags, run_dag
+    from jumin.orchestration import snapshot_plan
 
     lake = tmp_path / "lake"
     dags = load_dags()
     assert run_dag(dags["jumin_ingest"], {"landing": str(landing), "lake": str(lake),
                                           "lg_codes": [], "sftp_conn_id": ""}) == "success"
-    assert run_dag(dags["jumin_snapshot"], {"lake": str(lake), "kijunbi": KIJUNBI,
-                                            "known_at": "", "lg_codes": []}) == "success"
+    # the accepted data is announced as an asset event naming what to snapshot
+    events = accepted_events()
+    assert events[-1] == {"sets": [{"lg_code": c, "kijunbi": KIJUNBI} for c in LG_CODES]}
+    assert snapshot_plan(lake, {"kijunbi": "", "lg_codes": []}, events[-1:]) == [
+        {"lg_code": c, "kijunbi": KIJUNBI, "until": None} for c in LG_CODES]
+    assert run_dag(dags["jumin_snapshot"], snapshot_conf(lake)) == "success"
     for code in LG_CODES:
         for layout in ("atena", "juki", "shien"):
-            assert (lake / "snapshot" / layout / f"kijunbi={KIJUNBI}" / f"lg_code={code}"
-                    / "part-0.parquet").is_file()
+            assert (lake / "snapshot" / layout / f"kijunbi={KIJUNBI}" / f"known_at={KIJUNBI}"
+                    / f"lg_code={code}" / "part-0.parquet").is_file()
     # rerun one municipality: only its partitions are rewritten, with the same bytes
     before = digest(lake / "snapshot")
-    assert run_dag(dags["jumin_snapshot"], {"lake": str(lake), "kijunbi": KIJUNBI,
-                                            "known_at": "", "lg_codes": [LG_CODES[0]]}) == "success"
+    assert run_dag(dags["jumin_snapshot"], snapshot_conf(lake, lg_codes=[LG_CODES[0]])
+                   ) == "success"
     assert digest(lake / "snapshot") == before
+    # nothing new accepted: no event, so no snapshot run is triggered
+    deliver(landing)
+    assert run_dag(dags["jumin_ingest"], {"landing": str(landing), "lake": str(lake),
+                                          "lg_codes": [], "sftp_conn_id": ""}) == "success"
+    assert len(accepted_events()) == len(events)

@@ -11,12 +11,7 @@ from __future__ import annotations
 from jumin.layouts import Layout
 from load.schema import text_column
 from transform.duck import quote_ident
-
-
-def identity(layout: Layout) -> tuple[str, ...]:
-    """What identifies a row across snapshots: the person, or the key where a person may have
-    several rows (支援措置)."""
-    return (layout.person,) if "idobi" in layout.romaji else layout.key
+from transform.snapshot import identity
 
 
 def compared_items(layout: Layout) -> list[str]:

@@ -26,6 +26,16 @@ def run(con: duckdb.DuckDBPyConnection, table: str, sql: str,
         raise QueryFailed(table, sql, e) from e
 
 
+def batches(con: duckdb.DuckDBPyConnection, table: str, sql: str,
+            rows_per_batch: int) -> pa.RecordBatchReader:
+    """Stream the result of a query building ``table`` as Arrow batches, so a large result is
+    never whole in Python's memory."""
+    try:
+        return con.sql(sql).to_arrow_reader(rows_per_batch)
+    except duckdb.Error as e:
+        raise QueryFailed(table, sql, e) from e
+
+
 def quote_ident(name: str) -> str:
     """A safely quoted SQL identifier."""
     return '"' + name.replace('"', '""') + '"'

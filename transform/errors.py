@@ -12,3 +12,7 @@ class QueryFailed(TerminalError):
         self.table = table
         self.sql = sql
         super().__init__(f"DuckDB failed building {table}: {cause}\n--- SQL ---\n{sql}")
+
+
+class SnapshotMissing(TerminalError):
+    """A delta was asked for between snapshots that are not staged."""

@@ -1,45 +1,150 @@
-"""Snapshot one municipality as of a 基準日 and stage it in the lake."""
+"""Snapshot one municipality as of one or more 基準日, and the deltas between snapshots, staged
+in the lake."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from pathlib import Path
 from typing import Any
 
-from jumin.lake import Lake
-from jumin.layouts import LAYOUTS, get_layout
-from load.main import write_partition
-from load.schema import PARTITION_KEYS, snapshot_schema
+import duckdb
+
+from jumin.lake import PART_FILE, PARTITION_MANIFEST, Lake, parse_snapshot_ref, snapshot_ref
+from jumin.layouts import LAYOUTS, Layout, get_layout
+from load.config import ParquetConfig
+from load.main import read_manifest, write_partition
+from load.schema import PARTITION_KEYS, delta_schema, snapshot_schema
 from transform import duck
-from transform.snapshot import snapshot_sql
+from transform.delta import compared_items, delta_sql
+from transform.errors import SnapshotMissing
+from transform.snapshot import PARQUET_LOCATOR, narrow_columns, snapshot_sql
 
 log = logging.getLogger(__name__)
 
+#: rows per Arrow batch streamed from DuckDB to the Parquet writer
+BATCH_ROWS = 122_880
+
+
+def day_range(first: str, last: str | None = None) -> list[str]:
+    """Every date from ``first`` to ``last`` inclusive (just ``first`` without ``last``)."""
+    start = dt.date.fromisoformat(first)
+    end = dt.date.fromisoformat(last) if last else start
+    if end < start:
+        raise ValueError(f"date range ends before it starts: {first} .. {last}")
+    return [(start + dt.timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
+
+
+def _load_narrow(con: duckdb.DuckDBPyConnection, layout: Layout, source: str) -> None:
+    """Keys, dates and codes of every accepted row, read once for all 基準日 of a run."""
+    cols = ", ".join(duck.quote_ident(c) for c in narrow_columns(layout, PARQUET_LOCATOR))
+    duck.run(con, "narrow", f"CREATE TEMP TABLE narrow AS SELECT {cols} FROM {source}")
+
+
+def _inputs(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """The accepted upload sets a snapshot was built from (lineage for its manifest)."""
+    rows = con.execute("SELECT set_id, strftime(kijunbi, '%Y-%m-%d'), count(*) FROM narrow "
+                       "GROUP BY ALL ORDER BY 2, 1").fetchall()
+    return [{"set_id": s, "kijunbi": k, "rows": n} for s, k, n in rows]
+
 
 def snapshot_layout(lake_root: str | Path, layout_name: str, lg_code: str, kijunbi: str,
-                    known_at: str | None = None) -> dict[str, Any] | None:
-    """Build and stage the snapshot of one layout; None when nothing was accepted yet."""
+                    known_at: str | None = None, until: str | None = None,
+                    config: ParquetConfig | None = None) -> list[dict[str, Any]]:
+    """Build and stage the snapshots of one layout for 基準日 ``kijunbi`` (through ``until``),
+    as known at ``known_at`` (default: each 基準日). Nothing when nothing was accepted yet."""
     lake = Lake(Path(lake_root))
     layout = get_layout(layout_name)
     folder = lake.accepted_glob(layout.name, lg_code)
-    if not folder.is_dir() or not any(folder.glob("*.parquet")):
-        return None
-    con = duck.connect()
-    source = f"read_parquet({duck.quote_literal(str(folder / '*.parquet'))})"
-    sql = snapshot_sql(layout, source, kijunbi, known_at)
-    exclude = ", ".join(k for k in PARTITION_KEYS if k != "kijunbi")
-    table = duck.arrow(con, f"snapshot {layout.name} {lg_code} {kijunbi}",
-                       f"SELECT * EXCLUDE ({exclude}) FROM ({sql})")
+    if not any(folder.glob("*.parquet")):
+        return []
+    glob = duck.quote_literal(str(folder / "*.parquet"))
+    wide = f"read_parquet({glob}, filename = true, file_row_number = true)"
     schema = snapshot_schema(layout)
-    path = write_partition(table.cast(schema), lake.snapshot(layout.name, kijunbi, lg_code),
-                           schema)
-    log.info("snapshot %s %s %s: %d rows", layout.name, lg_code, kijunbi, table.num_rows)
-    return {"layout": layout.name, "lg_code": lg_code, "kijunbi": kijunbi,
-            "rows": table.num_rows, "path": str(path)}
+    con = duck.connect()
+    _load_narrow(con, layout, wide)
+    inputs = _inputs(con)
+    out = []
+    for as_of in day_range(kijunbi, until):
+        known = known_at or as_of
+        sql = snapshot_sql(layout, "narrow", wide, as_of, known, drop=PARTITION_KEYS)
+        table = f"snapshot {layout.name} {lg_code} {as_of} known at {known}"
+        reader = duck.batches(con, table, sql, BATCH_ROWS)
+        manifest = write_partition(reader, lake.snapshot(layout.name, as_of, known, lg_code),
+                                   schema, {"dataset": "snapshot", "layout": layout.name,
+                                            "layout_version": layout.version,
+                                            "lg_code": lg_code, "kijunbi": as_of,
+                                            "known_at": known, "inputs": inputs}, config)
+        log.info("%s: %d rows", table, manifest["rows"])
+        out.append({"layout": layout.name, "lg_code": lg_code, "kijunbi": as_of,
+                    "known_at": known, "rows": manifest["rows"],
+                    "path": str(lake.snapshot(layout.name, as_of, known, lg_code) / PART_FILE)})
+    return out
 
 
 def snapshot_municipality(lake_root: str | Path, lg_code: str, kijunbi: str,
-                          known_at: str | None = None) -> list[dict[str, Any]]:
-    """Snapshots of every layout with accepted data for one municipality."""
-    out = [snapshot_layout(lake_root, name, lg_code, kijunbi, known_at) for name in LAYOUTS]
-    return [o for o in out if o is not None]
+                          known_at: str | None = None, until: str | None = None
+                          ) -> list[dict[str, Any]]:
+    """Snapshots of every layout with accepted data for one municipality, for 基準日
+    ``kijunbi`` (through ``until``: a backfill)."""
+    return [r for name in LAYOUTS
+            for r in snapshot_layout(lake_root, name, lg_code, kijunbi, known_at, until)]
+
+
+def previous_snapshot(lake: Lake, layout: str, lg_code: str, kijunbi: str) -> str | None:
+    """The latest staged 基準日 before ``kijunbi`` (as known on its own day), if any."""
+    days = sorted(p.name.removeprefix("kijunbi=") for p in lake.snapshot_root(layout).glob("kijunbi=*"))
+    staged = [d for d in days if d < kijunbi
+              and (lake.snapshot(layout, d, d, lg_code) / PARTITION_MANIFEST).is_file()]
+    return staged[-1] if staged else None
+
+
+def delta_layout(lake_root: str | Path, layout_name: str, lg_code: str, from_ref: str,
+                 to_ref: str, config: ParquetConfig | None = None) -> dict[str, Any]:
+    """Stage the changes between two staged snapshots of one layout (references like
+    ``2026-11-01`` or ``2026-11-01@2026-11-05``)."""
+    lake = Lake(Path(lake_root))
+    layout = get_layout(layout_name)
+    folders = [lake.snapshot(layout.name, *parse_snapshot_ref(r), lg_code)
+               for r in (from_ref, to_ref)]
+    for f in folders:
+        if not (f / PARTITION_MANIFEST).is_file():
+            raise SnapshotMissing(f"{f}: no staged snapshot; run `jumin snapshot` for it first")
+    old, new = (f"read_parquet({duck.quote_literal(str(f / PART_FILE))})" for f in folders)
+    compared = compared_items(layout)
+    con = duck.connect()
+    table = f"delta {layout.name} {lg_code} {from_ref} -> {to_ref}"
+    reader = duck.batches(con, table, delta_sql(layout, old, new), BATCH_ROWS)
+    target = lake.delta(layout.name, from_ref, to_ref, lg_code)
+    manifest = write_partition(reader, target, delta_schema(layout, compared), {
+        "dataset": "delta", "layout": layout.name, "layout_version": layout.version,
+        "lg_code": lg_code, "from": from_ref, "to": to_ref,
+        "inputs": [{"snapshot": r, "sha256": read_manifest(f)["files"][0]["sha256"]}
+                   for r, f in zip((from_ref, to_ref), folders, strict=True)]}, config)
+    counts = dict(con.execute(
+        f"SELECT change, count(*) FROM read_parquet({duck.quote_literal(str(target / PART_FILE))})"
+        " GROUP BY ALL ORDER BY 1").fetchall())
+    log.info("%s: %s", table, counts)
+    return {"layout": layout.name, "lg_code": lg_code, "from": from_ref, "to": to_ref,
+            "rows": manifest["rows"], **{k: counts.get(k, 0) for k in ("added", "removed",
+                                                                        "changed")},
+            "path": str(target / PART_FILE)}
+
+
+def delta_municipality(lake_root: str | Path, lg_code: str, kijunbi: str,
+                       until: str | None = None, since: str | None = None
+                       ) -> list[dict[str, Any]]:
+    """Deltas into each 基準日 from ``kijunbi`` through ``until``, each from the staged snapshot
+    before it (or from ``since`` for the first one), for every layout that has both."""
+    lake = Lake(Path(lake_root))
+    out = []
+    for name in LAYOUTS:
+        for to in day_range(kijunbi, until):
+            if not (lake.snapshot(name, to, to, lg_code) / PARTITION_MANIFEST).is_file():
+                continue
+            start = since if since and to == kijunbi else previous_snapshot(lake, name, lg_code,
+                                                                            to)
+            if start is not None:
+                out.append(delta_layout(lake.root, name, lg_code, snapshot_ref(start),
+                                        snapshot_ref(to)))
+    return out

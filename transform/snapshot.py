@@ -1,8 +1,18 @@
-"""Point-in-time snapshots as SQL over accepted history rows.
+"""Bitemporal point-in-time snapshots as SQL over accepted history rows.
 
-Per person, the snapshot "as of 基準日 T, as known at K" is the latest row with 異動日 ≤ T and
-処理日 ≤ K (latest by 異動日, then 履歴番号); a person whose latest row is a 消除 (転出, 死亡, …)
-is absent. The 支援措置 list has no history rows: its snapshot is the measures in force on T.
+A snapshot is "as of 基準日 T (applied to 異動日), as known at K (applied to 処理日)":
+
+1. **version**: a history row (key 宛名番号/住民票コード + 履歴番号) may arrive in several upload
+   sets; the version known at K is the one from the latest set whose 基準日 ≤ K, or, when every
+   set carrying it is newer than K (a backfill from a later delivery), the earliest one.
+2. **presence**: per person, the latest version with 異動日 ≤ T and 処理日 ≤ K (by 異動日, then
+   履歴番号); a person whose latest row is a 消除 (転出, 死亡, …) is absent. A 住登者 who becomes
+   住登外者 has a later 記載 row under the same 宛名番号, so stays present.
+3. 支援措置 has no history rows: its snapshot is the measures in force on T (開始日 ≤ T ≤ 終了日),
+   from the version known at K.
+
+The rules run on a *narrow* relation (keys, dates, codes and a row locator) and only the chosen
+rows are fetched from the *wide* one, so national volumes sort a few columns, not all of them.
 """
 
 from __future__ import annotations
@@ -12,39 +22,64 @@ from transform.duck import quote_ident, quote_literal
 
 SHOJO_CODES = tuple(sorted(c for c in IDOJIYU if idojiyu_group(c) == "消除"))
 
-
-def history_sql(layout: Layout, source: str) -> str:
-    """One row per key across all accepted sets; a later set (基準日, then id) wins."""
-    key = ", ".join(quote_ident(k) for k in layout.key)
-    return (f"SELECT * FROM {source} QUALIFY row_number() OVER "
-            f"(PARTITION BY {key} ORDER BY kijunbi DESC, set_id DESC) = 1")
+#: columns that locate a row in ``read_parquet(…, filename = true, file_row_number = true)``
+PARQUET_LOCATOR = ("filename", "file_row_number")
 
 
-def as_of_sql(layout: Layout, history: str, as_of: str, known_at: str) -> str:
-    """The state of every present person on ``as_of`` as recorded by ``known_at``."""
-    person = quote_ident(layout.person)
+def _date(value: str) -> str:
+    return f"DATE {quote_literal(value)}"
+
+
+def _cols(names: tuple[str, ...] | list[str]) -> str:
+    return ", ".join(quote_ident(n) for n in names)
+
+
+def is_history(layout: Layout) -> bool:
+    """Whether rows are dated history entries (宛名, 住基) rather than measures (支援措置)."""
+    return "idobi" in layout.romaji
+
+
+def identity(layout: Layout) -> tuple[str, ...]:
+    """What identifies a snapshot row: the person, or the key where a person may have several
+    rows (支援措置)."""
+    return (layout.person,) if is_history(layout) else layout.key
+
+
+def narrow_columns(layout: Layout, locator: tuple[str, ...]) -> list[str]:
+    """The columns the snapshot rules read: keys, dates, codes, set lineage and the locator."""
+    rule_items = ["idobi", "shoribi", "idojiyu"] if is_history(layout) else ["kaishibi", "shuryobi"]
+    names = [*layout.key, layout.person, *rule_items, "kijunbi", "set_id", *locator]
+    return list(dict.fromkeys(names))
+
+
+def versions_sql(layout: Layout, source: str, known_at: str) -> str:
+    """One version per history row key: the latest set with 基準日 ≤ ``known_at``, else the
+    earliest set (ties on 基準日: the greater set id, so the choice is stable)."""
+    k = _date(known_at)
+    return (f"SELECT * FROM {source} QUALIFY row_number() OVER (PARTITION BY {_cols(layout.key)} "
+            f"ORDER BY kijunbi > {k}, CASE WHEN kijunbi <= {k} THEN kijunbi END DESC, "
+            f"kijunbi, set_id DESC) = 1")
+
+
+def present_sql(layout: Layout, versions: str, as_of: str, known_at: str) -> str:
+    """The versions making up the snapshot on ``as_of`` as recorded by ``known_at``."""
+    t = _date(as_of)
+    if not is_history(layout):
+        return f"SELECT * FROM {versions} WHERE kaishibi <= {t} AND shuryobi >= {t}"
     shojo = ", ".join(quote_literal(c) for c in SHOJO_CODES)
-    return (
-        f"SELECT * EXCLUDE (kijunbi) FROM (SELECT * FROM {history} "
-        f"WHERE idobi <= DATE {quote_literal(as_of)} "
-        f"AND shoribi <= DATE {quote_literal(known_at)} "
-        f"QUALIFY row_number() OVER (PARTITION BY {person} "
-        f"ORDER BY idobi DESC, rirekibango DESC) = 1) "
-        f"WHERE idojiyu NOT IN ({shojo}) ORDER BY {person}"
-    )
+    return (f"SELECT * FROM (SELECT * FROM {versions} WHERE idobi <= {t} "
+            f"AND shoribi <= {_date(known_at)} QUALIFY row_number() OVER "
+            f"(PARTITION BY {quote_ident(layout.person)} ORDER BY idobi DESC, rirekibango DESC) = 1"
+            f") WHERE idojiyu NOT IN ({shojo})")
 
 
-def shien_in_force_sql(layout: Layout, history: str, as_of: str) -> str:
-    """支援措置 in force on ``as_of`` (開始日 ≤ T ≤ 終了日), one row per person and start."""
-    d = f"DATE {quote_literal(as_of)}"
-    key = ", ".join(quote_ident(k) for k in layout.key)
-    return (f"SELECT * EXCLUDE (kijunbi) FROM {history} "
-            f"WHERE kaishibi <= {d} AND shuryobi >= {d} ORDER BY {key}")
-
-
-def snapshot_sql(layout: Layout, source: str, as_of: str, known_at: str | None = None) -> str:
-    """The full snapshot query for ``layout`` over accepted rows in ``source``."""
-    history = f"({history_sql(layout, source)})"
-    if layout.name == "shien":
-        return shien_in_force_sql(layout, history, as_of)
-    return as_of_sql(layout, history, as_of, known_at or as_of)
+def snapshot_sql(layout: Layout, narrow: str, wide: str, as_of: str,
+                 known_at: str | None = None, locator: tuple[str, ...] = PARQUET_LOCATOR,
+                 drop: tuple[str, ...] = ()) -> str:
+    """The snapshot of ``layout``: rules on ``narrow``, rows fetched from ``wide`` by locator,
+    ordered by identity. ``drop`` names extra columns of ``wide`` to leave out."""
+    versions = f"({versions_sql(layout, narrow, known_at or as_of)})"
+    chosen = f"SELECT {_cols(locator)} FROM ({present_sql(layout, versions, as_of, known_at or as_of)})"
+    exclude = _cols(list(dict.fromkeys([*locator, *drop])))
+    return (f"SELECT w.* EXCLUDE ({exclude}) FROM {wide} w SEMI JOIN ({chosen}) c "
+            f"USING ({_cols(locator)}) ORDER BY {_cols(identity(layout))}")
