@@ -24,6 +24,8 @@ from extract.inbox import deliver_local
 LG_CODES = ["131016", "141038", "012025"]
 #: repetitions of the copy/validation pair; medians are reported
 RUNS = 3
+#: history rows of the snapshot bench
+HISTORY_ROWS = 10_000_000
 
 
 def _child(fn: Callable[..., Any], args: tuple[Any, ...], q: Any) -> None:
@@ -90,6 +92,57 @@ def _snapshot(lake: Path, lg_code: str) -> None:
     snapshot_municipality(lake, lg_code, "2026-11-01")
 
 
+def _duckdb_rewrite(glob: str, out: Path) -> None:
+    """The baseline of the snapshot bench: scan every history row and write it as Parquet with
+    the snapshot's writer settings."""
+    from load.config import ParquetConfig
+    from transform import duck
+
+    c = ParquetConfig()
+    duck.connect().execute(
+        f"COPY (SELECT * FROM read_parquet('{glob}')) TO '{out}' (FORMAT parquet, "
+        f"COMPRESSION {c.compression}, COMPRESSION_LEVEL {c.compression_level}, "
+        f"ROW_GROUP_SIZE {c.row_group_size})")
+
+
+def _snapshot_history(lake: Path, lg_code: str) -> None:
+    from transform.main import snapshot_layout
+
+    snapshot_layout(lake, "atena", lg_code, "2026-11-01")
+
+
+def build_history(accepted: Path, lake: Path, lg_code: str, rows: int) -> int:
+    """A history of exactly ``rows`` atena rows, made of copies of the generated accepted rows,
+    each copy a different set of persons (宛名番号 prefixed by the copy number) in its own
+    upload set; one more set sends a tenth of the first copy again, corrected, with a later
+    基準日, so the version rule has work to do. Returns the rows written."""
+    import duckdb
+
+    from jumin.lake import WORK_COMPRESSION, Lake
+
+    con = duckdb.connect()
+    src = f"read_parquet('{accepted}')"
+    n = con.execute(f"SELECT count(*) FROM {src}").fetchall()[0][0]
+    resent = min(rows // 10, n)
+    remaining, copy = rows - resent, 0
+    target = Lake(lake)
+    while remaining > 0:
+        take = min(n, remaining)
+        out = target.accepted("atena", lg_code, f"copy{copy:03d}")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        con.execute(f"COPY (SELECT * REPLACE (printf('%03d', {copy}) || atenabango AS atenabango, "
+                    f"'copy{copy:03d}' AS set_id) FROM {src} LIMIT {take}) TO '{out}' "
+                    f"(FORMAT parquet, COMPRESSION {WORK_COMPRESSION})")
+        remaining -= take
+        copy += 1
+    if resent:
+        out = target.accepted("atena", lg_code, "resent")
+        con.execute(f"COPY (SELECT * REPLACE ('000' || atenabango AS atenabango, 'resent' AS set_id,"
+                    f" kijunbi + 1 AS kijunbi, shimei || '　' AS shimei) FROM {src} "
+                    f"LIMIT {resent}) TO '{out}' (FORMAT parquet, COMPRESSION {WORK_COMPRESSION})")
+    return rows
+
+
 def check_counts(lake: Path, lg_code: str, rows: int) -> None:
     """Refuse to report timings of a run that did not process every row."""
     import json
@@ -147,6 +200,31 @@ def bench_validation(work: Path, residents: int) -> None:
     snap_s, snap_rss = measure(_snapshot, lake, lg_code)
     report("snapshot_s", snap_s, "s")
     report("snapshot_peak_rss_mib", snap_rss / 2**20, "MiB")
+    bench_snapshot(work, lake, lg_code)
+
+
+def bench_snapshot(work: Path, lake: Path, lg_code: str, rows: int = HISTORY_ROWS) -> None:
+    """Issue 5's figure: a snapshot from ``rows`` history rows against DuckDB scanning the same
+    rows and writing them as Parquet, interleaved in this one run."""
+    history = work / "history"
+    accepted = next(lake.glob(f"accepted/atena/lg_code={lg_code}/*.parquet"))
+    report("history_rows", build_history(accepted, history, lg_code, rows), "rows")
+    glob = str(history / "accepted" / "atena" / f"lg_code={lg_code}" / "*.parquet")
+    rewrites, snapshots = [], []
+    for _ in range(RUNS):
+        rewrites.append(measure(_duckdb_rewrite, glob, work / "rewrite.parquet"))
+        snapshots.append(measure(_snapshot_history, history, lg_code))
+    rewrite_s = statistics.median(r[0] for r in rewrites)
+    snapshot_s = statistics.median(s[0] for s in snapshots)
+    report("history_duckdb_scan_write_s", rewrite_s, "s")
+    report("history_duckdb_scan_write_peak_rss_mib", max(r[1] for r in rewrites) / 2**20, "MiB")
+    report("history_snapshot_s", snapshot_s, "s")
+    report("history_snapshot_peak_rss_mib", max(s[1] for s in snapshots) / 2**20, "MiB")
+    report("history_snapshot_vs_duckdb_scan_write", snapshot_s / rewrite_s, "x")
+    ratios = sorted(s[0] / r[0] for s, r in zip(snapshots, rewrites, strict=True))
+    report("history_snapshot_vs_duckdb_scan_write_min", ratios[0], "x")
+    report("history_snapshot_vs_duckdb_scan_write_max", ratios[-1], "x")
+    shutil.rmtree(history, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:

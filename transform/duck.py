@@ -12,8 +12,8 @@ from transform.errors import QueryFailed
 def connect(config: DuckConfig | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with the project's resource settings."""
     c = config or DuckConfig()
-    con = duckdb.connect(":memory:", config={"threads": c.threads,
-                                              "memory_limit": c.memory_limit})
+    con = duckdb.connect(":memory:", config={"threads": c.threads, "memory_limit": c.memory_limit,
+                                              "temp_directory": c.temp_directory})
     return con
 
 

@@ -16,6 +16,7 @@ from load.config import ParquetConfig
 from load.main import read_manifest, write_partition
 from load.schema import PARTITION_KEYS, delta_schema, snapshot_schema
 from transform import duck
+from transform.config import SNAPSHOT_DUCK
 from transform.delta import compared_items, delta_sql
 from transform.errors import SnapshotMissing
 from transform.snapshot import PARQUET_LOCATOR, narrow_columns, snapshot_sql
@@ -61,7 +62,7 @@ def snapshot_layout(lake_root: str | Path, layout_name: str, lg_code: str, kijun
     glob = duck.quote_literal(str(folder / "*.parquet"))
     wide = f"read_parquet({glob}, filename = true, file_row_number = true)"
     schema = snapshot_schema(layout)
-    con = duck.connect()
+    con = duck.connect(SNAPSHOT_DUCK)
     _load_narrow(con, layout, wide)
     inputs = _inputs(con)
     out = []
@@ -112,7 +113,7 @@ def delta_layout(lake_root: str | Path, layout_name: str, lg_code: str, from_ref
             raise SnapshotMissing(f"{f}: no staged snapshot; run `jumin snapshot` for it first")
     old, new = (f"read_parquet({duck.quote_literal(str(f / PART_FILE))})" for f in folders)
     compared = compared_items(layout)
-    con = duck.connect()
+    con = duck.connect(SNAPSHOT_DUCK)
     table = f"delta {layout.name} {lg_code} {from_ref} -> {to_ref}"
     reader = duck.batches(con, table, delta_sql(layout, old, new), BATCH_ROWS)
     target = lake.delta(layout.name, from_ref, to_ref, lg_code)
