@@ -251,7 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
             s.add_argument("--delta", action="store_true",
                            help="also stage the delta into each 基準日 from the one before")
         if name == "delta":
-            s.add_argument("--to", required=True, help="基準日 of the newer snapshot")
+            s.add_argument("--to", required=True, help="基準日 of the newer snapshot (or "
+                                                       "YYYY-MM-DD@known_at)")
             s.add_argument("--until", help="last 基準日: one delta per staged day through it")
             s.add_argument("--since", help="older snapshot of the first delta (YYYY-MM-DD or "
                                            "YYYY-MM-DD@known_at); default: the staged day before")

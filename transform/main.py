@@ -135,17 +135,23 @@ def delta_layout(lake_root: str | Path, layout_name: str, lg_code: str, from_ref
 def delta_municipality(lake_root: str | Path, lg_code: str, kijunbi: str,
                        until: str | None = None, since: str | None = None
                        ) -> list[dict[str, Any]]:
-    """Deltas into each 基準日 from ``kijunbi`` through ``until``, each from the staged snapshot
-    before it (or from ``since`` for the first one), for every layout that has both."""
+    """Deltas into each staged 基準日 from ``kijunbi`` through ``until``, each from the staged
+    snapshot before it (or from ``since`` for the first one), for every layout that has both.
+
+    ``kijunbi`` and ``since`` may name a snapshot known later (``2026-10-15@2026-11-05``): the
+    delta from ``2026-10-15`` to that one lists the late-recorded changes.
+    """
     lake = Lake(Path(lake_root))
+    targets = [kijunbi] if "@" in kijunbi else day_range(kijunbi, until)
     out = []
     for name in LAYOUTS:
-        for to in day_range(kijunbi, until):
-            if not (lake.snapshot(name, to, to, lg_code) / PARTITION_MANIFEST).is_file():
+        for to in targets:
+            day, known = parse_snapshot_ref(to)
+            if not (lake.snapshot(name, day, known, lg_code) / PARTITION_MANIFEST).is_file():
                 continue
-            start = since if since and to == kijunbi else previous_snapshot(lake, name, lg_code,
-                                                                            to)
+            start = since if since and to == targets[0] else previous_snapshot(lake, name,
+                                                                               lg_code, day)
             if start is not None:
-                out.append(delta_layout(lake.root, name, lg_code, snapshot_ref(start),
-                                        snapshot_ref(to)))
+                out.append(delta_layout(lake.root, name, lg_code, snapshot_ref(*parse_snapshot_ref(start)),
+                                        snapshot_ref(day, known)))
     return out
