@@ -100,14 +100,14 @@ def snapshot_plan(lake: str | Path, params: dict[str, Any],
         codes = municipalities_in(lake, "accepted/*/lg_code=*", only)
         return [{"lg_code": c, "kijunbi": params["kijunbi"], "until": params.get("until") or None}
                 for c in codes]
+    if not events:
+        from jumin.errors import TerminalError
+
+        raise TerminalError("no 基準日: give the kijunbi Param, or let accepted data trigger the run")
     days: dict[str, list[str]] = {}
     for extra in events:
         for s in extra.get("sets", []):
             if not only or s["lg_code"] in only:
                 days.setdefault(s["lg_code"], []).append(s["kijunbi"])
-    if not days:
-        from jumin.errors import TerminalError
-
-        raise TerminalError("no 基準日: give the kijunbi Param, or let accepted data trigger the run")
     return [{"lg_code": c, "kijunbi": min(d), "until": max(d) if max(d) != min(d) else None}
             for c, d in sorted(days.items())]

@@ -60,3 +60,28 @@ def test_accepted_data_triggers_the_snapshot_dag(dagbag) -> None:
     snapshot = dagbag.dags["jumin_snapshot"]
     assert type(snapshot.timetable).__name__ == "AssetTriggeredTimetable"
     assert [a.name for a in snapshot.timetable.asset_condition.objects] == [ACCEPTED_ASSET]
+
+
+def test_snapshot_plan_from_events_and_params(tmp_path) -> None:
+    from jumin.errors import TerminalError
+    from jumin.orchestration import accepted_event, snapshot_plan
+
+    results = [{"lg_code": "131016", "kijunbi": "2026-11-01", "accepted": 5},
+               {"lg_code": "131016", "kijunbi": "2026-10-31", "accepted": 1},
+               {"lg_code": "141038", "kijunbi": "2026-11-01", "accepted": 0}]
+    event = accepted_event(results)
+    assert event == {"sets": [{"lg_code": "131016", "kijunbi": "2026-10-31"},
+                              {"lg_code": "131016", "kijunbi": "2026-11-01"}]}
+    assert accepted_event(results[2:]) is None  # nothing accepted: no event
+    assert snapshot_plan(tmp_path, {"kijunbi": ""}, [event]) == [
+        {"lg_code": "131016", "kijunbi": "2026-10-31", "until": "2026-11-01"}]
+    # a run restricted to other municipalities has nothing to do
+    assert snapshot_plan(tmp_path, {"kijunbi": "", "lg_codes": ["141038"]}, [event]) == []
+    for code in ("131016", "012025"):
+        (tmp_path / "accepted" / "atena" / f"lg_code={code}").mkdir(parents=True)
+    assert snapshot_plan(tmp_path, {"kijunbi": "2026-10-01", "until": "2026-10-31",
+                                    "lg_codes": []}, [event]) == [
+        {"lg_code": "012025", "kijunbi": "2026-10-01", "until": "2026-10-31"},
+        {"lg_code": "131016", "kijunbi": "2026-10-01", "until": "2026-10-31"}]
+    with pytest.raises(TerminalError):
+        snapshot_plan(tmp_path, {"kijunbi": ""}, [])
