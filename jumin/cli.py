@@ -75,6 +75,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_snapshot(args: argparse.Namespace) -> int:
     from transform.main import delta_municipality, snapshot_municipality
 
+    if args.delta and args.known_at:
+        _console().print("--delta chains snapshots as known on their own day, so it cannot be "
+                         "combined with --known-at; for late-recorded changes use "
+                         "`jumin delta --to DAY@KNOWN_AT --since DAY`")
+        return EXIT_ERROR
     lake = Path(args.lake)
     codes = _lg_codes(args, lake, "accepted/*/lg_code=*")
     rows = [r for c in codes
