@@ -90,14 +90,18 @@ def findings_sql(rules: list[Rule], source: str) -> str:
             person, n = quote_ident(r.columns[0]), history_number_sql(quote_ident(r.columns[1]))
             windows.append(f"min({n}) OVER (PARTITION BY {person}) AS _min_{i}")
             windows.append(f"list({n}) OVER (PARTITION BY {person}) AS _all_{i}")
-    extra = (", " + ", ".join(windows)) if windows else ""
+    # window helpers are computed on the few columns they read and joined back by row: a
+    # window over the full-width rows would sort every column of the set
+    src = (f"(SELECT s.*, w.* EXCLUDE (_row) FROM {source} s JOIN "
+           f"(SELECT _row, {', '.join(windows)} FROM {source}) w USING (_row))"
+           if windows else source)
     violations = [violation_sql(r, i) for i, r in enumerate(rules)]
     cases = [f"CASE WHEN {v} THEN {{'rule': {i}, 'value': {quote_ident(r.item)}}} END"
              for i, (r, v) in enumerate(zip(rules, violations, strict=True))]
     # most rows break nothing: a plain OR over the checks finds the few that do, and only
     # those pay for building the list of broken rules
     return (
-        f"WITH src AS (SELECT *{extra} FROM {source}), "
+        f"WITH src AS (SELECT * FROM {src}), "
         f"bad AS (SELECT * FROM src WHERE {' OR '.join(violations)}), "
         f"hits AS (SELECT _row, _file, _line, list_filter([{', '.join(cases)}], "
         f"lambda x: x IS NOT NULL) AS broken FROM bad) "
