@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -55,15 +55,16 @@ def schema_fields(schema: pa.Schema) -> list[dict[str, str]]:
 
 
 def write_partition(batches: Iterable[pa.RecordBatch] | pa.Table, folder: Path, schema: pa.Schema,
-                    manifest: dict[str, Any], config: ParquetConfig | None = None
-                    ) -> dict[str, Any]:
+                    manifest: Mapping[str, Any] | Callable[[], Mapping[str, Any]],
+                    config: ParquetConfig | None = None) -> dict[str, Any]:
     """Write one partition: ``part-0.parquet`` then ``_manifest.json``, each through a temporary
     name and a rename, and return the manifest.
 
     Readers see the old file or the new one, never a mix; the manifest, written last, names the
     file's SHA-256, row count and schema, so a consumer can tell a complete partition. Partition
     keys live in the folder names, as Hive partitioning expects. Nothing time-dependent is
-    written, so the same rows give the same bytes.
+    written, so the same rows give the same bytes. ``manifest`` may be a function, called once
+    the rows are written (for lineage counted while streaming).
     """
     c = config or ParquetConfig()
     if isinstance(batches, pa.Table):
@@ -85,7 +86,8 @@ def write_partition(batches: Iterable[pa.RecordBatch] | pa.Table, folder: Path, 
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    full = {**manifest, "rows": rows, "schema": schema_fields(schema),
+    fields = manifest() if callable(manifest) else manifest
+    full = {**fields, "rows": rows, "schema": schema_fields(schema),
             "files": [{"name": PART_FILE, "bytes": path.stat().st_size,
                        "sha256": sha256_file(path)}],
             "writer": {"pyarrow": pa.__version__, "compression": c.compression,

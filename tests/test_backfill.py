@@ -8,10 +8,12 @@ import hashlib
 import json
 import os
 import shutil
+from datetime import date
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -286,3 +288,25 @@ def test_rerun_replaces_partition_atomically_and_identically(accepted_zone: Path
         check_partition(lk.delta(name, *days, code))
     assert hidden(lake / "snapshot") == []
     assert hidden(lake / "delta") == []
+
+
+def test_a_later_delivery_leaves_old_snapshots_unchanged(accepted_zone: Path, tmp_path: Path) -> None:
+    lake = fresh_lake(accepted_zone, tmp_path / "lake")
+    code = LG_CODES[0]
+    snapshot_municipality(lake, code, FIRST)
+    before = digest(lake / "snapshot")
+    # a later upload set: new persons whose changes take effect in November
+    folder = Lake(lake).accepted_glob("atena", code)
+    table = pq.read_table(next(folder.glob("*.parquet"))).slice(0, 5)
+    later = table.to_pylist()
+    for i, r in enumerate(later):
+        r.update(atenabango=f"9{i:014d}", set_id="later", kijunbi=date(2026, 12, 1),
+                 idobi=date(2026, 11, 20), shoribi=date(2026, 11, 20), idojiyu="11")
+    pq.write_table(pa.Table.from_pylist(later, schema=table.schema), folder / "set=later.parquet")
+    snapshot_municipality(lake, code, FIRST)
+    assert digest(lake / "snapshot") == before  # data and manifest: the same bytes
+    snapshot_municipality(lake, code, "2026-11-20")
+    manifest = check_partition(Lake(lake).snapshot("atena", "2026-11-20", "2026-11-20", code))
+    inputs = {i["set_id"]: i for i in manifest["inputs"]}
+    assert inputs["later"] == {"set_id": "later", "kijunbi": "2026-12-01", "rows": 5}
+    assert sum(i["rows"] for i in manifest["inputs"]) == manifest["rows"]

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from jumin.lake import PART_FILE, PARTITION_MANIFEST, Lake, parse_snapshot_ref, snapshot_ref
 from jumin.layouts import LAYOUTS, Layout, get_layout
@@ -42,11 +45,50 @@ def _load_narrow(con: duckdb.DuckDBPyConnection, layout: Layout, source: str) ->
     duck.run(con, "narrow", f"CREATE TEMP TABLE narrow AS SELECT {cols} FROM {source}")
 
 
-def _inputs(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """The accepted upload sets a snapshot was built from (lineage for its manifest)."""
-    rows = con.execute("SELECT set_id, strftime(kijunbi, '%Y-%m-%d'), count(*) FROM narrow "
-                       "GROUP BY ALL ORDER BY 2, 1").fetchall()
-    return [{"set_id": s, "kijunbi": k, "rows": n} for s, k, n in rows]
+def _set_dates(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """基準日 of every accepted upload set of the run."""
+    rows = con.execute("SELECT DISTINCT set_id, strftime(kijunbi, '%Y-%m-%d') FROM narrow"
+                       ).fetchall()
+    return dict(rows)
+
+
+class SetTally:
+    """Counts the rows each upload set contributes while batches stream to the writer, so the
+    manifest names exactly the sets a snapshot is made of (a later set that contributes nothing
+    leaves an old snapshot's manifest unchanged)."""
+
+    def __init__(self, set_dates: dict[str, str]) -> None:
+        self.set_dates = set_dates
+        self.rows: dict[str, int] = {}
+
+    def count(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            counts = pc.value_counts(batch.column("set_id"))
+            for set_id, n in zip(counts.field("values").to_pylist(),
+                                 counts.field("counts").to_pylist(), strict=True):
+                self.rows[set_id] = self.rows.get(set_id, 0) + n
+            yield batch
+
+    def inputs(self) -> list[dict[str, Any]]:
+        return [{"set_id": s, "kijunbi": self.set_dates[s], "rows": self.rows[s]}
+                for s in sorted(self.rows, key=lambda s: (self.set_dates[s], s))]
+
+
+def _stage_day(con: duckdb.DuckDBPyConnection, lake: Lake, layout: Layout, lg_code: str,
+               wide: str, as_of: str, known: str, set_dates: dict[str, str],
+               config: ParquetConfig | None) -> dict[str, Any]:
+    """Stage the snapshot of one 基準日 from the ``narrow`` table and the ``wide`` rows."""
+    sql = snapshot_sql(layout, "narrow", wide, as_of, known, drop=PARTITION_KEYS)
+    table = f"snapshot {layout.name} {lg_code} {as_of} known at {known}"
+    tally = SetTally(set_dates)
+    manifest = write_partition(
+        tally.count(duck.batches(con, table, sql, BATCH_ROWS)),
+        lake.snapshot(layout.name, as_of, known, lg_code), snapshot_schema(layout),
+        lambda: {"dataset": "snapshot", "layout": layout.name, "layout_version": layout.version,
+                 "lg_code": lg_code, "kijunbi": as_of, "known_at": known,
+                 "inputs": tally.inputs()}, config)
+    log.info("%s: %d rows", table, manifest["rows"])
+    return manifest
 
 
 def snapshot_layout(lake_root: str | Path, layout_name: str, lg_code: str, kijunbi: str,
@@ -61,22 +103,13 @@ def snapshot_layout(lake_root: str | Path, layout_name: str, lg_code: str, kijun
         return []
     glob = duck.quote_literal(str(folder / "*.parquet"))
     wide = f"read_parquet({glob}, filename = true, file_row_number = true)"
-    schema = snapshot_schema(layout)
     con = duck.connect(SNAPSHOT_DUCK)
     _load_narrow(con, layout, wide)
-    inputs = _inputs(con)
+    set_dates = _set_dates(con)
     out = []
     for as_of in day_range(kijunbi, until):
         known = known_at or as_of
-        sql = snapshot_sql(layout, "narrow", wide, as_of, known, drop=PARTITION_KEYS)
-        table = f"snapshot {layout.name} {lg_code} {as_of} known at {known}"
-        reader = duck.batches(con, table, sql, BATCH_ROWS)
-        manifest = write_partition(reader, lake.snapshot(layout.name, as_of, known, lg_code),
-                                   schema, {"dataset": "snapshot", "layout": layout.name,
-                                            "layout_version": layout.version,
-                                            "lg_code": lg_code, "kijunbi": as_of,
-                                            "known_at": known, "inputs": inputs}, config)
-        log.info("%s: %d rows", table, manifest["rows"])
+        manifest = _stage_day(con, lake, layout, lg_code, wide, as_of, known, set_dates, config)
         out.append({"layout": layout.name, "lg_code": lg_code, "kijunbi": as_of,
                     "known_at": known, "rows": manifest["rows"],
                     "path": str(lake.snapshot(layout.name, as_of, known, lg_code) / PART_FILE)})
