@@ -140,10 +140,23 @@ def accepted_events() -> list[dict]:
             .where(AssetModel.name == "jumin_accepted").order_by(AssetEvent.id)))
 
 
+def triggering(extra: dict) -> object:
+    """The ``triggering_asset_events`` a run created by one ``jumin_accepted`` event receives."""
+    import datetime as dt
+
+    from airflow.sdk.execution_time.comms import AssetEventDagRunReferenceResult
+    from airflow.sdk.execution_time.context import TriggeringAssetEventsAccessor
+
+    event = AssetEventDagRunReferenceResult(
+        asset={"name": "jumin_accepted", "uri": "jumin_accepted", "extra": {}}, extra=extra,
+        source_task_id="announce", source_dag_id="jumin_ingest", source_run_id="manual",
+        source_map_index=-1, source_aliases=[], timestamp=dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
+    return TriggeringAssetEventsAccessor.build([event])
+
+
 @pytest.mark.slow
 def test_dags_run_end_to_end_with_airflow(airflow_db: str, landing: Path, tmp_path: Path) -> None:
     from jumin.demo import load_dags, run_dag
-    from jumin.orchestration import snapshot_plan
 
     lake = tmp_path / "lake"
     dags = load_dags()
@@ -152,8 +165,11 @@ def test_dags_run_end_to_end_with_airflow(airflow_db: str, landing: Path, tmp_pa
     # the accepted data is announced as an asset event naming what to snapshot
     events = accepted_events()
     assert events[-1] == {"sets": [{"lg_code": c, "kijunbi": KIJUNBI} for c in LG_CODES]}
-    assert snapshot_plan(lake, {"kijunbi": "", "lg_codes": []}, events[-1:]) == [
-        {"lg_code": c, "kijunbi": KIJUNBI, "until": None} for c in LG_CODES]
+    # the snapshot DAG's plan task, handed that event as the scheduler hands it over
+    plan = dags["jumin_snapshot"].get_task("plan").python_callable(
+        params={"lake": str(lake), "kijunbi": "", "lg_codes": []},
+        triggering_asset_events=triggering(events[-1]))
+    assert plan == [{"lg_code": c, "kijunbi": KIJUNBI, "until": None} for c in LG_CODES]
     assert run_dag(dags["jumin_snapshot"], snapshot_conf(lake)) == "success"
     for code in LG_CODES:
         for layout in ("atena", "juki", "shien"):
