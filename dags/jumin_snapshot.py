@@ -11,8 +11,8 @@ Runs when `jumin_ingest` accepts new rows (Asset `jumin_accepted`) or when trigg
    住基 本人確認情報 and 支援措置:
    `<lake>/snapshot/<layout>/kijunbi=<d>/known_at=<k>/lg_code=<code>/part-0.parquet` and its
    `_manifest.json`, replaced atomically; a rerun gives byte-identical files.
-3. **delta** (when **delta** is on) — the changes into each 基準日 from the staged 基準日
-   before it: `<lake>/delta/<layout>/from=<d0>/to=<d>/lg_code=<code>/`.
+3. **delta** (when **delta** is on and **known_at** is empty) — the changes into each 基準日
+   from the staged 基準日 before it: `<lake>/delta/<layout>/from=<d0>/to=<d>/lg_code=<code>/`.
 
 Backfill a month: `{"kijunbi": "2026-10-01", "until": "2026-10-31"}` (see `docs/operations.md`).
 """
