@@ -40,7 +40,7 @@ from jumin.gaiji import apply_map, load_map
 from jumin.lake import Lake, atomic_write_bytes, write_work_table
 from jumin.landing.config import PARTIAL_SUFFIX
 from jumin.layouts import get_layout
-from jumin.manifest import MANIFEST_SUFFIX, Manifest, sha256_file
+from jumin.manifest import ENCODINGS, MANIFEST_SUFFIX, Manifest, sha256_file
 from jumin.receipt import Receipt, is_final, write_receipt
 
 log = logging.getLogger(__name__)
@@ -249,8 +249,12 @@ def parse_file(path: Path, manifest: Manifest, encoding: str,
     """Decode a data file, apply the municipality's 外字 map, parse it strictly and check its
     record count against the manifest."""
     layout = get_layout(manifest.layout)
-    text, replaced = apply_map(decode(path.read_bytes(), encoding, path.name), gaiji or {})
-    parsed = parse(text, layout, path.name)
+    data = path.read_bytes()
+    text, replaced = apply_map(decode(data, encoding, path.name), gaiji or {})
+    # the bytes of a UTF-8 file are already the text's UTF-8, unless 外字 were replaced
+    utf8 = data.removeprefix(b"\xef\xbb\xbf") if not replaced and \
+        ENCODINGS.get(encoding.lower()) == "utf-8-sig" else None
+    parsed = parse(text, layout, path.name, utf8)
     parsed.gaiji = replaced
     declared = next(f.rows for f in manifest.files if f.name == path.name)
     if parsed.rows_read != declared:

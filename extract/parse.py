@@ -88,21 +88,24 @@ def map_header(header: list[str], layout: Layout, file: str) -> list[str]:
     return names
 
 
-def parse(text: str, layout: Layout, file: str) -> ParsedFile:
+def parse(text: str, layout: Layout, file: str, utf8: bytes | None = None) -> ParsedFile:
     """Parse CSV text (header row required, RFC 4180) into a text table of the layout's items.
 
     Items absent from the header are null. A row with the wrong number of fields is not kept
     in the table but reported as an R0001 finding, so it is counted as rejected, never lost.
     Plain files (no quotes, no blank lines, every row complete) take a fast path through
-    pyarrow; anything else is read record by record to know each record's line.
+    pyarrow; anything else is read record by record to know each record's line. ``utf8``, when
+    the caller has it, is ``text`` encoded as UTF-8 (the file's own bytes), which spares the
+    fast path encoding it again.
     """
     if not text.strip():
         raise UploadSetRejected(Finding("F0010", file=file))
-    fast = parse_plain(text, layout, file)
+    fast = parse_plain(text, layout, file, utf8)
     return fast if fast is not None else parse_exact(text, layout, file)
 
 
-def parse_plain(text: str, layout: Layout, file: str) -> ParsedFile | None:
+def parse_plain(text: str, layout: Layout, file: str,
+                utf8: bytes | None = None) -> ParsedFile | None:
     """One record per line, so record i is on line i + 2; None when the file is not that plain."""
     if '"' in text or text.count("\r") != text.count("\r\n") or "\n\n" in text \
             or "\n\r\n" in text or text[0] in "\r\n":
@@ -116,11 +119,16 @@ def parse_plain(text: str, layout: Layout, file: str) -> ParsedFile | None:
         invalid.append(row)
         return "skip"
 
-    body = b"" if end < 0 else text[end + 1:].encode("utf-8")
-    if not body:
+    if end < 0:
+        body = pa.py_buffer(b"")
+    elif utf8 is not None:  # LF is never part of a multi-byte UTF-8 sequence; slicing copies nothing
+        body = pa.py_buffer(utf8)[utf8.index(b"\n") + 1:]
+    else:
+        body = pa.py_buffer(text[end + 1:].encode("utf-8"))
+    if not body.size:
         return ParsedFile(layout_table(layout, {}, file, pa.array([], pa.int64())), 0)
     table = pacsv.read_csv(
-        io.BytesIO(body),
+        pa.BufferReader(body),
         read_options=pacsv.ReadOptions(column_names=names, use_threads=True),
         parse_options=pacsv.ParseOptions(quote_char=False, newlines_in_values=False,
                                          invalid_row_handler=skip),
@@ -129,7 +137,7 @@ def parse_plain(text: str, layout: Layout, file: str) -> ParsedFile | None:
     if invalid:
         return None
     n = table.num_rows
-    arrays = {name: table.column(name).combine_chunks() for name in names}
+    arrays = {name: table.column(name) for name in names}  # chunked: no copy
     return ParsedFile(layout_table(layout, arrays, file, pa.array(range(2, n + 2), pa.int64())),
                       n)
 
@@ -174,7 +182,7 @@ def parse_exact(text: str, layout: Layout, file: str) -> ParsedFile:
                       rows_read, findings)
 
 
-def layout_table(layout: Layout, arrays: dict[str, pa.Array], file: str,
+def layout_table(layout: Layout, arrays: dict[str, pa.Array | pa.ChunkedArray], file: str,
                  lines: pa.Array) -> pa.Table:
     """The parsed columns in layout order (absent items null), then file and line."""
     n = len(lines)

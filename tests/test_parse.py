@@ -124,3 +124,6 @@ def test_fast_path_agrees_with_the_exact_reader(records: list[list[str]], newlin
     if fast is not None:
         assert fast.table.equals(exact.table) and fast.rows_read == exact.rows_read
         assert exact.findings == []
+        # given the file's own UTF-8 bytes, the fast path reads the same table
+        with_bytes = parse_plain(text, SHIEN, "f.csv", text.encode("utf-8"))
+        assert with_bytes is not None and with_bytes.table.equals(fast.table)
