@@ -310,3 +310,27 @@ def test_a_later_delivery_leaves_old_snapshots_unchanged(accepted_zone: Path, tm
     inputs = {i["set_id"]: i for i in manifest["inputs"]}
     assert inputs["later"] == {"set_id": "later", "kijunbi": "2026-12-01", "rows": 5}
     assert sum(i["rows"] for i in manifest["inputs"]) == manifest["rows"]
+
+
+def test_a_set_arriving_during_a_backfill_does_not_shift_rows(accepted_zone: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import transform.main
+
+    code = LG_CODES[0]
+    clean = fresh_lake(accepted_zone, tmp_path / "clean")
+    snapshot_municipality(clean, code, "2026-10-30", until=LAST)
+    lake = fresh_lake(accepted_zone, tmp_path / "lake")
+    folder = Lake(lake).accepted_glob("atena", code)
+    sent = pq.read_table(next(folder.glob("*.parquet")))
+    arriving = sent.take(list(reversed(range(sent.num_rows))))  # other rows at the same positions
+    stage_day = transform.main._stage_day
+
+    def stage_then_deliver(*args: Any) -> dict[str, Any]:
+        manifest = stage_day(*args)
+        if not (folder / "set=0.parquet").exists():  # sorts before every set id: would shift indexes
+            pq.write_table(arriving, folder / "set=0.parquet")
+        return manifest
+
+    monkeypatch.setattr(transform.main, "_stage_day", stage_then_deliver)
+    snapshot_municipality(lake, code, "2026-10-30", until=LAST)
+    assert digest(lake / "snapshot" / "atena") == digest(clean / "snapshot" / "atena")

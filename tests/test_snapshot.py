@@ -40,7 +40,7 @@ def run_snapshot(rows: list[dict], as_of: dt.date, known_at: dt.date | None = No
     con.register("accepted", table(rows, layout))
     sql = snapshot_sql(layout, "accepted", "accepted", as_of.isoformat(),
                        known_at.isoformat() if known_at else None, locator=("_row",),
-                       drop=PARTITION_KEYS)
+                       drop=(*PARTITION_KEYS, "_row"))
     return duck.arrow(con, "snapshot", sql).to_pylist()
 
 

@@ -98,11 +98,12 @@ def snapshot_layout(lake_root: str | Path, layout_name: str, lg_code: str, kijun
     as known at ``known_at`` (default: each 基準日). Nothing when nothing was accepted yet."""
     lake = Lake(Path(lake_root))
     layout = get_layout(layout_name)
-    folder = lake.accepted_glob(layout.name, lg_code)
-    if not any(folder.glob("*.parquet")):
+    files = sorted(str(p) for p in lake.accepted_glob(layout.name, lg_code).glob("*.parquet"))
+    if not files:
         return []
-    glob = duck.quote_literal(str(folder / "*.parquet"))
-    wide = f"read_parquet({glob}, filename = true, file_row_number = true)"
+    # the file list is fixed once: the locator's file_index must mean the same file in every
+    # scan of the run, even if an ingest adds a set meanwhile
+    wide = f"read_parquet([{', '.join(duck.quote_literal(f) for f in files)}])"
     con = duck.connect(SNAPSHOT_DUCK)
     _load_narrow(con, layout, wide)
     set_dates = _set_dates(con)

@@ -12,7 +12,7 @@ A snapshot is "as of 基準日 T (applied to 異動日), as known at K (applied 
    from the version known at K.
 
 The rules run on a *narrow* relation (keys, dates, codes and a row locator) and only the chosen
-rows are fetched from the *wide* one, so national volumes sort a few columns, not all of them.
+rows are fetched from the *wide* one, so the rules sort a few columns, not all of them.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from transform.duck import quote_ident, quote_literal
 
 SHOJO_CODES = tuple(sorted(c for c in IDOJIYU if idojiyu_group(c) == "消除"))
 
-#: columns that locate a row in ``read_parquet(…, filename = true, file_row_number = true)``
-PARQUET_LOCATOR = ("filename", "file_row_number")
+#: DuckDB's virtual columns locating a row of ``read_parquet(<glob>)``: integers, so matching
+#: chosen rows costs far less than matching on file names (both scans list the same files)
+PARQUET_LOCATOR = ("file_index", "file_row_number")
 
 
 def _date(value: str) -> str:
@@ -77,9 +78,10 @@ def snapshot_sql(layout: Layout, narrow: str, wide: str, as_of: str,
                  known_at: str | None = None, locator: tuple[str, ...] = PARQUET_LOCATOR,
                  drop: tuple[str, ...] = ()) -> str:
     """The snapshot of ``layout``: rules on ``narrow``, rows fetched from ``wide`` by locator,
-    ordered by identity. ``drop`` names extra columns of ``wide`` to leave out."""
+    ordered by identity. ``drop`` names columns of ``wide`` to leave out (a locator made of
+    real columns, not virtual ones, among them)."""
     versions = f"({versions_sql(layout, narrow, known_at or as_of)})"
     chosen = f"SELECT {_cols(locator)} FROM ({present_sql(layout, versions, as_of, known_at or as_of)})"
-    exclude = _cols(list(dict.fromkeys([*locator, *drop])))
-    return (f"SELECT w.* EXCLUDE ({exclude}) FROM {wide} w SEMI JOIN ({chosen}) c "
+    columns = f"w.* EXCLUDE ({_cols(drop)})" if drop else "w.*"
+    return (f"SELECT {columns} FROM {wide} w SEMI JOIN ({chosen}) c "
             f"USING ({_cols(locator)}) ORDER BY {_cols(identity(layout))}")
