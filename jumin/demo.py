@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from jumin.cli import SAMPLE_ENCODINGS, SAMPLE_LG_CODES
+from jumin.lake import PART_FILE, Lake
 
 KIJUNBI = "2026-11-01"
 #: the demo backfills the week before KIJUNBI, so deltas between days show up too
@@ -56,13 +57,11 @@ def summary(lake: Path, kijunbi: str) -> list[dict[str, Any]]:
     out = []
     for receipt in lake.glob("receipts/lg_code=*/*.json"):
         d = json.loads(receipt.read_text())
-        snap = lake / "snapshot" / d["layout"] / f"kijunbi={kijunbi}" / f"known_at={kijunbi}" \
-            / f"lg_code={d['lg_code']}"
+        snap = Lake(lake).snapshot(d["layout"], kijunbi, kijunbi, d["lg_code"]) / PART_FILE
         rows = 0
-        if (snap / "part-0.parquet").exists():
-            rows = duckdb.connect().execute(
-                "SELECT count(*) FROM read_parquet(?)", [str(snap / "part-0.parquet")]
-            ).fetchall()[0][0]
+        if snap.exists():
+            rows = duckdb.connect().execute("SELECT count(*) FROM read_parquet(?)",
+                                            [str(snap)]).fetchall()[0][0]
         out.append({"lg_code": d["lg_code"], "dantai_mei": d["dantai_mei"],
                     "layout": d["layout"], "status": d["status"], **d["counts"],
                     "snapshot": rows})

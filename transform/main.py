@@ -52,26 +52,28 @@ def _set_dates(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(rows)
 
 
-class SetTally:
-    """Counts the rows each upload set contributes while batches stream to the writer, so the
-    manifest names exactly the sets a snapshot is made of (a later set that contributes nothing
-    leaves an old snapshot's manifest unchanged)."""
+class Tally:
+    """Counts the values of one column while batches stream to the writer, so a manifest can
+    say what a partition holds without reading it back."""
 
-    def __init__(self, set_dates: dict[str, str]) -> None:
-        self.set_dates = set_dates
+    def __init__(self, column: str) -> None:
+        self.column = column
         self.rows: dict[str, int] = {}
 
     def count(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            counts = pc.value_counts(batch.column("set_id"))
-            for set_id, n in zip(counts.field("values").to_pylist(),
-                                 counts.field("counts").to_pylist(), strict=True):
-                self.rows[set_id] = self.rows.get(set_id, 0) + n
+            counts = pc.value_counts(batch.column(self.column))
+            for value, n in zip(counts.field("values").to_pylist(),
+                                counts.field("counts").to_pylist(), strict=True):
+                self.rows[value] = self.rows.get(value, 0) + n
             yield batch
 
-    def inputs(self) -> list[dict[str, Any]]:
-        return [{"set_id": s, "kijunbi": self.set_dates[s], "rows": self.rows[s]}
-                for s in sorted(self.rows, key=lambda s: (self.set_dates[s], s))]
+
+def snapshot_inputs(tally: Tally, set_dates: dict[str, str]) -> list[dict[str, Any]]:
+    """The upload sets a snapshot's rows come from, with their 基準日 and row counts: a later
+    set that contributes nothing leaves an old snapshot's manifest unchanged."""
+    return [{"set_id": s, "kijunbi": set_dates[s], "rows": tally.rows[s]}
+            for s in sorted(tally.rows, key=lambda s: (set_dates[s], s))]
 
 
 def _stage_day(con: duckdb.DuckDBPyConnection, lake: Lake, layout: Layout, lg_code: str,
@@ -80,13 +82,13 @@ def _stage_day(con: duckdb.DuckDBPyConnection, lake: Lake, layout: Layout, lg_co
     """Stage the snapshot of one 基準日 from the ``narrow`` table and the ``wide`` rows."""
     sql = snapshot_sql(layout, "narrow", wide, as_of, known, drop=PARTITION_KEYS)
     table = f"snapshot {layout.name} {lg_code} {as_of} known at {known}"
-    tally = SetTally(set_dates)
+    tally = Tally("set_id")
     manifest = write_partition(
         tally.count(duck.batches(con, table, sql, BATCH_ROWS)),
         lake.snapshot(layout.name, as_of, known, lg_code), snapshot_schema(layout),
         lambda: {"dataset": "snapshot", "layout": layout.name, "layout_version": layout.version,
                  "lg_code": lg_code, "kijunbi": as_of, "known_at": known,
-                 "inputs": tally.inputs()}, config)
+                 "inputs": snapshot_inputs(tally, set_dates)}, config)
     log.info("%s: %d rows", table, manifest["rows"])
     return manifest
 
@@ -149,20 +151,18 @@ def delta_layout(lake_root: str | Path, layout_name: str, lg_code: str, from_ref
     compared = compared_items(layout)
     con = duck.connect(SNAPSHOT_DUCK)
     table = f"delta {layout.name} {lg_code} {from_ref} -> {to_ref}"
-    reader = duck.batches(con, table, delta_sql(layout, old, new), BATCH_ROWS)
+    changes = Tally("change")
+    reader = changes.count(duck.batches(con, table, delta_sql(layout, old, new), BATCH_ROWS))
     target = lake.delta(layout.name, from_ref, to_ref, lg_code)
     manifest = write_partition(reader, target, delta_schema(layout, compared), {
         "dataset": "delta", "layout": layout.name, "layout_version": layout.version,
         "lg_code": lg_code, "from": from_ref, "to": to_ref,
         "inputs": [{"snapshot": r, "sha256": read_manifest(f)["files"][0]["sha256"]}
                    for r, f in zip((from_ref, to_ref), folders, strict=True)]}, config)
-    counts = dict(con.execute(
-        f"SELECT change, count(*) FROM read_parquet({duck.quote_literal(str(target / PART_FILE))})"
-        " GROUP BY ALL ORDER BY 1").fetchall())
+    counts = {k: changes.rows.get(k, 0) for k in ("added", "removed", "changed")}
     log.info("%s: %s", table, counts)
     return {"layout": layout.name, "lg_code": lg_code, "from": from_ref, "to": to_ref,
-            "rows": manifest["rows"], **{k: counts.get(k, 0) for k in ("added", "removed",
-                                                                        "changed")},
+            "rows": manifest["rows"], **counts,
             "path": str(target / PART_FILE)}
 
 
