@@ -30,7 +30,7 @@ $(STAMP): pyproject.toml requirements.lock
 install: $(STAMP) ## Create .venv and install pinned dependencies
 
 demo: $(STAMP) ## Generate sample data and run the DAGs end to end on embedded defaults
-	AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING $(BIN)/python -m jumin.demo --workdir $(CURDIR)/.demo
+	AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING $(BIN)/python -m jumin.apps.demo --workdir $(CURDIR)/.demo
 
 sshd: ## Install openssh-server (apt) unless /usr/sbin/sshd exists; the landing tests run it
 	@test -x $(SSHD) || { $(SUDO) apt-get update && \
@@ -39,6 +39,7 @@ sshd: ## Install openssh-server (apt) unless /usr/sbin/sshd exists; the landing 
 
 test: $(STAMP) sshd ## Run lint, type checks and the test suite
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
@@ -49,15 +50,15 @@ typecheck: $(STAMP) ## mypy on the library code
 	$(BIN)/mypy
 
 bench: $(STAMP) ## Benchmarks; every figure prints as `BENCH <name> <value> <unit>`
-	$(BIN)/python -m jumin.bench
+	$(BIN)/python -m jumin.apps.bench
 
 sample: $(STAMP) ## Regenerate the committed sample_data/ (generator sample and bad/ cases)
-	rm -rf sample_data/landing sample_data/ground_truth.csv && $(BIN)/python -m jumin.cli generate --out sample_data
-	$(BIN)/python -m jumin.badcases sample_data/bad
+	rm -rf sample_data/landing sample_data/ground_truth.csv && $(BIN)/python -m jumin.apps.cli generate --out sample_data
+	$(BIN)/python -m jumin.dev.badcases sample_data/bad
 
 clean: ## Remove the venv, demo output and Airflow home
 	rm -rf $(VENV) .demo .airflow .pytest_cache .mypy_cache .ruff_cache
 
 docs: $(STAMP) ## Regenerate docs/ reference pages and expectations/suites/ from the layouts
-	$(BIN)/python -m jumin.docs docs
+	$(BIN)/python -m jumin.dev.docs docs
 	$(BIN)/python -m expectations.suite

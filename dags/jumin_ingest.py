@@ -9,7 +9,7 @@ For every municipality with an inbox in the landing zone (or those named in **lg
    rejected with a receipt; an identical re-upload is not processed twice.
 2. **validate** — runs the layout's Great Expectations suite; accepted rows go to
    `accepted/`, rejected rows to quarantine `rejected/`, one 受付結果 receipt per set.
-3. **publish** — puts each receipt (`.json` and a Japanese `.txt`) into the municipality's
+3. **return_receipts** — puts each receipt (`.json` and a Japanese `.txt`) into the municipality's
    `outbox/`.
 4. **data_docs** — renders GX Data Docs per validated set into `docs/lg_code=<code>/`; the
    task returns the pages' paths and each receipt names its page.
@@ -27,7 +27,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Asset, Param, dag, task
 
-from jumin.orchestration import ACCEPTED_ASSET, LG_CODES_PARAM, default_paths
+from jumin.apps.orchestration import ACCEPTED_ASSET, LG_CODES_PARAM, default_paths
 
 PATHS = default_paths()
 RETRY = {"retries": 3, "retry_delay": pendulum.duration(seconds=30)}
@@ -54,8 +54,8 @@ ACCEPTED = Asset(ACCEPTED_ASSET)
 def jumin_ingest() -> None:
     @task(**RETRY)
     def municipalities(params: dict | None = None) -> list[str]:
-        from extract.inbox import municipalities_at
-        from jumin.orchestration import fail_fast, landing_source
+        from extract.landing import municipalities_at
+        from jumin.apps.orchestration import fail_fast, landing_source
 
         p = params or {}
         found = fail_fast(municipalities_at, landing_source(p))
@@ -64,7 +64,7 @@ def jumin_ingest() -> None:
     @task(**RETRY, map_index_template="{{ lg_code }}")
     def ingest(lg_code: str, params: dict | None = None) -> str:
         from extract.main import ingest_municipality
-        from jumin.orchestration import fail_fast, landing_source
+        from jumin.apps.orchestration import fail_fast, landing_source
 
         p = params or {}
         fail_fast(ingest_municipality, landing_source(p), p["lake"], lg_code)
@@ -73,7 +73,7 @@ def jumin_ingest() -> None:
     @task(map_index_template="{{ lg_code }}")
     def validate(lg_code: str, params: dict | None = None) -> list[dict]:
         from expectations.main import validate_municipality
-        from jumin.orchestration import fail_fast
+        from jumin.apps.orchestration import fail_fast
 
         results = fail_fast(validate_municipality, (params or {})["lake"], lg_code)
         return [{k: r[k] for k in ("lg_code", "kijunbi", "layout", "status", "accepted")}
@@ -82,23 +82,23 @@ def jumin_ingest() -> None:
     @task(map_index_template="{{ lg_code }}")
     def data_docs(lg_code: str, params: dict | None = None) -> list[str]:
         from expectations.data_docs import build_data_docs
-        from jumin.orchestration import fail_fast
+        from jumin.apps.orchestration import fail_fast
 
         return fail_fast(build_data_docs, (params or {})["lake"], lg_code)
 
     @task(**RETRY, map_index_template="{{ lg_code }}")
-    def publish(lg_code: str, params: dict | None = None) -> list[str]:
-        from extract.main import publish_municipality
-        from jumin.orchestration import fail_fast, landing_source
+    def return_receipts(lg_code: str, params: dict | None = None) -> list[str]:
+        from extract.main import return_municipality_receipts
+        from jumin.apps.orchestration import fail_fast, landing_source
 
         p = params or {}
-        return fail_fast(publish_municipality, landing_source(p), p["lake"], lg_code)
+        return fail_fast(return_municipality_receipts, landing_source(p), p["lake"], lg_code)
 
     @task(outlets=[ACCEPTED], trigger_rule="all_done")
     def announce(validated: list[list[dict]], outlet_events=None) -> dict:
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from jumin.orchestration import accepted_event
+        from jumin.apps.orchestration import accepted_event
 
         extra = accepted_event([r for results in validated if results for r in results])
         if extra is None:
@@ -108,7 +108,7 @@ def jumin_ingest() -> None:
 
     codes = ingest.expand(lg_code=municipalities())
     validated = validate.expand(lg_code=codes)
-    validated >> [publish.expand(lg_code=codes), data_docs.expand(lg_code=codes)]
+    validated >> [return_receipts.expand(lg_code=codes), data_docs.expand(lg_code=codes)]
     announce(validated)
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Asset, Param, dag, task
 
-from jumin.orchestration import ACCEPTED_ASSET, LG_CODES_PARAM, OPTIONAL_DATE_PARAM, default_paths
+from jumin.apps.orchestration import ACCEPTED_ASSET, LG_CODES_PARAM, OPTIONAL_DATE_PARAM, default_paths
 
 PATHS = default_paths()
 
@@ -49,7 +49,7 @@ PATHS = default_paths()
 def jumin_snapshot() -> None:
     @task
     def plan(params: dict | None = None, triggering_asset_events=None) -> list[dict]:
-        from jumin.orchestration import fail_fast, snapshot_plan
+        from jumin.apps.orchestration import fail_fast, snapshot_plan
 
         p = params or {}
         events = [e.extra for evs in (triggering_asset_events or {}).values() for e in evs]
@@ -58,8 +58,8 @@ def jumin_snapshot() -> None:
     @task(map_index_template="{{ lg_code }}")
     def snapshot(lg_code: str, kijunbi: str, until: str | None,
                  params: dict | None = None) -> list[dict]:
-        from jumin.orchestration import fail_fast
-        from transform.main import snapshot_municipality
+        from jumin.apps.orchestration import fail_fast
+        from load.main import snapshot_municipality
 
         p = params or {}
         return fail_fast(snapshot_municipality, p["lake"], lg_code, kijunbi,
@@ -68,8 +68,8 @@ def jumin_snapshot() -> None:
     @task(map_index_template="{{ lg_code }}")
     def delta(lg_code: str, kijunbi: str, until: str | None,
               params: dict | None = None) -> list[dict]:
-        from jumin.orchestration import fail_fast
-        from transform.main import delta_municipality
+        from jumin.apps.orchestration import fail_fast
+        from load.main import delta_municipality
 
         p = params or {}
         if not p["delta"] or p["known_at"]:

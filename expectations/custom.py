@@ -2,7 +2,7 @@
 
 One column map expectation with a ``scheme`` parameter (``kojinbango``, ``lg_code``,
 ``juminhyokodo``), so Great Expectations reports the failing rows like any built-in one. The
-digit arithmetic lives in :mod:`jumin.checkdigits`.
+digit arithmetic lives in :mod:`jumin.core.checkdigits`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from great_expectations.expectations.metrics.map_metric_provider import (
     multicolumn_condition_partial,
 )
 
-from jumin.checkdigits import VALIDATORS
+from jumin.core.checkdigits import VALIDATORS
 
 
 class ColumnValuesCheckDigitValid(ColumnMapMetricProvider):

@@ -17,23 +17,24 @@ import duckdb
 
 from expectations import config as _config  # noqa: F401  (sets GX_ANALYTICS_ENABLED first)
 from expectations.rules import Rule
-from jumin.lake import atomic_write_bytes
-from jumin.layouts import Layout
-from transform.duck import quote_ident
+from jumin.core import duck
+from jumin.core.files import atomic_write_bytes
+from jumin.core.lake import Lake
+from jumin.core.layouts import Layout
 
 PARTIAL = 20
 
 
 def rule_statistics(con: duckdb.DuckDBPyConnection, rules: list[Rule]) -> list[dict[str, Any]]:
     """Per rule: rows, empty values of its item, broken rows and the first broken values."""
-    total = con.execute("SELECT count(*) FROM parsed").fetchall()[0][0]
+    total = duck.scalar(con, "parsed", "SELECT count(*) FROM parsed")
     items = sorted({r.item for r in rules})
-    missing_row = con.execute("SELECT " + ", ".join(
-        f"count(*) - count({quote_ident(i)})" for i in items) + " FROM parsed").fetchall()[0]
+    missing_row = duck.rows(con, "missing values", "SELECT " + ", ".join(
+        f"count(*) - count({duck.quote_ident(i)})" for i in items) + " FROM parsed")[0]
     missing = dict(zip(items, missing_row, strict=True))
-    broken = {rule: (n, values) for rule, n, values in con.execute(
-        f"SELECT rule, count(*), list(value ORDER BY _row)[1:{PARTIAL}] FROM hits GROUP BY rule"
-    ).fetchall()}
+    broken = {rule: (n, values) for rule, n, values in duck.rows(
+        con, "rule statistics",
+        f"SELECT rule, count(*), list(value ORDER BY _row)[1:{PARTIAL}] FROM hits GROUP BY rule")}
     out = []
     for i, r in enumerate(rules):
         n, values = broken.get(i, (0, []))
@@ -90,11 +91,11 @@ def build_data_docs(lake_root: str | Path, lg_code: str, force: bool = False) ->
     """Render the Data Docs page of every validated set of a municipality that has none yet."""
     import json
 
-    from jumin.layouts import get_layout
+    from jumin.core.layouts import get_layout
 
     out = []
-    for stats_path in sorted(Path(lake_root).glob(f"docs/lg_code={lg_code}/*.stats.json")):
-        html = stats_path.with_name(stats_path.name.removesuffix(".stats.json") + ".html")
+    for stats_path in Lake(Path(lake_root)).rule_stats_files(lg_code):
+        html = Lake.data_docs_of(stats_path)
         if html.exists() and not force and html.stat().st_mtime >= stats_path.stat().st_mtime:
             continue
         s = json.loads(stats_path.read_text(encoding="utf-8"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jumin.errors import TerminalError
+from jumin.core.errors import TerminalError
 
 
 class SuiteFailed(TerminalError):

@@ -14,7 +14,7 @@ import pyarrow as pa
 from expectations import config as _config  # noqa: F401  (sets GX_ANALYTICS_ENABLED first)
 from expectations.errors import SuiteFailed
 from expectations.suite import build_suite
-from jumin.layouts import Layout
+from jumin.core.layouts import Layout
 
 ROW = "_row"
 HITS_SCHEMA = pa.schema([("_row", pa.int64()), ("_file", pa.string()), ("_line", pa.int64()),

@@ -20,12 +20,13 @@ import pyarrow as pa
 from expectations.data_docs import rule_statistics
 from expectations.rules import Rule, rules_for
 from expectations.sql import findings_sql
-from jumin.errors import SEVERITY_WARNING, Finding
-from jumin.lake import Lake, atomic_write_bytes, write_work_table
-from jumin.layouts import Layout, get_layout
-from jumin.receipt import Receipt, is_final, write_receipt
-from load.schema import arrow_schema, typed_select_sql
-from transform import duck
+from jumin.core import duck
+from jumin.core.errors import SEVERITY_WARNING, Finding
+from jumin.core.files import atomic_write_bytes
+from jumin.core.lake import Lake, write_work_table
+from jumin.core.layouts import Layout, get_layout
+from jumin.core.receipt import Receipt, is_final, write_receipt
+from jumin.core.schema import arrow_schema, typed_select_sql
 
 log = logging.getLogger(__name__)
 Engine = Literal["duckdb", "gx"]
@@ -63,7 +64,7 @@ def validate_set(parsed_path: str | Path, lake_root: str | Path,
     """Validate one parsed upload set; writes accepted, rejected and the receipt."""
     parsed_path = Path(parsed_path)
     lake = Lake(Path(lake_root))
-    sidecar = json.loads(parsed_path.with_suffix(".json").read_text())
+    sidecar = json.loads(Lake.parsed_sidecar(parsed_path).read_text())
     manifest = sidecar["manifest_data"]
     layout = get_layout(manifest["layout"], manifest["layout_version"])
     lg_code, set_id, kijunbi = manifest["lg_code"], sidecar["set_id"], manifest["kijunbi"]
@@ -76,14 +77,14 @@ def validate_set(parsed_path: str | Path, lake_root: str | Path,
              "JOIN rules USING (rule) WHERE NOT warning")
     findings = row_findings(con) + [Finding(**f) for f in sidecar["findings"]]
     findings.sort(key=lambda f: (f.file, f.line or 0, f.item, f.code, f.detail))
-    total = con.execute("SELECT count(*) FROM parsed").fetchall()[0][0]
-    bad = con.execute("SELECT count(*) FROM bad").fetchall()[0][0]
+    total = duck.scalar(con, "parsed", "SELECT count(*) FROM parsed")
+    bad = duck.scalar(con, "bad", "SELECT count(*) FROM bad")
 
     write_work_table(quarantine(con), lake.rejected(layout.name, lg_code, set_id))
     write_work_table(accepted(con, layout, lg_code, kijunbi, set_id),
                      lake.accepted(layout.name, lg_code, set_id))
     docs = lake.data_docs(lg_code, set_id)
-    atomic_write_bytes(docs.with_suffix(".stats.json"), json.dumps(
+    atomic_write_bytes(lake.rule_stats(lg_code, set_id), json.dumps(
         {"layout": layout.name, "set_id": set_id, "kijunbi": kijunbi,
          "rules": rule_statistics(con, rules)}, ensure_ascii=False).encode("utf-8"))
     receipt_path = lake.receipt(lg_code, set_id)
@@ -102,8 +103,8 @@ def validate_set(parsed_path: str | Path, lake_root: str | Path,
 
 def row_findings(con: duckdb.DuckDBPyConnection) -> list[Finding]:
     """Every broken rule as a finding located by file, line and item."""
-    rows = con.execute("SELECT code, _file, _line, item, value, detail FROM hits "
-                       "JOIN rules USING (rule) ORDER BY _row, rule").fetchall()
+    rows = duck.rows(con, "findings", "SELECT code, _file, _line, item, value, detail FROM hits "
+                     "JOIN rules USING (rule) ORDER BY _row, rule")
     return [Finding(code=c, file=f, line=li, item=it, value=v, detail=d)
             for c, f, li, it, v, d in rows]
 
@@ -133,7 +134,7 @@ def validate_municipality(lake_root: str | Path, lg_code: str, force: bool = Fal
     """Validate every parsed set of one municipality that has no receipt yet (all if ``force``)."""
     lake = Lake(Path(lake_root))
     out = []
-    for parsed in sorted(lake.root.glob(f"parsed/*/lg_code={lg_code}/set=*.parquet")):
-        if force or not is_final(lake.receipt(lg_code, parsed.stem.removeprefix("set="))):
+    for parsed in lake.parsed_files(lg_code):
+        if force or not is_final(lake.receipt(lg_code, Lake.set_id_of(parsed))):
             out.append(validate_set(parsed, lake.root, engine))
     return out

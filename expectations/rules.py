@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from jumin.layouts import Item, Layout
+from jumin.core.layouts import Item, Layout
 
 Kind = Literal["not_null", "regex", "calendar", "length", "in_set", "check_digit", "unique",
                "a_ge_b", "consecutive"]

@@ -8,8 +8,8 @@ runs both engines over the same data and requires identical findings.
 from __future__ import annotations
 
 from expectations.rules import NOT_EMPTY, Condition, Rule
-from jumin.checkdigits import SCHEMES
-from transform.duck import quote_ident, quote_literal
+from jumin.core.checkdigits import SCHEMES
+from jumin.core.duck import quote_ident, quote_literal
 
 
 def condition_sql(when: Condition) -> str:

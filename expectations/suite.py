@@ -21,7 +21,8 @@ from expectations.custom import (
     ExpectHistoryToBeConsecutive,
 )
 from expectations.rules import NOT_EMPTY, Condition, Rule, rules_for
-from jumin.layouts import LAYOUTS, Layout
+from jumin.core.files import atomic_write_text
+from jumin.core.layouts import LAYOUTS, Layout
 
 SUITES = Path(__file__).parent / "suites"
 
@@ -91,8 +92,7 @@ def main(folder: str = str(SUITES)) -> None:
     """Write every layout's suite as ``<folder>/<layout>_v<version>.json``."""
     Path(folder).mkdir(parents=True, exist_ok=True)
     for layout in LAYOUTS.values():
-        (Path(folder) / f"{layout.name}_v{layout.version}.json").write_text(
-            suite_json(layout), encoding="utf-8")
+        atomic_write_text(Path(folder) / f"{layout.name}_v{layout.version}.json", suite_json(layout))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jumin.errors import Finding, TerminalError, TransientError
+from jumin.core.errors import Finding, TerminalError, TransientError
 
 
 class UploadSetRejected(TerminalError):

@@ -1,21 +1,21 @@
 """Where upload sets arrive: a municipality's inbox, on local disk or over SFTP.
 
-Both kinds have the same tree (see :mod:`jumin.landing.config`): ``<lg_code>/inbox`` for
+Both kinds have the same tree (see :mod:`jumin.core.landing`): ``<lg_code>/inbox`` for
 uploads, ``<lg_code>/outbox`` for receipts, ``archive/<lg_code>/<set_id>/`` for processed sets.
-Ingest only talks to the :class:`Inbox` protocol, so the same code serves both.
+Ingest only talks to the :class:`Inbox` protocol, so the same code serves both; the SFTP kind
+is in :mod:`extract.sftp`, and :mod:`extract.landing` opens either.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from jumin.landing.config import INBOX, LG_CODE, PARTIAL_SUFFIX, LandingConfig
+from jumin.core.files import atomic_write_bytes
+from jumin.core.landing import PARTIAL_SUFFIX, LandingTree
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Inbox(Protocol):
         """Names of the files in the outbox."""
         ...
 
-    def publish(self, name: str, data: bytes) -> None:
+    def put_outbox(self, name: str, data: bytes) -> None:
         """Write a file to the outbox atomically (temporary name, then rename)."""
         ...
 
@@ -66,9 +66,9 @@ class LocalInbox:
     """An inbox in a local landing tree (the demo, tests, a mounted file share)."""
 
     def __init__(self, root: str | Path, lg_code: str) -> None:
-        self.config = LandingConfig(root=Path(root))
+        self.tree = LandingTree(root=Path(root))
         self.lg_code = lg_code
-        self.folder = self.config.inbox(lg_code)
+        self.folder = self.tree.inbox(lg_code)
 
     def files(self) -> list[InboxFile]:
         if not self.folder.is_dir():
@@ -87,7 +87,7 @@ class LocalInbox:
         shutil.copyfile(self.folder / name, dest)
 
     def archive(self, names: list[str], set_id: str) -> None:
-        base = self.config.archive(self.lg_code)
+        base = self.tree.archive(self.lg_code)
         existing = {p.name for p in base.iterdir()} if base.is_dir() else set()
         target = base / archive_name(existing, set_id)
         target.mkdir(parents=True)
@@ -95,15 +95,11 @@ class LocalInbox:
             os.replace(self.folder / n, target / n)
 
     def outbox_names(self) -> set[str]:
-        outbox = self.config.outbox(self.lg_code)
+        outbox = self.tree.outbox(self.lg_code)
         return {p.name for p in outbox.iterdir()} if outbox.is_dir() else set()
 
-    def publish(self, name: str, data: bytes) -> None:
-        outbox = self.config.outbox(self.lg_code)
-        outbox.mkdir(parents=True, exist_ok=True)
-        tmp = outbox / f".{name}{PARTIAL_SUFFIX}"
-        tmp.write_bytes(data)
-        os.replace(tmp, outbox / name)
+    def put_outbox(self, name: str, data: bytes) -> None:
+        atomic_write_bytes(self.tree.outbox(self.lg_code) / name, data)
 
 
 def archive_name(existing: set[str], set_id: str) -> str:
@@ -115,35 +111,10 @@ def archive_name(existing: set[str], set_id: str) -> str:
     return name
 
 
-@contextmanager
-def open_inbox(source: str | Path, lg_code: str) -> Iterator[Inbox]:
-    """The inbox of ``lg_code`` at ``source``: a local landing folder or an ``sftp://`` URI."""
-    if str(source).startswith("sftp://"):
-        from extract.sftp import SftpInbox, SftpSettings
-
-        with SftpInbox(SftpSettings.from_uri(str(source)), lg_code) as inbox:
-            yield inbox
-    else:
-        yield LocalInbox(source, lg_code)
-
-
-def municipalities_at(source: str | Path) -> list[str]:
-    """Municipality codes that have an inbox at ``source``."""
-    if str(source).startswith("sftp://"):
-        from extract.sftp import list_municipalities
-
-        return list_municipalities(str(source))
-    root = Path(source)
-    if not root.is_dir():
-        return []
-    return sorted(p.name for p in root.iterdir()
-                  if LG_CODE.match(p.name) and (p / INBOX).is_dir())
-
-
 def deliver_local(upload_dir: Path, root: str | Path, lg_code: str) -> list[str]:
     """Put the upload sets of ``upload_dir`` into a local inbox, following the upload protocol:
     every file under a temporary name first, then renamed; manifests last."""
-    inbox = LandingConfig(root=Path(root)).inbox(lg_code)
+    inbox = LandingTree(root=Path(root)).inbox(lg_code)
     inbox.mkdir(parents=True, exist_ok=True)
     names = sorted((p.name for p in upload_dir.iterdir() if p.is_file()),
                    key=lambda n: (n.endswith(".manifest.json"), n))

@@ -16,7 +16,6 @@ A file-level failure rejects the whole set with a receipt; other sets go on.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -31,17 +30,19 @@ import pyarrow as pa
 
 from extract.config import FILE_NAME, ExtractConfig
 from extract.errors import UploadSetRejected
-from extract.inbox import Inbox, InboxFile, open_inbox
-from extract.outbox import publish_receipts
+from extract.inbox import Inbox, InboxFile
+from extract.landing import open_inbox
+from extract.outbox import return_receipts
 from extract.parse import ParsedFile, decode, parse
-from jumin.checkdigits import is_valid_lg_code
-from jumin.errors import Finding
-from jumin.gaiji import apply_map, load_map
-from jumin.lake import Lake, atomic_write_bytes, write_work_table
-from jumin.landing.config import PARTIAL_SUFFIX
-from jumin.layouts import get_layout
-from jumin.manifest import ENCODINGS, MANIFEST_SUFFIX, Manifest, sha256_file
-from jumin.receipt import Receipt, is_final, write_receipt
+from jumin.core.checkdigits import is_valid_lg_code
+from jumin.core.errors import Finding
+from jumin.core.files import atomic_write_bytes, sha256_bytes, sha256_file
+from jumin.core.gaiji import apply_map, load_map
+from jumin.core.lake import Lake, write_work_table
+from jumin.core.landing import PARTIAL_SUFFIX
+from jumin.core.layouts import get_layout
+from jumin.core.manifest import ENCODINGS, MANIFEST_SUFFIX, Manifest
+from jumin.core.receipt import Receipt, is_final, write_receipt
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ class IngestResult:
 
 def set_id_of(manifest_bytes: bytes) -> str:
     """Content address of an upload set: an identical re-upload gets the same id."""
-    return hashlib.sha256(manifest_bytes).hexdigest()[:16]
+    return sha256_bytes(manifest_bytes)[:16]
 
 
 def ingest_municipality(source: str | Path, lake_root: str | Path, lg_code: str,
@@ -78,11 +79,11 @@ def ingest_municipality(source: str | Path, lake_root: str | Path, lg_code: str,
         return ingest_inbox(inbox, lake_root, config, now)
 
 
-def publish_municipality(source: str | Path, lake_root: str | Path,
-                         lg_code: str) -> list[str]:
-    """Put the municipality's new or changed receipts into its outbox."""
+def return_municipality_receipts(source: str | Path, lake_root: str | Path,
+                                 lg_code: str) -> list[str]:
+    """Return the municipality's new or changed receipts: put them into its outbox."""
     with open_inbox(source, lg_code) as inbox:
-        return publish_receipts(inbox, lake_root)
+        return return_receipts(inbox, lake_root)
 
 
 def ingest_inbox(inbox: Inbox, lake_root: str | Path, config: ExtractConfig | None = None,
@@ -116,7 +117,7 @@ def ingest_set(inbox: Inbox, files: dict[str, InboxFile], name: str, lake: Lake,
         missing = incomplete(manifest, files, config)
         if missing is not None:
             return wait_or_report(missing, manifest, name, set_id, files, lake, config, now)
-        staged = stage(inbox, manifest, name, lake.root / "incoming" / lg_code / set_id)
+        staged = stage(inbox, manifest, name, lake.incoming(lg_code, set_id))
         verify_checksums(staged, manifest)
         raw = lake.raw(lg_code, set_id)
         if raw.exists():  # raw is immutable: an earlier attempt already kept these bytes
@@ -142,7 +143,7 @@ def ingest_set(inbox: Inbox, files: dict[str, InboxFile], name: str, lake: Lake,
 
 def processed(lake: Lake, manifest: Manifest, lg_code: str, set_id: str) -> bool:
     """True once a set was parsed or rejected (an "incomplete" receipt does not count)."""
-    if lake.parsed(manifest.layout, lg_code, set_id).with_suffix(".json").exists():
+    if lake.parsed_sidecar(lake.parsed(manifest.layout, lg_code, set_id)).exists():
         return True
     return is_final(lake.receipt(lg_code, set_id))
 
@@ -290,5 +291,5 @@ def write_parsed(parsed: list[ParsedFile], manifest: Manifest, manifest_name: st
         "findings": [asdict(f) for p in parsed for f in p.findings],
         "gaiji": gaiji,
     }
-    atomic_write_bytes(path.with_suffix(".json"),
+    atomic_write_bytes(Lake.parsed_sidecar(path),
                        json.dumps(sidecar, ensure_ascii=False, indent=1).encode())

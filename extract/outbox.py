@@ -1,4 +1,5 @@
-"""Publish receipts to a municipality's outbox, where its staff pick them up."""
+"""Return receipts (受付結果の返却): copy them to a municipality's outbox, where its staff pick
+them up."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import logging
 from pathlib import Path
 
 from extract.inbox import Inbox
-from jumin.lake import Lake
-from jumin.manifest import MANIFEST_SUFFIX
+from jumin.core.files import atomic_write_bytes
+from jumin.core.lake import Lake
+from jumin.core.manifest import MANIFEST_SUFFIX
 
 log = logging.getLogger(__name__)
 
@@ -19,26 +21,25 @@ def outbox_name(manifest: str, set_id: str, suffix: str) -> str:
     return f"{stem}_{set_id}.receipt{suffix}"
 
 
-def publish_receipts(inbox: Inbox, lake_root: str | Path) -> list[str]:
+def return_receipts(inbox: Inbox, lake_root: str | Path) -> list[str]:
     """Copy every receipt of the municipality to its outbox unless the same bytes are there.
 
     An "incomplete" receipt is replaced by the final one once the set is processed.
     """
     lake = Lake(Path(lake_root))
-    folder = lake.receipt(inbox.lg_code, "x").parent
     existing = inbox.outbox_names()
-    published = []
-    for path in sorted(folder.glob("*.json")):
+    returned = []
+    for path in lake.receipts(inbox.lg_code):
         receipt = json.loads(path.read_text(encoding="utf-8"))
-        for suffix, source in ((".txt", path.with_suffix(".txt")), (".json", path)):
+        for suffix, source in ((".txt", Lake.receipt_text(path)), (".json", path)):
             name = outbox_name(str(receipt["manifest"]), str(receipt["set_id"]), suffix)
-            status_file = path.with_name(f".{path.stem}{suffix}.published")
+            marker = Lake.returned_marker(path, suffix)
             data = source.read_bytes()
-            if name in existing and status_file.exists() and status_file.read_bytes() == data:
+            if name in existing and marker.exists() and marker.read_bytes() == data:
                 continue
-            inbox.publish(name, data)
-            status_file.write_bytes(data)
-            published.append(name)
-    if published:
-        log.info("%s: published %d receipt files", inbox.lg_code, len(published))
-    return published
+            inbox.put_outbox(name, data)
+            atomic_write_bytes(marker, data)
+            returned.append(name)
+    if returned:
+        log.info("%s: returned %d receipt files", inbox.lg_code, len(returned))
+    return returned

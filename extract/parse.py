@@ -10,9 +10,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from extract.errors import UploadSetRejected
-from jumin.errors import Finding
-from jumin.layouts import Layout
-from jumin.manifest import ENCODINGS
+from jumin.core.errors import Finding
+from jumin.core.layouts import Layout
+from jumin.core.manifest import ENCODINGS
 
 LINE = "_line"
 FILE = "_file"

@@ -20,13 +20,8 @@ import paramiko
 
 from extract.errors import SftpRefused, SftpUnavailable
 from extract.inbox import InboxFile, archive_name, waiting
-from jumin.landing.config import (
-    LG_CODE,
-    PARTIAL_SUFFIX,
-    remote_archive,
-    remote_inbox,
-    remote_outbox,
-)
+from jumin.core.checkdigits import is_valid_lg_code
+from jumin.core.landing import PARTIAL_SUFFIX, remote_archive, remote_inbox, remote_outbox
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +142,7 @@ class SftpInbox:
     def outbox_names(self) -> set[str]:
         return set(self._call("list outbox", self.sftp.listdir, self.outbox))
 
-    def publish(self, name: str, data: bytes) -> None:
+    def put_outbox(self, name: str, data: bytes) -> None:
         tmp = posixpath.join(self.outbox, f".{name}{PARTIAL_SUFFIX}")
         with self._call("open", self.sftp.open, tmp, "wb") as f:
             self._call("write", f.write, data)
@@ -159,7 +154,7 @@ def list_municipalities(uri: str) -> list[str]:
     client, sftp = open_sftp(SftpSettings.from_uri(uri))
     try:
         return sorted(a.filename for a in sftp.listdir_attr("/")
-                      if stat.S_ISDIR(a.st_mode or 0) and LG_CODE.match(a.filename))
+                      if stat.S_ISDIR(a.st_mode or 0) and is_valid_lg_code(a.filename))
     except (OSError, paramiko.SSHException) as e:
         raise SftpUnavailable(f"list landing zone: {e}") from e
     finally:

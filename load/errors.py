@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jumin.errors import TerminalError, TransientError
+from jumin.core.errors import TerminalError, TransientError
 
 
 class StageWriteFailed(TransientError):
@@ -11,3 +11,7 @@ class StageWriteFailed(TransientError):
 
 class SchemaMismatch(TerminalError):
     """A staged table does not have the layout's schema (a defect, not bad data)."""
+
+
+class SnapshotMissing(TerminalError):
+    """A delta was asked for between snapshots that are not staged."""

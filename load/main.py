@@ -1,108 +1,156 @@
-"""Stage: write a dataset partition of the lake (one Parquet file plus its manifest), atomically
-and byte-for-byte reproducibly."""
+"""Load: stage a municipality's snapshots (as of one or more 基準日) and the deltas between them
+in the lake, each a partition written by :func:`load.partition.write_partition`.
+
+The rows come from :mod:`transform.main`; this module decides what to stage, names the
+partitions through :class:`~jumin.core.lake.Lake` and writes their manifests.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import logging
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.compute as pc
 
-from jumin.lake import PART_FILE, PARTITION_MANIFEST, atomic_write_bytes, temp_path
+from jumin.core.lake import PART_FILE, Lake, parse_snapshot_ref, snapshot_ref
+from jumin.core.layouts import LAYOUTS, get_layout
+from jumin.core.schema import delta_schema, snapshot_schema
 from load.config import ParquetConfig
-from load.errors import SchemaMismatch, StageWriteFailed
+from load.errors import SnapshotMissing
+from load.partition import read_manifest, write_partition
+from transform.delta import compared_items
+from transform.main import AcceptedHistory, accepted_history, day_range, delta_rows
+
+log = logging.getLogger(__name__)
 
 
-def row_groups(batches: Iterable[pa.RecordBatch], schema: pa.Schema,
-               size: int) -> Iterator[pa.Table]:
-    """Re-cut a stream of batches into tables of exactly ``size`` rows (the last may be shorter),
-    so row-group boundaries never depend on how the producer happened to chunk its output."""
-    pending: list[pa.RecordBatch] = []
-    count = 0
-    for batch in batches:
-        if not batch.schema.equals(schema):
-            try:
-                batch = batch.cast(schema)
-            except (pa.ArrowInvalid, ValueError) as e:
-                raise SchemaMismatch(f"got {batch.schema}, expected {schema}: {e}") from e
-        pending.append(batch)
-        count += batch.num_rows
-        while count >= size:
-            table = pa.Table.from_batches(pending, schema)
-            yield table.slice(0, size)
-            rest = table.slice(size)
-            pending, count = rest.to_batches(), rest.num_rows
-    if count:
-        yield pa.Table.from_batches(pending, schema)
+class Tally:
+    """Counts the values of one column while batches stream to the writer, so a manifest can
+    say what a partition holds without reading it back."""
+
+    def __init__(self, column: str) -> None:
+        self.column = column
+        self.rows: dict[str, int] = {}
+
+    def count(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            counts = pc.value_counts(batch.column(self.column))
+            for value, n in zip(counts.field("values").to_pylist(),
+                                counts.field("counts").to_pylist(), strict=True):
+                self.rows[value] = self.rows.get(value, 0) + n
+            yield batch
 
 
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
+def snapshot_inputs(tally: Tally, set_dates: dict[str, str]) -> list[dict[str, Any]]:
+    """The upload sets a snapshot's rows come from, with their 基準日 and row counts: a later
+    set that contributes nothing leaves an old snapshot's manifest unchanged."""
+    return [{"set_id": s, "kijunbi": set_dates[s], "rows": tally.rows[s]}
+            for s in sorted(tally.rows, key=lambda s: (set_dates[s], s))]
 
 
-def schema_fields(schema: pa.Schema) -> list[dict[str, str]]:
-    """A schema as JSON-friendly name/type pairs, for manifests."""
-    return [{"name": f.name, "type": str(f.type)} for f in schema]
+def _stage_day(history: AcceptedHistory, lake: Lake, as_of: str, known: str,
+               config: ParquetConfig | None) -> dict[str, Any]:
+    """Stage the snapshot of one 基準日."""
+    layout, lg_code = history.layout, history.lg_code
+    tally = Tally("set_id")
+    manifest = write_partition(
+        tally.count(history.snapshot(as_of, known)),
+        lake.snapshot(layout.name, as_of, known, lg_code), snapshot_schema(layout),
+        lambda: {"dataset": "snapshot", "layout": layout.name, "layout_version": layout.version,
+                 "lg_code": lg_code, "kijunbi": as_of, "known_at": known,
+                 "inputs": snapshot_inputs(tally, history.set_dates)}, config)
+    log.info("snapshot %s %s %s known at %s: %d rows", layout.name, lg_code, as_of, known,
+             manifest["rows"])
+    return manifest
 
 
-def write_partition(batches: Iterable[pa.RecordBatch] | pa.Table, folder: Path, schema: pa.Schema,
-                    manifest: Mapping[str, Any] | Callable[[], Mapping[str, Any]],
-                    config: ParquetConfig | None = None) -> dict[str, Any]:
-    """Write one partition: ``part-0.parquet`` then ``_manifest.json``, each through a temporary
-    name and a rename, and return the manifest.
+def snapshot_layout(lake_root: str | Path, layout_name: str, lg_code: str, kijunbi: str,
+                    known_at: str | None = None, until: str | None = None,
+                    config: ParquetConfig | None = None) -> list[dict[str, Any]]:
+    """Build and stage the snapshots of one layout for 基準日 ``kijunbi`` (through ``until``),
+    as known at ``known_at`` (default: each 基準日). Nothing when nothing was accepted yet."""
+    lake = Lake(Path(lake_root))
+    layout = get_layout(layout_name)
+    history = accepted_history(lake, layout, lg_code)
+    if history is None:
+        return []
+    out = []
+    for as_of in day_range(kijunbi, until):
+        known = known_at or as_of
+        manifest = _stage_day(history, lake, as_of, known, config)
+        out.append({"layout": layout.name, "lg_code": lg_code, "kijunbi": as_of,
+                    "known_at": known, "rows": manifest["rows"],
+                    "path": str(lake.snapshot(layout.name, as_of, known, lg_code) / PART_FILE)})
+    return out
 
-    Readers see the old file or the new one, never a mix; the manifest, written last, names the
-    file's SHA-256, row count and schema, so a consumer can tell a complete partition. Partition
-    keys live in the folder names, as Hive partitioning expects. Nothing time-dependent is
-    written, so the same rows give the same bytes. ``manifest`` may be a function, called once
-    the rows are written (for lineage counted while streaming).
+
+def snapshot_municipality(lake_root: str | Path, lg_code: str, kijunbi: str,
+                          known_at: str | None = None, until: str | None = None
+                          ) -> list[dict[str, Any]]:
+    """Snapshots of every layout with accepted data for one municipality, for 基準日
+    ``kijunbi`` (through ``until``: a backfill)."""
+    return [r for name in LAYOUTS
+            for r in snapshot_layout(lake_root, name, lg_code, kijunbi, known_at, until)]
+
+
+def previous_snapshot(lake: Lake, layout: str, lg_code: str, kijunbi: str) -> str | None:
+    """The latest staged 基準日 before ``kijunbi`` (as known on its own day), if any."""
+    staged = [d for d in lake.snapshot_days(layout)
+              if d < kijunbi and lake.is_staged(lake.snapshot(layout, d, d, lg_code))]
+    return staged[-1] if staged else None
+
+
+def delta_layout(lake_root: str | Path, layout_name: str, lg_code: str, from_ref: str,
+                 to_ref: str, config: ParquetConfig | None = None) -> dict[str, Any]:
+    """Stage the changes between two staged snapshots of one layout (references like
+    ``2026-11-01`` or ``2026-11-01@2026-11-05``)."""
+    lake = Lake(Path(lake_root))
+    layout = get_layout(layout_name)
+    folders = [lake.snapshot(layout.name, *parse_snapshot_ref(r), lg_code)
+               for r in (from_ref, to_ref)]
+    for f in folders:
+        if not lake.is_staged(f):
+            raise SnapshotMissing(f"{f}: no staged snapshot; run `jumin snapshot` for it first")
+    label = f"{from_ref} -> {to_ref}"
+    changes = Tally("change")
+    old, new = (f / PART_FILE for f in folders)
+    reader = changes.count(delta_rows(layout, lg_code, old, new, label))
+    target = lake.delta(layout.name, from_ref, to_ref, lg_code)
+    manifest = write_partition(reader, target, delta_schema(layout, compared_items(layout)), {
+        "dataset": "delta", "layout": layout.name, "layout_version": layout.version,
+        "lg_code": lg_code, "from": from_ref, "to": to_ref,
+        "inputs": [{"snapshot": r, "sha256": read_manifest(f)["files"][0]["sha256"]}
+                   for r, f in zip((from_ref, to_ref), folders, strict=True)]}, config)
+    counts = {k: changes.rows.get(k, 0) for k in ("added", "removed", "changed")}
+    log.info("delta %s %s %s: %s", layout.name, lg_code, label, counts)
+    return {"layout": layout.name, "lg_code": lg_code, "from": from_ref, "to": to_ref,
+            "rows": manifest["rows"], **counts,
+            "path": str(target / PART_FILE)}
+
+
+def delta_municipality(lake_root: str | Path, lg_code: str, kijunbi: str,
+                       until: str | None = None, since: str | None = None
+                       ) -> list[dict[str, Any]]:
+    """Deltas into each staged 基準日 from ``kijunbi`` through ``until``, each from the staged
+    snapshot before it (or from ``since`` for the first one), for every layout that has both.
+
+    ``kijunbi`` and ``since`` may name a snapshot known later (``2026-10-15@2026-11-05``): the
+    delta from ``2026-10-15`` to that one lists the late-recorded changes.
     """
-    c = config or ParquetConfig()
-    if isinstance(batches, pa.Table):
-        batches = batches.to_batches()
-    path = folder / PART_FILE
-    tmp = temp_path(path)
-    rows = 0
-    try:
-        with pq.ParquetWriter(tmp, schema, compression=c.compression,
-                              compression_level=c.compression_level,
-                              write_statistics=c.write_statistics) as writer:
-            for table in row_groups(batches, schema, c.row_group_size):
-                writer.write_table(table, row_group_size=c.row_group_size)
-                rows += table.num_rows
-        tmp.replace(path)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise StageWriteFailed(f"{path}: {e}") from e
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fields = manifest() if callable(manifest) else manifest
-    full = {**fields, "rows": rows, "schema": schema_fields(schema),
-            "files": [{"name": PART_FILE, "bytes": path.stat().st_size,
-                       "sha256": sha256_file(path)}],
-            "writer": {"pyarrow": pa.__version__, "compression": c.compression,
-                       "compression_level": c.compression_level,
-                       "row_group_size": c.row_group_size}}
-    atomic_write_bytes(folder / PARTITION_MANIFEST, manifest_bytes(full))
-    return full
-
-
-def manifest_bytes(manifest: dict[str, Any]) -> bytes:
-    """Canonical JSON of a partition manifest (sorted keys), so equal content is equal bytes."""
-    return (json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=1) + "\n").encode()
-
-
-def read_manifest(folder: Path) -> dict[str, Any]:
-    """The manifest of a staged partition."""
-    result: dict[str, Any] = json.loads((folder / PARTITION_MANIFEST).read_text(encoding="utf-8"))
-    return result
+    lake = Lake(Path(lake_root))
+    targets = [kijunbi] if "@" in kijunbi else day_range(kijunbi, until)
+    out = []
+    for name in LAYOUTS:
+        for to in targets:
+            day, known = parse_snapshot_ref(to)
+            if not lake.is_staged(lake.snapshot(name, day, known, lg_code)):
+                continue
+            start = since if since and to == targets[0] else previous_snapshot(lake, name,
+                                                                               lg_code, day)
+            if start is not None:
+                out.append(delta_layout(lake.root, name, lg_code, snapshot_ref(*parse_snapshot_ref(start)),
+                                        snapshot_ref(day, known)))
+    return out

@@ -19,13 +19,14 @@ import pytest
 
 from expectations.main import validate_municipality
 from extract.main import ingest_municipality
-from jumin.cli import main as cli
-from jumin.lake import PART_FILE, PARTITION_MANIFEST, Lake
-from jumin.layouts import Layout, get_layout, idojiyu_group
-from load.schema import PARTITION_KEYS
+from jumin.apps.cli import main as cli
+from jumin.core.lake import PART_FILE, PARTITION_MANIFEST, Lake
+from jumin.core.layouts import Layout, get_layout, idojiyu_group
+from jumin.core.schema import PARTITION_KEYS
+from load.main import delta_municipality, snapshot_municipality
 from tests.test_pipeline import LG_CODES, deliver, digest, snapshot_conf
 from transform.delta import compared_items
-from transform.main import day_range, delta_municipality, snapshot_municipality
+from transform.main import day_range
 from transform.snapshot import identity
 
 FIRST, LAST = "2026-10-01", "2026-10-31"
@@ -110,7 +111,7 @@ def hidden(root: Path) -> list[Path]:
 
 @pytest.mark.slow
 def test_backfill_a_month_with_airflow(airflow_db: str, accepted_zone: Path, tmp_path: Path) -> None:
-    from jumin.demo import load_dags, run_dag
+    from jumin.apps.demo import load_dags, run_dag
 
     lake = fresh_lake(accepted_zone, tmp_path / "airflow")
     dags = load_dags()
@@ -296,7 +297,7 @@ def test_a_later_delivery_leaves_old_snapshots_unchanged(accepted_zone: Path, tm
     snapshot_municipality(lake, code, FIRST)
     before = digest(lake / "snapshot")
     # a later upload set: new persons whose changes take effect in November
-    folder = Lake(lake).accepted_glob("atena", code)
+    folder = Lake(lake).accepted_folder("atena", code)
     table = pq.read_table(next(folder.glob("*.parquet"))).slice(0, 5)
     later = table.to_pylist()
     for i, r in enumerate(later):
@@ -314,16 +315,16 @@ def test_a_later_delivery_leaves_old_snapshots_unchanged(accepted_zone: Path, tm
 
 def test_a_set_arriving_during_a_backfill_does_not_shift_rows(accepted_zone: Path, tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    import transform.main
+    import load.main
 
     code = LG_CODES[0]
     clean = fresh_lake(accepted_zone, tmp_path / "clean")
     snapshot_municipality(clean, code, "2026-10-30", until=LAST)
     lake = fresh_lake(accepted_zone, tmp_path / "lake")
-    folder = Lake(lake).accepted_glob("atena", code)
+    folder = Lake(lake).accepted_folder("atena", code)
     sent = pq.read_table(next(folder.glob("*.parquet")))
     arriving = sent.take(list(reversed(range(sent.num_rows))))  # other rows at the same positions
-    stage_day = transform.main._stage_day
+    stage_day = load.main._stage_day
 
     def stage_then_deliver(*args: Any) -> dict[str, Any]:
         manifest = stage_day(*args)
@@ -331,6 +332,6 @@ def test_a_set_arriving_during_a_backfill_does_not_shift_rows(accepted_zone: Pat
             pq.write_table(arriving, folder / "set=0.parquet")
         return manifest
 
-    monkeypatch.setattr(transform.main, "_stage_day", stage_then_deliver)
+    monkeypatch.setattr(load.main, "_stage_day", stage_then_deliver)
     snapshot_municipality(lake, code, "2026-10-30", until=LAST)
     assert digest(lake / "snapshot" / "atena") == digest(clean / "snapshot" / "atena")

@@ -1,6 +1,6 @@
 """The catalogue of malformed upload sets (``sample_data/bad/``) through ingest and validation.
 
-Every case folder holds a landing and ``expected.json`` (see :mod:`jumin.badcases`). The
+Every case folder holds a landing and ``expected.json`` (see :mod:`jumin.dev.badcases`). The
 receipt must have the expected status and counts, and exactly the expected findings as
 (code, file, line, item): nothing missing, nothing else. Because every case changes one thing
 in the same valid base, this also proves the untouched rows of the base raise nothing.
@@ -19,7 +19,7 @@ import pytest
 
 from expectations.main import validate_municipality
 from extract.main import ingest_municipality
-from jumin.errors import CODES
+from jumin.core.errors import CODES
 
 ROOT = Path(__file__).resolve().parent.parent
 BAD = ROOT / "sample_data" / "bad"
@@ -82,12 +82,12 @@ def tree(root: Path) -> dict[str, bytes | None]:
 
 def test_catalogue_is_up_to_date(tmp_path: Path) -> None:
     out = tmp_path / "bad"
-    subprocess.run([sys.executable, "-m", "jumin.badcases", str(out)], cwd=ROOT, check=True,
+    subprocess.run([sys.executable, "-m", "jumin.dev.badcases", str(out)], cwd=ROOT, check=True,
                    capture_output=True)
     fresh, committed = tree(out), tree(BAD)
-    assert sorted(fresh) == sorted(committed), "run `python -m jumin.badcases sample_data/bad`"
+    assert sorted(fresh) == sorted(committed), "run `python -m jumin.dev.badcases sample_data/bad`"
     stale = [name for name in fresh if fresh[name] != committed[name]]
-    assert not stale, f"out of date (run `python -m jumin.badcases sample_data/bad`): {stale}"
+    assert not stale, f"out of date (run `python -m jumin.dev.badcases sample_data/bad`): {stale}"
 
 
 def test_catalogue_covers_every_code() -> None:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jumin.checkdigits import (
+from jumin.core.checkdigits import (
     is_valid_juminhyokodo,
     is_valid_kojinbango,
     is_valid_lg_code,

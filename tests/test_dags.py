@@ -31,7 +31,7 @@ def test_dag_shape(dagbag, dag_id: str) -> None:
     assert dag.doc_md and len(dag.doc_md) > 200
     assert dag.catchup is False
     assert "lg_codes" in dag.params
-    mapped = [t for t in dag.tasks if t.task_id in ("ingest", "validate", "publish", "snapshot")]
+    mapped = [t for t in dag.tasks if t.task_id in ("ingest", "validate", "return_receipts", "snapshot")]
     assert mapped and all(getattr(t, "is_mapped", False) or type(t).__name__.startswith("Mapped")
                           for t in mapped)
 
@@ -53,7 +53,7 @@ def test_dag_files_import_no_heavy_libraries_at_parse_time() -> None:
 
 
 def test_accepted_data_triggers_the_snapshot_dag(dagbag) -> None:
-    from jumin.orchestration import ACCEPTED_ASSET
+    from jumin.apps.orchestration import ACCEPTED_ASSET
 
     announce = dagbag.dags["jumin_ingest"].get_task("announce")
     assert [a.name for a in announce.outlets] == [ACCEPTED_ASSET]
@@ -63,8 +63,8 @@ def test_accepted_data_triggers_the_snapshot_dag(dagbag) -> None:
 
 
 def test_snapshot_plan_from_events_and_params(tmp_path) -> None:
-    from jumin.errors import TerminalError
-    from jumin.orchestration import accepted_event, snapshot_plan
+    from jumin.apps.orchestration import accepted_event, snapshot_plan
+    from jumin.core.errors import TerminalError
 
     results = [{"lg_code": "131016", "kijunbi": "2026-11-01", "accepted": 5},
                {"lg_code": "131016", "kijunbi": "2026-10-31", "accepted": 1},

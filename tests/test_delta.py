@@ -6,8 +6,8 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jumin.layouts import SHIEN
-from transform import duck
+from jumin.core import duck
+from jumin.core.layouts import SHIEN
 from transform.delta import delta_sql
 
 COLUMNS = ["atenabango", "kubun", "kaishibi", "shuryobi"]

@@ -11,9 +11,10 @@ import duckdb
 
 from expectations.main import validate_municipality
 from extract.main import ingest_municipality
+from load.main import delta_municipality, snapshot_municipality
 from tests.conftest import REPO
 from tests.test_pipeline import LG_CODES, deliver
-from transform.main import day_range, delta_municipality, snapshot_municipality
+from transform.main import day_range
 
 FIRST, LAST = "2026-10-01", "2026-10-31"
 

@@ -13,9 +13,9 @@ from expectations.gx_engine import gx_hits
 from expectations.rules import rules_for
 from expectations.sql import findings_sql
 from extract.parse import decode, parse
-from jumin.layouts import LAYOUTS
+from jumin.core import duck
+from jumin.core.layouts import LAYOUTS
 from tests.conftest import REPO
-from transform import duck
 
 SAMPLE = REPO / "sample_data" / "landing"
 

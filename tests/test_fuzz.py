@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from expectations.main import validate_municipality
 from extract.inbox import deliver_local
 from extract.main import ingest_municipality
-from jumin.manifest import write_manifest
+from jumin.core.manifest import write_manifest
 from tests.conftest import REPO
 
 CODE = "131016"

@@ -11,8 +11,8 @@ import pytest
 from expectations.main import validate_municipality
 from extract.inbox import deliver_local
 from extract.main import ingest_municipality
-from jumin.gaiji import GaijiMapInvalid, apply_map, parse_map, register_map
-from jumin.manifest import write_manifest
+from jumin.core.gaiji import GaijiMapInvalid, apply_map, parse_map, register_map
+from jumin.core.manifest import write_manifest
 from tests.conftest import REPO
 
 CODE = "012025"  # the CP932 municipality of the sample

@@ -16,14 +16,15 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from jumin.checkdigits import VALIDATORS
-from jumin.generate import GenerateResult, generate
-from jumin.generate.dates import one_year_term_end, to_days, wareki_year
-from jumin.generate.names import to_cp932_safe
-from jumin.generate.writer import write_table
-from jumin.layouts import ATENA, IDOJIYU, JUKI, LAYOUTS, SHIEN, Item, Layout
-from jumin.manifest import Manifest, count_rows, sha256_file
-from jumin.municipalities import load_table
+from jumin.core.checkdigits import VALIDATORS
+from jumin.core.files import sha256_file
+from jumin.core.layouts import ATENA, IDOJIYU, JUKI, LAYOUTS, SHIEN, Item, Layout
+from jumin.core.manifest import Manifest, count_rows
+from jumin.core.municipalities import load_table
+from jumin.dev.generate import GenerateResult, generate
+from jumin.dev.generate.dates import one_year_term_end, to_days, wareki_year
+from jumin.dev.generate.names import to_cp932_safe
+from jumin.dev.generate.writer import write_table
 
 CODES = ["131016", "141038", "012025"]
 ENCODINGS = {"012025": "cp932"}

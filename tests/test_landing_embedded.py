@@ -20,17 +20,11 @@ import paramiko
 import pytest
 
 from extract.errors import SftpRefused
-from jumin.landing.config import (
-    SERVICE_USER,
-    LandingConfig,
-    municipality_user,
-    remote_archive,
-    remote_inbox,
-    remote_outbox,
-)
-from jumin.landing.embedded import EmbeddedSftpServer, prepare_tree
-from jumin.landing.errors import LandingError
-from jumin.landing.provision import add_key, remove_key
+from jumin.apps.landing.config import LandingConfig
+from jumin.apps.landing.embedded import EmbeddedSftpServer, prepare_tree
+from jumin.apps.landing.errors import LandingError
+from jumin.apps.landing.provision import add_key, remove_key
+from jumin.core.landing import SERVICE_USER, municipality_user, remote_archive, remote_inbox, remote_outbox
 from tests.sftp_client import pinned_sftp
 
 A, B = "131016", "012025"
@@ -288,8 +282,8 @@ def test_malformed_keys_are_refused(zone: Zone) -> None:
 def test_cli_key_commands_and_status(zone: Zone, capsys: pytest.CaptureFixture[str]) -> None:
     import argparse
 
-    from jumin.landing.cli import main, register
-    from jumin.landing.provision import parse_public_keys
+    from jumin.apps.landing.cli import main, register
+    from jumin.apps.landing.provision import parse_public_keys
 
     common = ["--root", str(zone.config.root), "--state", str(zone.config.state), "--port", "1"]
     fingerprint = parse_public_keys(zone.pub("b2"))[0].fingerprint

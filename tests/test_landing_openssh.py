@@ -30,16 +30,10 @@ import paramiko
 import pytest
 
 from extract.errors import SftpRefused
-from jumin.landing import cli, sshd
-from jumin.landing.config import (
-    SERVICE_USER,
-    LandingConfig,
-    municipality_user,
-    remote_archive,
-    remote_inbox,
-    remote_outbox,
-)
-from jumin.landing.provision import add_key, deprovision, provision, remove_key
+from jumin.apps.landing import cli, sshd
+from jumin.apps.landing.config import LandingConfig
+from jumin.apps.landing.provision import add_key, deprovision, provision, remove_key
+from jumin.core.landing import SERVICE_USER, municipality_user, remote_archive, remote_inbox, remote_outbox
 from tests.sftp_client import pinned_sftp
 
 A, B = "131016", "012025"
@@ -456,12 +450,12 @@ def service_uri(zone: Zone) -> str:
 def run_pipeline(zone: Zone, lake: Path) -> list[dict[str, str]]:
     """What the ingest DAG does for one municipality, through the real sshd."""
     from expectations.main import validate_municipality
-    from extract.main import ingest_municipality, publish_municipality
+    from extract.main import ingest_municipality, return_municipality_receipts
 
     uri = service_uri(zone)
     results = ingest_municipality(uri, lake, A)
     validate_municipality(lake, A)
-    publish_municipality(uri, lake, A)
+    return_municipality_receipts(uri, lake, A)
     return results
 
 

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from extract.errors import UploadSetRejected
 from extract.parse import LINE, decode, parse, parse_exact, parse_plain
-from jumin.layouts import SHIEN
-from jumin.manifest import count_rows
+from jumin.core.layouts import SHIEN
+from jumin.core.manifest import count_rows
 
 HEADER = "宛名番号,区分,開始日,終了日"
 

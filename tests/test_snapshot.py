@@ -8,9 +8,9 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jumin.layouts import ATENA, IDOJIYU, SHIEN, Layout, idojiyu_group
-from load.schema import PARTITION_KEYS, arrow_schema
-from transform import duck
+from jumin.core import duck
+from jumin.core.layouts import ATENA, IDOJIYU, SHIEN, Layout, idojiyu_group
+from jumin.core.schema import PARTITION_KEYS, arrow_schema
 from transform.delta import compared_items, delta_sql
 from transform.main import day_range
 from transform.snapshot import snapshot_sql

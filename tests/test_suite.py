@@ -9,8 +9,8 @@ from expectations.gx_engine import gx_hits
 from expectations.rules import rules_for
 from expectations.sql import findings_sql
 from expectations.suite import build_suite
-from jumin.layouts import ATENA, LAYOUTS, SHIEN
-from transform import duck
+from jumin.core import duck
+from jumin.core.layouts import ATENA, LAYOUTS, SHIEN
 
 VALID_ATENA = {
     "atenabango": "000000000000001", "rirekibango": "1", "jutokubun": "1",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from expectations.data_docs import build_data_docs
 from expectations.main import validate_municipality
-from extract.main import ingest_municipality, publish_municipality
+from extract.main import ingest_municipality, return_municipality_receipts
 from tests.conftest import REPO
 
 SET = REPO / "sample_data" / "landing" / "131016"
@@ -39,7 +39,7 @@ def test_set_waits_for_missing_file_then_reports_then_completes(tmp_path: Path) 
     assert statuses(landing, lake, now=mtime + 10) == ["waiting"]
     assert not (lake / "receipts").exists()
     assert statuses(landing, lake, now=mtime + 7200) == ["incomplete"]
-    publish_municipality(landing, lake, CODE)
+    return_municipality_receipts(landing, lake, CODE)
     outbox = landing / CODE / "outbox"
     [receipt] = [json.loads(p.read_text()) for p in outbox.glob("*.json")]
     assert receipt["status"] == "incomplete" and receipt["findings"][0]["code"] == "F0004"
@@ -49,7 +49,7 @@ def test_set_waits_for_missing_file_then_reports_then_completes(tmp_path: Path) 
     assert statuses(landing, lake, now=mtime + 7300) == ["parsed"]
     assert list(inbox(landing).iterdir()) == []
     assert [r["status"] for r in validate_municipality(lake, CODE)] == ["accepted"]
-    publish_municipality(landing, lake, CODE)
+    return_municipality_receipts(landing, lake, CODE)
     [final] = [json.loads(p.read_text()) for p in outbox.glob("*.json")]
     assert final["status"] == "accepted", "the final receipt replaces the incomplete one"
 
@@ -79,7 +79,7 @@ def test_identical_reupload_is_not_processed_twice(tmp_path: Path) -> None:
     assert len(list((lake / "parsed" / "shien" / f"lg_code={CODE}").glob("*.parquet"))) == 1
 
 
-def test_rejected_set_is_archived_and_receipt_published_once(tmp_path: Path) -> None:
+def test_rejected_set_is_archived_and_receipt_returned_once(tmp_path: Path) -> None:
     landing, lake = tmp_path / "landing", tmp_path / "lake"
     data = bytearray((SET / DATA).read_bytes())
     data[-2] ^= 1
@@ -87,9 +87,9 @@ def test_rejected_set_is_archived_and_receipt_published_once(tmp_path: Path) -> 
     put(landing, MANIFEST)
     assert statuses(landing, lake, now=T0) == ["rejected"]
     assert list(inbox(landing).iterdir()) == []
-    first = publish_municipality(landing, lake, CODE)
+    first = return_municipality_receipts(landing, lake, CODE)
     assert len(first) == 2 and {Path(n).suffix for n in first} == {".json", ".txt"}
-    assert publish_municipality(landing, lake, CODE) == []
+    assert return_municipality_receipts(landing, lake, CODE) == []
     txt = next((landing / CODE / "outbox").glob("*.txt")).read_text()
     assert "F0005" in txt and "受付不可" in txt
     assert "→ マニフェスト作成後にファイルが変わっています" in txt, "the clerk is told what to do"

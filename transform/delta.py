@@ -8,9 +8,9 @@ changed rows carry the new values, removed rows the last values seen.
 
 from __future__ import annotations
 
-from jumin.layouts import Layout
-from load.schema import text_column
-from transform.duck import quote_ident
+from jumin.core.duck import quote_ident
+from jumin.core.layouts import Layout
+from jumin.core.schema import text_column
 from transform.snapshot import identity
 
 

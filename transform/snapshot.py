@@ -17,8 +17,8 @@ rows are fetched from the *wide* one, so the rules sort a few columns, not all o
 
 from __future__ import annotations
 
-from jumin.layouts import IDOJIYU, Layout, idojiyu_group
-from transform.duck import quote_ident, quote_literal
+from jumin.core.duck import quote_ident, quote_literal
+from jumin.core.layouts import IDOJIYU, Layout, idojiyu_group
 
 SHOJO_CODES = tuple(sorted(c for c in IDOJIYU if idojiyu_group(c) == "消除"))
 

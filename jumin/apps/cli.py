@@ -1,0 +1,292 @@
+"""The ``jumin`` command: the same library functions the DAGs call, for one machine.
+
+Exit codes (docs/cli.md): 0 everything accepted; 1 usage or internal error; 3 some upload sets
+or rows were rejected (receipts written); 4 a transient failure worth retrying.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_ERROR, EXIT_REJECTED, EXIT_TRANSIENT = 0, 1, 3, 4
+
+SAMPLE_LG_CODES = ("131016", "141038", "012025")
+SAMPLE_ENCODINGS = {"012025": "cp932"}
+
+
+def _lg_codes(args: argparse.Namespace, lake: Path, zone: str) -> list[str]:
+    from jumin.core.lake import Lake
+
+    return list(args.lg_code) if args.lg_code else Lake(lake).municipalities(zone)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from jumin.dev.generate import generate
+
+    codes = args.lg_code or list(SAMPLE_LG_CODES)
+    encodings = {c: "cp932" for c in args.cp932} if args.cp932 is not None else SAMPLE_ENCODINGS
+    result = generate(Path(args.out), codes, args.residents, seed=args.seed,
+                      kijunbi=args.kijunbi, encodings=encodings)
+    _console().print(f"generated {len(result.manifests)} upload sets under {args.out}")
+    return EXIT_OK
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from extract.landing import municipalities_at
+    from extract.main import ingest_municipality
+
+    codes = args.lg_code or municipalities_at(args.landing)
+    rows = [r for c in codes for r in ingest_municipality(args.landing, Path(args.lake), c)]
+    _table("ingest", rows, ["lg_code", "manifest", "layout", "status", "set_id"])
+    return EXIT_REJECTED if any(r["status"] == "rejected" for r in rows) else EXIT_OK
+
+
+def cmd_return_receipts(args: argparse.Namespace) -> int:
+    from extract.landing import municipalities_at
+    from extract.main import return_municipality_receipts
+
+    codes = args.lg_code or municipalities_at(args.landing)
+    rows = [{"lg_code": c, "file": n} for c in codes
+            for n in return_municipality_receipts(args.landing, Path(args.lake), c)]
+    _table("return-receipts", rows, ["lg_code", "file"])
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from expectations.data_docs import build_data_docs
+    from expectations.main import validate_municipality
+
+    lake = Path(args.lake)
+    codes = _lg_codes(args, lake, "parsed")
+    rows = [r for c in codes for r in validate_municipality(lake, c, force=args.force,
+                                                           engine=args.engine)]
+    for c in codes:
+        build_data_docs(lake, c)
+    _table("validate", rows, ["lg_code", "layout", "status", "input", "accepted", "rejected",
+                              "warnings"])
+    return EXIT_REJECTED if any(r["rejected"] for r in rows) else EXIT_OK
+
+
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    from load.main import delta_municipality, snapshot_municipality
+
+    if args.delta and args.known_at:
+        _console().print("--delta chains snapshots as known on their own day, so it cannot be "
+                         "combined with --known-at; for late-recorded changes use "
+                         "`jumin delta --to DAY@KNOWN_AT --since DAY`")
+        return EXIT_ERROR
+    lake = Path(args.lake)
+    codes = _lg_codes(args, lake, "accepted")
+    rows = [r for c in codes
+            for r in snapshot_municipality(lake, c, args.as_of, args.known_at, args.until)]
+    _table("snapshot", rows, ["lg_code", "layout", "kijunbi", "known_at", "rows", "path"])
+    if args.delta:
+        deltas = [r for c in codes for r in delta_municipality(lake, c, args.as_of, args.until)]
+        _table("delta", deltas, ["lg_code", "layout", "from", "to", "added", "removed",
+                                 "changed"])
+    return EXIT_OK
+
+
+def cmd_delta(args: argparse.Namespace) -> int:
+    from load.main import delta_municipality
+
+    lake = Path(args.lake)
+    codes = _lg_codes(args, lake, "accepted")
+    rows = [r for c in codes
+            for r in delta_municipality(lake, c, args.to, args.until, args.since)]
+    _table("delta", rows, ["lg_code", "layout", "from", "to", "added", "removed", "changed",
+                           "path"])
+    return EXIT_OK
+
+
+UPLOAD_TEXT = {
+    "ja": {"check": "送信前チェック中…", "checked": "送信前チェック結果",
+           "refused": "ファイル全体が受付不可になるため送信を中止しました。内容を修正してください。",
+           "uploading": "送信中", "sent": "送信完了。受付結果を待っています…",
+           "timeout": "受付結果がまだ届いていません。後で outbox を確認してください。"},
+    "en": {"check": "checking locally…", "checked": "local check",
+           "refused": "not sent: the server would reject the whole set. Fix it first.",
+           "uploading": "uploading", "sent": "sent; waiting for the receipt…",
+           "timeout": "no receipt yet; look in /outbox later."},
+}
+
+
+def cmd_upload(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    from extract.sftp import SftpSettings
+    from jumin.apps.upload import check_locally, prepare, upload, wait_for_receipt
+
+    text = UPLOAD_TEXT[args.lang]
+    console = _console()
+    upload_set = prepare([Path(f) for f in args.files], args.lg_code, args.layout, args.kijunbi,
+                         args.encoding, args.name)
+    console.print(text["check"])
+    local = check_locally(upload_set)
+    console.print(f"[bold]{text['checked']}[/bold]\n{local['text']}")
+    if local["status"] == "rejected" and not args.force:
+        console.print(f"[red]{text['refused']}[/red]")
+        return EXIT_REJECTED
+    if args.check_only:
+        return EXIT_REJECTED if local["counts"]["rejected"] else EXIT_OK
+    if not args.server:
+        console.print("--server is required unless --check-only")
+        return EXIT_ERROR
+    settings = SftpSettings.from_uri(args.server)
+    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                  TransferSpeedColumn(), console=console) as bar:
+        tasks: dict[str, Any] = {}
+
+        def on_progress(name: str, done: int, total: int) -> None:
+            if name not in tasks:
+                tasks[name] = bar.add_task(f"{text['uploading']} {name}", total=total)
+            bar.update(tasks[name], completed=done)
+
+        upload(upload_set, settings, on_progress)
+    if args.no_wait:
+        return EXIT_OK
+    console.print(text["sent"])
+    receipt = wait_for_receipt(upload_set, settings, timeout_s=args.timeout)
+    if receipt is None:
+        console.print(text["timeout"])
+        return EXIT_TRANSIENT
+    console.print(receipt["text"])
+    return EXIT_REJECTED if receipt["counts"]["rejected"] else EXIT_OK
+
+
+def cmd_gaiji(args: argparse.Namespace) -> int:
+    from jumin.core.gaiji import load_map, register_map
+
+    if args.file:
+        path = register_map(args.lake, args.lg_code, Path(args.file).read_text(encoding="utf-8"))
+        _console().print(f"registered {path}")
+    rows = [{"code_point": f"U+{cp:04X}", "to": to} for cp, to in
+            sorted(load_map(args.lake, args.lg_code).items())]
+    _table(f"外字 map {args.lg_code}", rows, ["code_point", "to"])
+    return EXIT_OK
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=False)
+
+
+def _table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
+    from rich.table import Table
+
+    t = Table(title=title)
+    for c in columns:
+        t.add_column(c)
+    for r in rows:
+        t.add_row(*(str(r.get(c, "")) for c in columns))
+    _console().print(t)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``jumin``."""
+    p = argparse.ArgumentParser(prog="jumin", description=__doc__.splitlines()[0])
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="write seeded sample upload sets and a ground truth")
+    g.add_argument("--out", required=True)
+    g.add_argument("--lg-code", action="append", help="municipality (repeatable)")
+    g.add_argument("--residents", type=int, default=600)
+    g.add_argument("--seed", type=int, default=1)
+    g.add_argument("--kijunbi", default="2026-11-01")
+    g.add_argument("--cp932", action="append", metavar="LG_CODE",
+                   help="write this municipality in CP932 (repeatable)")
+    g.set_defaults(func=cmd_generate)
+
+    u = sub.add_parser("upload", help="check, send an upload set over SFTP and show its receipt")
+    u.add_argument("files", nargs="+", help="data files of one layout, in one folder")
+    u.add_argument("--server", help="sftp://lgNNNNNN@host:port?key_file=…&host_key=…")
+    u.add_argument("--lg-code", required=True, help="全国地方公共団体コード (6 digits)")
+    u.add_argument("--layout", required=True, choices=["atena", "juki", "shien"])
+    u.add_argument("--kijunbi", required=True, help="基準日 YYYY-MM-DD")
+    u.add_argument("--encoding", default="utf-8", choices=["utf-8", "cp932"])
+    u.add_argument("--name", help="name of the set (default: the first file's name)")
+    u.add_argument("--check-only", action="store_true", help="check locally, send nothing")
+    u.add_argument("--force", action="store_true", help="send even if the check fails")
+    u.add_argument("--no-wait", action="store_true", help="do not wait for the receipt")
+    u.add_argument("--timeout", type=float, default=600, help="seconds to wait for the receipt")
+    u.add_argument("--lang", choices=["ja", "en"], default="ja")
+    u.set_defaults(func=cmd_upload)
+
+    gj = sub.add_parser("gaiji", help="register or show a municipality's 外字 map")
+    gj.add_argument("--lake", required=True)
+    gj.add_argument("--lg-code", required=True)
+    gj.add_argument("file", nargs="?", help="map to register (JSON); omit to show the current one")
+    gj.set_defaults(func=cmd_gaiji)
+
+    from jumin.apps.landing.cli import register
+
+    register(sub)
+
+    for name, func, helptext in (
+        ("ingest", cmd_ingest, "pick up complete upload sets from a landing zone"),
+        ("return-receipts", cmd_return_receipts, "return receipts: put them into the "
+                                                 "municipalities' outboxes"),
+        ("validate", cmd_validate, "validate parsed sets; write receipts and quarantine"),
+        ("snapshot", cmd_snapshot, "stage point-in-time snapshots as Parquet"),
+        ("delta", cmd_delta, "stage the changes between staged snapshots as Parquet"),
+    ):
+        s = sub.add_parser(name, help=helptext)
+        s.add_argument("--lake", required=True)
+        s.add_argument("--lg-code", action="append", help="only this municipality (repeatable)")
+        s.set_defaults(func=func)
+        if name in ("ingest", "return-receipts"):
+            s.add_argument("--landing", required=True,
+                           help="landing folder, or sftp://user@host:port?key_file=…&host_key=…")
+        if name == "validate":
+            s.add_argument("--force", action="store_true", help="validate again")
+            s.add_argument("--engine", choices=["duckdb", "gx"], default="duckdb",
+                           help="duckdb (fast) or gx (Great Expectations itself, the reference)")
+        if name == "snapshot":
+            s.add_argument("--as-of", "--kijunbi", dest="as_of", required=True,
+                           help="基準日 YYYY-MM-DD, applied to 異動日")
+            s.add_argument("--until", help="last 基準日 of a backfill: one snapshot per day from "
+                                           "--as-of through this date")
+            s.add_argument("--known-at", help="処理日 cut-off YYYY-MM-DD (default: each 基準日)")
+            s.add_argument("--delta", action="store_true",
+                           help="also stage the delta into each 基準日 from the one before")
+        if name == "delta":
+            s.add_argument("--to", required=True, help="基準日 of the newer snapshot (or "
+                                                       "YYYY-MM-DD@known_at)")
+            s.add_argument("--until", help="last 基準日: one delta per staged day through it")
+            s.add_argument("--since", help="older snapshot of the first delta (YYYY-MM-DD or "
+                                           "YYYY-MM-DD@known_at); default: the staged day before")
+    return p
+
+
+def configure_logging(verbose: bool) -> None:
+    """Log to stderr through rich; keep Great Expectations' own chatter down."""
+    from rich.logging import RichHandler
+
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s",
+                        handlers=[RichHandler(show_path=False)])
+    for noisy in ("great_expectations", "asyncssh", "paramiko"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``jumin`` command."""
+    from jumin.core.errors import JuminError
+
+    args = build_parser().parse_args(argv)
+    configure_logging(args.verbose)
+    try:
+        return int(args.func(args))
+    except JuminError as e:
+        logging.getLogger("jumin").error("%s", e)
+        return EXIT_TRANSIENT if e.transient else EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

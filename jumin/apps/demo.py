@@ -1,0 +1,211 @@
+"""``make demo``: generate the sample, run both DAGs with real Airflow, print a summary.
+
+Everything runs on embedded defaults: Airflow on SQLite in a project-local ``AIRFLOW_HOME``,
+the lake as local Parquet, DuckDB in memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from jumin.apps.cli import SAMPLE_ENCODINGS, SAMPLE_LG_CODES
+from jumin.core.lake import PART_FILE, Lake
+
+KIJUNBI = "2026-11-01"
+#: the demo backfills the week before KIJUNBI, so deltas between days show up too
+BACKFILL_FROM = "2026-10-25"
+DAGS = Path(__file__).resolve().parents[2] / "dags"
+log = logging.getLogger("jumin.apps.demo")
+
+
+def prepare_airflow(airflow_home: Path) -> None:
+    """Create (once) the SQLite metadata database of a project-local Airflow."""
+    airflow_home.mkdir(parents=True, exist_ok=True)
+    if not (airflow_home / "airflow.db").exists():
+        subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True,
+                       stdout=subprocess.DEVNULL)
+
+
+def load_dags() -> dict[str, Any]:
+    """The project's DAGs, imported through Airflow's own DagBag."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS))
+    if bag.import_errors:
+        raise RuntimeError(f"DAG import errors: {bag.import_errors}")
+    return bag.dags
+
+
+def run_dag(dag: Any, conf: dict[str, Any]) -> str:
+    """Run one DAG in-process (``dag.test``) and return the run's final state."""
+    run = dag.test(run_conf=conf)
+    return str(run.state)
+
+
+def summary(lake: Path, kijunbi: str) -> list[dict[str, Any]]:
+    """Per municipality and layout: rows in, accepted, rejected and snapshot rows."""
+    from jumin.core import duck
+
+    con = duck.connect()
+    out = []
+    for receipt in Lake(lake).receipts():
+        d = json.loads(receipt.read_text())
+        snap = Lake(lake).snapshot(d["layout"], kijunbi, kijunbi, d["lg_code"]) / PART_FILE
+        rows = 0
+        if snap.exists():
+            rows = duck.scalar(con, "snapshot rows", "SELECT count(*) FROM read_parquet(?)",
+                               [str(snap)])
+        out.append({"lg_code": d["lg_code"], "dantai_mei": d["dantai_mei"],
+                    "layout": d["layout"], "status": d["status"], **d["counts"],
+                    "snapshot": rows})
+    return sorted(out, key=lambda r: (r["lg_code"], r["layout"]))
+
+
+DEMO_QUERY = """
+SELECT lg_code, count(*) AS residents,
+       count(*) FILTER (WHERE jutokubun = '2') AS jutogaisha,
+       count(*) FILTER (WHERE seinengappi IS NULL) AS fusho_birth
+FROM read_parquet(?, hive_partitioning = true,
+                  hive_types = {'kijunbi': DATE, 'known_at': DATE, 'lg_code': VARCHAR})
+WHERE kijunbi = ? AND known_at = kijunbi
+GROUP BY lg_code ORDER BY lg_code
+"""
+
+def query_table(title: str, cursor: Any) -> Any:
+    """A DuckDB result as a rich table."""
+    from rich.table import Table
+
+    t = Table(title=title)
+    for d in cursor.description:
+        t.add_column(d[0])
+    for rec in cursor.fetchall():
+        t.add_row(*(str(v) for v in rec))
+    return t
+
+
+DELTA_QUERY = """
+SELECT "to" AS kijunbi, count(*) FILTER (WHERE change = 'added') AS added,
+       count(*) FILTER (WHERE change = 'removed') AS removed,
+       count(*) FILTER (WHERE change = 'changed') AS changed
+FROM read_parquet(?, hive_partitioning = true,
+                  hive_types = {'from': VARCHAR, 'to': VARCHAR, 'lg_code': VARCHAR})
+GROUP BY ALL HAVING count(*) > 0 ORDER BY 1
+"""
+
+
+def upload_sets(municipal: Path, zone: dict[str, Any]) -> list[Any]:
+    """Upload every generated set as its municipality would (``jumin upload`` without the wait)."""
+    from jumin.apps.upload import prepare, upload
+
+    sets = []
+    for code in SAMPLE_LG_CODES:
+        folder = municipal / "landing" / code
+        for manifest in sorted(folder.glob("*.manifest.json")):
+            m = json.loads(manifest.read_text(encoding="utf-8"))
+            files = [folder / f["name"] for f in m["files"]]
+            up = prepare(files, code, m["layout"], m["kijunbi"], m["files"][0]["encoding"],
+                         name=manifest.name.removesuffix(".manifest.json"))
+            upload(up, zone[code])
+            sets.append(up)
+    return sets
+
+
+def start_zone(work: Path) -> tuple[Any, dict[str, Any]]:
+    """The embedded SFTP landing zone on a free loopback port, with a key per account."""
+    from jumin.apps.landing.config import LandingConfig
+    from jumin.apps.landing.embedded import EmbeddedSftpServer, prepare_tree
+    from jumin.apps.landing.keys import generate_client_key, zone_settings
+    from jumin.core.landing import municipality_user
+
+    config = LandingConfig(root=work / "landing", state=work / "landing-state", port=0)
+    users = {code: municipality_user(code) for code in SAMPLE_LG_CODES}
+    users["service"] = config.service_user
+    keys = {who: generate_client_key(work / "keys", user) for who, user in users.items()}
+    prepare_tree(config, SAMPLE_LG_CODES, {users[w]: pub for w, (_, pub) in keys.items()})
+    server = EmbeddedSftpServer(config)
+    server.start()
+    return server, {who: zone_settings(config, server.port, users[who], key)
+                    for who, (key, _) in keys.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``make demo``."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from jumin.apps.cli import configure_logging
+    from jumin.apps.upload import wait_for_receipt
+    from jumin.dev.generate import generate
+
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--workdir", default=".demo")
+    ap.add_argument("--residents", type=int, default=600)
+    args = ap.parse_args(argv)
+    configure_logging(False)
+    work = Path(args.workdir).resolve()
+    shutil.rmtree(work, ignore_errors=True)
+    lake = work / "lake"
+    os.environ["JUMIN_LAKE"] = str(lake)
+    console = Console(width=120)
+    console.rule("jumin demo")
+    municipal = work / "municipal"  # what the municipalities' systems export
+    generate(municipal, list(SAMPLE_LG_CODES), args.residents, seed=1, kijunbi=KIJUNBI,
+             encodings=SAMPLE_ENCODINGS)
+    server, zone = start_zone(work)
+    try:
+        # the DAG reads the zone through an Airflow connection, as in production
+        os.environ["AIRFLOW_CONN_JUMIN_SFTP"] = zone["service"].to_uri()
+        sets = upload_sets(municipal, zone)
+        console.print(f"uploaded {len(sets)} upload sets over SFTP to 127.0.0.1:{server.port}")
+        prepare_airflow(Path(os.environ.get("AIRFLOW_HOME", work / "airflow")))
+        dags = load_dags()
+        states = {
+            "jumin_ingest": run_dag(dags["jumin_ingest"],
+                                    {"sftp_conn_id": "jumin_sftp", "landing": "",
+                                     "lake": str(lake), "lg_codes": []}),
+            "jumin_snapshot": run_dag(dags["jumin_snapshot"],
+                                      {"lake": str(lake), "kijunbi": BACKFILL_FROM,
+                                       "until": KIJUNBI, "known_at": "", "delta": True,
+                                       "lg_codes": []}),
+        }
+        receipts = [wait_for_receipt(up, zone[up.manifest.lg_code], timeout_s=10)
+                    for up in sets]
+    finally:
+        server.stop()
+    console.print(f"receipts fetched from the outboxes: {sum(r is not None for r in receipts)}"
+                  f"/{len(sets)}; the first one:")
+    if receipts[0] is not None:
+        console.print(receipts[0]["text"])
+    rows = summary(lake, KIJUNBI)
+    t = Table(title=f"受付と基準日 {KIJUNBI} のスナップショット")
+    cols = ["lg_code", "dantai_mei", "layout", "status", "input", "accepted", "rejected",
+            "snapshot"]
+    for c in cols:
+        t.add_column(c, justify="right" if c in cols[4:] else "left")
+    for r in rows:
+        t.add_row(*(str(r[c]) for c in cols))
+    console.print(t)
+    from jumin.core import duck
+
+    for title, query, params in (
+            ("DuckDB over the staged atena snapshot", DEMO_QUERY,
+             [Lake(lake).dataset_glob("snapshot", "atena"), KIJUNBI]),
+            (f"atena deltas of the backfill {BACKFILL_FROM} .. {KIJUNBI}", DELTA_QUERY,
+             [Lake(lake).dataset_glob("delta", "atena")])):
+        console.print(query_table(title, duck.run(duck.connect(), title, query, params)))
+    console.print(f"DAG runs: {states}")
+    console.print(f"lake: {lake}")
+    ok = all(s == "success" for s in states.values()) and rows and all(receipts)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""The one way this project runs DuckDB."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from jumin.core.errors import TerminalError
+
+#: query parameters: positional (``?``) or named (``$name``)
+Params = Sequence[object] | Mapping[str, object] | None
+
+
+def _spill_folder() -> str:
+    return str(Path(tempfile.gettempdir()) / "jumin-duckdb")
+
+
+@dataclass(frozen=True)
+class DuckConfig:
+    """DuckDB resources per task; workers run one municipality at a time."""
+
+    threads: int = 2
+    memory_limit: str = "4GB"
+    #: where DuckDB spills what exceeds ``memory_limit`` (never the worker's current folder)
+    temp_directory: str = field(default_factory=_spill_folder)
+
+
+class QueryFailed(TerminalError):
+    """A DuckDB statement failed; the message names the table and carries the SQL."""
+
+    def __init__(self, table: str, sql: str, cause: Exception) -> None:
+        self.table = table
+        self.sql = sql
+        super().__init__(f"DuckDB failed building {table}: {cause}\n--- SQL ---\n{sql}")
+
+
+def connect(config: DuckConfig | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with the project's resource settings."""
+    c = config or DuckConfig()
+    con = duckdb.connect(":memory:", config={"threads": c.threads, "memory_limit": c.memory_limit,
+                                              "temp_directory": c.temp_directory})
+    return con
+
+
+def run(con: duckdb.DuckDBPyConnection, table: str, sql: str,
+        params: Params = None) -> duckdb.DuckDBPyConnection:
+    """Execute ``sql`` (building ``table``); a failure re-raises naming the table with the SQL."""
+    try:
+        return con.execute(sql, params) if params is not None else con.execute(sql)
+    except duckdb.Error as e:
+        raise QueryFailed(table, sql, e) from e
+
+
+def rows(con: duckdb.DuckDBPyConnection, table: str, sql: str,
+         params: Params = None) -> list[tuple[Any, ...]]:
+    """All result rows of a (small) query building ``table``, as tuples."""
+    return run(con, table, sql, params).fetchall()
+
+
+def scalar(con: duckdb.DuckDBPyConnection, table: str, sql: str,
+           params: Params = None) -> Any:
+    """The first value of the first row of a query building ``table``."""
+    return rows(con, table, sql, params)[0][0]
+
+
+def batches(con: duckdb.DuckDBPyConnection, table: str, sql: str,
+            rows_per_batch: int) -> pa.RecordBatchReader:
+    """Stream the result of a query building ``table`` as Arrow batches, so a large result is
+    never whole in Python's memory."""
+    try:
+        return con.sql(sql).to_arrow_reader(rows_per_batch)
+    except duckdb.Error as e:
+        raise QueryFailed(table, sql, e) from e
+
+
+def quote_ident(name: str) -> str:
+    """A safely quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    """A safely quoted SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def arrow(con: duckdb.DuckDBPyConnection, table: str, sql: str,
+          params: Params = None) -> pa.Table:
+    """Run a query building ``table`` and return its whole result as an Arrow table."""
+    try:
+        # a relation streams straight into Arrow; a DB-API result would copy the rows once more
+        result = con.sql(sql, params=params).to_arrow_table()
+    except duckdb.Error as e:
+        raise QueryFailed(table, sql, e) from e
+    return result

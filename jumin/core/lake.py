@@ -1,0 +1,172 @@
+"""Paths of the lake, in one place (see docs/lake.md).
+
+::
+
+    <lake>/raw/lg_code=<c>/set=<id>/                      immutable copy of an upload set
+    <lake>/parsed/<layout>/lg_code=<c>/set=<id>.parquet   decoded rows, all text, with line numbers
+    <lake>/accepted/<layout>/lg_code=<c>/set=<id>.parquet rows that passed validation, typed
+    <lake>/rejected/<layout>/lg_code=<c>/set=<id>.parquet quarantine: rows with their errors
+    <lake>/receipts/lg_code=<c>/<id>.json (+ .txt)        受付結果 per upload set
+    <lake>/docs/lg_code=<c>/<id>.html (+ .stats.json)     GX Data Docs of the set's validation
+    <lake>/reference/gaiji/<c>.json                       registered 外字 map
+    <lake>/incoming/<c>/<id>/                             staging of a set being copied in
+    <lake>/snapshot/<layout>/kijunbi=<d>/known_at=<k>/lg_code=<c>/part-0.parquet (+ _manifest.json)
+    <lake>/delta/<layout>/from=<ref>/to=<ref>/lg_code=<c>/part-0.parquet (+ _manifest.json)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from jumin.core.checkdigits import is_valid_lg_code
+from jumin.core.files import atomic_path
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+#: parsed, accepted and rejected zones are read back by the next stage at once: fast snappy
+#: beats smaller zstd there; published snapshots use load.config.ParquetConfig (zstd)
+WORK_COMPRESSION = "snappy"
+
+
+@dataclass(frozen=True)
+class Lake:
+    """A lake rooted at ``root`` (a local folder; object storage later). Every path of the lake
+    is built here; zones are ``raw``, ``parsed``, ``accepted`` ... as in the module docstring."""
+
+    root: Path
+
+    # -- ingest
+    def incoming(self, lg_code: str, set_id: str) -> Path:
+        """Staging folder of a set being copied in, before it is checked and moved to raw."""
+        return self.root / "incoming" / lg_code / set_id
+
+    def raw(self, lg_code: str, set_id: str) -> Path:
+        return self.root / "raw" / f"lg_code={lg_code}" / f"set={set_id}"
+
+    def parsed(self, layout: str, lg_code: str, set_id: str) -> Path:
+        return self.root / "parsed" / layout / f"lg_code={lg_code}" / f"set={set_id}.parquet"
+
+    @staticmethod
+    def parsed_sidecar(parsed: Path) -> Path:
+        """What ingest learnt about a parsed set (manifest, counts, row-structure findings)."""
+        return parsed.with_suffix(".json")
+
+    def parsed_files(self, lg_code: str) -> list[Path]:
+        """Every parsed set of a municipality, all layouts, in a stable order."""
+        return sorted(self.root.glob(f"parsed/*/lg_code={lg_code}/set=*.parquet"))
+
+    @staticmethod
+    def set_id_of(path: Path) -> str:
+        """The set id in a ``set=<id>.parquet`` file name."""
+        return path.stem.removeprefix("set=")
+
+    # -- validate
+    def accepted(self, layout: str, lg_code: str, set_id: str) -> Path:
+        return self.root / "accepted" / layout / f"lg_code={lg_code}" / f"set={set_id}.parquet"
+
+    def accepted_folder(self, layout: str, lg_code: str) -> Path:
+        return self.root / "accepted" / layout / f"lg_code={lg_code}"
+
+    def accepted_files(self, layout: str, lg_code: str) -> list[Path]:
+        """The accepted sets of one layout and municipality, sorted."""
+        return sorted(self.accepted_folder(layout, lg_code).glob("*.parquet"))
+
+    def rejected(self, layout: str, lg_code: str, set_id: str) -> Path:
+        return self.root / "rejected" / layout / f"lg_code={lg_code}" / f"set={set_id}.parquet"
+
+    def receipt(self, lg_code: str, set_id: str) -> Path:
+        """The JSON receipt of a set; the Japanese text is :meth:`receipt_text`."""
+        return self.root / "receipts" / f"lg_code={lg_code}" / f"{set_id}.json"
+
+    @staticmethod
+    def receipt_text(receipt: Path) -> Path:
+        return receipt.with_suffix(".txt")
+
+    def receipts(self, lg_code: str = "*") -> list[Path]:
+        """The JSON receipts of a municipality (of all with the default), sorted."""
+        return sorted(self.root.glob(f"receipts/lg_code={lg_code}/*.json"))
+
+    @staticmethod
+    def returned_marker(receipt: Path, suffix: str) -> Path:
+        """Bytes of a receipt file (``.json`` or ``.txt``) last put in the outbox."""
+        return receipt.with_name(f".{receipt.stem}{suffix}.returned")
+
+    def data_docs(self, lg_code: str, set_id: str) -> Path:
+        return self.root / "docs" / f"lg_code={lg_code}" / f"{set_id}.html"
+
+    def rule_stats(self, lg_code: str, set_id: str) -> Path:
+        """Per-rule statistics of a validation, the input of its Data Docs page."""
+        return self.root / "docs" / f"lg_code={lg_code}" / f"{set_id}.stats.json"
+
+    def rule_stats_files(self, lg_code: str) -> list[Path]:
+        return sorted(self.root.glob(f"docs/lg_code={lg_code}/*.stats.json"))
+
+    @staticmethod
+    def data_docs_of(stats: Path) -> Path:
+        """The Data Docs page rendered from a :meth:`rule_stats` file."""
+        return stats.with_name(stats.name.removesuffix(".stats.json") + ".html")
+
+    # -- reference data
+    def gaiji_map(self, lg_code: str) -> Path:
+        """The registered 外字 map of a municipality."""
+        return self.root / "reference" / "gaiji" / f"{lg_code}.json"
+
+    # -- staged datasets
+    def snapshot(self, layout: str, kijunbi: str, known_at: str, lg_code: str) -> Path:
+        """Partition folder of the snapshot as of ``kijunbi`` as known at ``known_at``."""
+        return (self.root / "snapshot" / layout / f"kijunbi={kijunbi}" / f"known_at={known_at}"
+                / f"lg_code={lg_code}")
+
+    def snapshot_days(self, layout: str) -> list[str]:
+        """Every 基準日 with a snapshot folder of ``layout``, sorted."""
+        return sorted(p.name.removeprefix("kijunbi=")
+                      for p in (self.root / "snapshot" / layout).glob("kijunbi=*"))
+
+    def delta(self, layout: str, from_ref: str, to_ref: str, lg_code: str) -> Path:
+        """Partition folder of the changes from snapshot ``from_ref`` to ``to_ref``
+        (references as made by :func:`snapshot_ref`)."""
+        return (self.root / "delta" / layout / f"from={from_ref}" / f"to={to_ref}"
+                / f"lg_code={lg_code}")
+
+    def dataset_glob(self, zone: str, layout: str) -> str:
+        """A DuckDB glob over every data file of a staged zone (``snapshot`` or ``delta``)."""
+        return str(self.root / zone / layout / "**" / "*.parquet")
+
+    @staticmethod
+    def is_staged(partition: Path) -> bool:
+        """True once a partition's manifest, written after its data, is there."""
+        return (partition / PARTITION_MANIFEST).is_file()
+
+    def municipalities(self, zone: str) -> list[str]:
+        """Municipality codes with data in ``zone`` (``parsed`` or ``accepted``), sorted."""
+        names = {p.name.removeprefix("lg_code=")
+                 for p in self.root.glob(f"{zone}/*/lg_code=*") if p.is_dir()}
+        return sorted(n for n in names if is_valid_lg_code(n))
+
+
+#: the data file of a staged partition, and the manifest written after it
+PART_FILE = "part-0.parquet"
+PARTITION_MANIFEST = "_manifest.json"
+
+
+def snapshot_ref(kijunbi: str, known_at: str | None = None) -> str:
+    """How a snapshot is named in delta paths: ``2026-11-01``, or ``2026-11-01@2026-11-05`` when
+    known at a later 処理日 than its 基準日."""
+    return kijunbi if not known_at or known_at == kijunbi else f"{kijunbi}@{known_at}"
+
+
+def parse_snapshot_ref(ref: str) -> tuple[str, str]:
+    """(基準日, known_at) of a snapshot reference."""
+    kijunbi, _, known_at = ref.partition("@")
+    return kijunbi, known_at or kijunbi
+
+
+def write_work_table(table: pa.Table, path: Path) -> None:
+    """Write a parsed, accepted or rejected file atomically (temporary name, then rename)."""
+    import pyarrow.parquet as pq
+
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression=WORK_COMPRESSION)

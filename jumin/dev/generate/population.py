@@ -1,0 +1,60 @@
+"""The synthetic population of one run: persons, history, 宛名 records and 支援措置.
+
+Everything is numpy arrays, drawn in bulk from one seeded Generator per stage, so a million
+persons take seconds and the same seed always gives the same population. Dates are integer
+days since 1970-01-01; strings are made later (see ``render``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from jumin.dev.generate.addresses import Addresses, Towns
+from jumin.dev.generate.history import Events, juki_rows, make_events, make_story
+from jumin.dev.generate.names import NamePools
+from jumin.dev.generate.persons import Persons, make_persons
+from jumin.dev.generate.records import AtenaRows, Records, make_records
+from jumin.dev.generate.shien import ShienRows, make_shien
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Population:
+    """The whole model of one run."""
+
+    n_gen: int
+    kijunbi: int
+    persons: Persons
+    events: Events
+    addresses: Addresses
+    #: juki rows: event indices sorted by (municipality, 住民票コード, 履歴番号), and 履歴番号
+    juki_event: np.ndarray
+    juki_rireki: np.ndarray
+    records: Records
+    atena: AtenaRows
+    shien: ShienRows
+
+
+def build_population(seed_seq: np.random.SeedSequence, pools: NamePools, towns: Towns,
+                     n_gen: int, residents: int, kijunbi: int, n_buildings: int) -> Population:
+    """The complete model; every stage draws from its own child of ``seed_seq`` so that
+    changing one stage leaves the others' draws alone."""
+    r_person, r_story, r_event, r_record, r_shien = (
+        np.random.default_rng(s) for s in seed_seq.spawn(5))
+    n_outside = len(towns.municipalities) - n_gen
+    p = make_persons(r_person, pools, residents, n_gen, n_outside, kijunbi)
+    story, entry_code = make_story(r_story, p, n_gen, kijunbi)
+    ev, addresses = make_events(r_event, pools, towns, p, story, entry_code, kijunbi,
+                                n_buildings)
+    juki_event, juki_rireki = juki_rows(ev, p, n_gen)
+    atena = make_records(r_record, towns, p, story, ev, addresses, n_gen, residents, kijunbi,
+                         n_buildings)
+    shien = make_shien(r_shien, atena, p, story, residents, kijunbi, n_gen)
+    log.info("population: %d persons, %d events, %d 宛名 records, %d 宛名 rows, %d 支援措置 rows",
+             len(p), len(ev), len(atena.records.muni), len(atena.rows.record), len(shien.record))
+    return Population(n_gen, kijunbi, p, ev, atena.addresses, juki_event, juki_rireki,
+                      atena.records, atena.rows, shien)

@@ -1,0 +1,260 @@
+"""Turn the population model into the string columns of the three layouts.
+
+Columns are Arrow arrays built with C++ kernels (take, join, if_else), so a million rows
+render in about a second. String pools are prepared per output encoding: a CP932 file gets
+names and addresses without IVS and with CP932-encodable characters only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from jumin.dev.generate.addresses import (
+    AddressStrings,
+    Towns,
+    address_strings,
+    render_addresses,
+)
+from jumin.dev.generate.dates import iso_dates, wareki_year, year_of
+from jumin.dev.generate.names import NamePools, to_cp932_safe
+from jumin.dev.generate.persons import Persons
+from jumin.dev.generate.population import Population
+from jumin.dev.generate.records import KINDS
+
+_DIGITS = pa.array([str(i) for i in range(10)])
+_CODES = pa.array([f"{i:02d}" for i in range(100)])
+
+
+def _take(pool: pa.Array, idx: np.ndarray) -> pa.Array:
+    """``pool[idx]`` element-wise (strings are pooled once and gathered per row)."""
+    return pool.take(pa.array(idx))
+
+
+def _join(*parts: pa.Array | str, sep: str = "") -> pa.Array:
+    """Element-wise concatenation; plain strings broadcast."""
+    return pc.binary_join_element_wise(*parts, sep)
+
+
+def _when(mask: np.ndarray, yes: pa.Array | str, no: pa.Array | str = "") -> pa.Array:
+    """``yes`` where ``mask``, else ``no`` (empty string = absent value in the files)."""
+    return pc.if_else(pa.array(mask), yes, no)
+
+
+def zero_padded(numbers: np.ndarray, width: int) -> pa.Array:
+    """Non-negative integers as decimal strings left-padded with zeros to ``width``."""
+    return pc.utf8_lpad(pc.cast(pa.array(numbers), pa.string()), width=width, padding="0")
+
+
+def _decimal(numbers: np.ndarray) -> pa.Array:
+    """Integers as decimal strings (履歴番号 and other type 9 items)."""
+    return pc.cast(pa.array(numbers), pa.string())
+
+
+@dataclass(frozen=True)
+class Strings:
+    """Name and address string pools for one output encoding."""
+
+    uji_kanji: pa.Array
+    uji_kana: pa.Array
+    given_kanji: pa.Array
+    given_kana: pa.Array
+    foreign_alpha: pa.Array
+    foreign_kana: pa.Array
+    foreign_kanji: pa.Array
+    address: AddressStrings
+
+
+def strings_for(encoding: str, pools: NamePools, towns: Towns, buildings: list[str]) -> Strings:
+    """String pools as a file in ``encoding`` carries them."""
+    f: Callable[[str], str] = to_cp932_safe if encoding == "cp932" else (lambda s: s)
+    alpha, kana, kanji, _ = pools.foreign_strings()
+    return Strings(
+        uji_kanji=pa.array([f(s) for s in pools.uji_kanji]),
+        uji_kana=pa.array(list(pools.uji_kana)),
+        given_kanji=pa.array([f(s) for s in pools.given_kanji]),
+        given_kana=pa.array(list(pools.given_kana)),
+        foreign_alpha=pa.array(alpha), foreign_kana=pa.array(kana),
+        foreign_kanji=pa.array([f(s) for s in kanji]),
+        address=address_strings(towns, buildings, f),
+    )
+
+
+@dataclass(frozen=True)
+class PersonStrings:
+    """Per-person items that do not depend on the encoding or the row."""
+
+    juminhyokodo: pa.Array
+    kojinbango: pa.Array
+    seibetsu: pa.Array
+    seinengappi: pa.Array
+    fushofuragu: pa.Array
+    fushohyoki: pa.Array
+
+
+def _fusho_texts(birth: np.ndarray, style: np.ndarray) -> tuple[list[str], list[str]]:
+    """(生年月日 text, 不詳表記) of 不詳 persons.
+
+    Style 0: year only known (empty date, "昭和２５年頃"); 1: a date the calendar does not
+    have, as an old register wrote it ("1950-02-29", "昭和２５年２月２９日"); 2: nothing
+    known ("年月日不詳").
+    """
+    dates, notes = [], []
+    for year, st in zip(year_of(birth).tolist(), style.tolist(), strict=True):
+        if st == 1:
+            while year % 4 == 0 and (year % 100 != 0 or year % 400 == 0):
+                year -= 1  # 2/29 must not exist that year
+            dates.append(f"{year}-02-29")
+            notes.append(f"{wareki_year(year)}２月２９日")
+        elif st == 0:
+            dates.append("")
+            notes.append(f"{wareki_year(year)}頃")
+        else:
+            dates.append("")
+            notes.append("年月日不詳")
+    return dates, notes
+
+
+def person_strings(p: Persons) -> PersonStrings:
+    """Identifiers, sex and birth date of every person as text."""
+    fusho = p.fusho >= 0
+    birth = iso_dates(p.birth)
+    notes: pa.Array = pa.array(np.full(len(p), "", dtype=object), pa.string())
+    if fusho.any():
+        dates, texts = _fusho_texts(p.birth[fusho], p.fusho[fusho])
+        birth = pc.replace_with_mask(birth, pa.array(fusho), pa.array(dates, pa.string()))
+        notes = pc.replace_with_mask(notes, pa.array(fusho), pa.array(texts, pa.string()))
+    return PersonStrings(
+        juminhyokodo=zero_padded(p.juminhyokodo, 11),
+        kojinbango=_when(p.kojinbango >= 0, zero_padded(np.maximum(p.kojinbango, 0), 12)),
+        seibetsu=_take(_DIGITS, p.sex),
+        seinengappi=birth,
+        fushofuragu=_when(fusho, "1", "0"),
+        fushohyoki=notes,
+    )
+
+
+def name_columns(p: Persons, person: np.ndarray, uji: np.ndarray, s: Strings,
+                 with_kana: np.ndarray) -> dict[str, pa.Array]:
+    """Name items of rows (person, surname form at that row).
+
+    氏名 is 氏 + U+3000 + 名 for Japanese; for foreign residents it is the full-width
+    alphabet name, which also fills 氏名_外国人アルファベット.
+    """
+    japanese = p.foreign[person] < 0
+    foreign = np.maximum(p.foreign[person], 0)
+    given = p.given[person]
+    uji_k, na_k = _take(s.uji_kanji, uji), _take(s.given_kanji, given)
+    alpha = _take(s.foreign_alpha, foreign)
+    kana = _when(japanese, _join(_take(s.uji_kana, uji), _take(s.given_kana, given),
+                                 sep="\u3000"), _take(s.foreign_kana, foreign))
+    t_uji, t_given = p.tsusho_uji[person], p.tsusho_given[person]
+    tsusho = _when(t_uji >= 0, _join(_take(s.uji_kanji, np.maximum(t_uji, 0)),
+                                     _take(s.given_kanji, np.maximum(t_given, 0)), sep="\u3000"))
+    return {
+        "shimei": _when(japanese, _join(uji_k, na_k, sep="\u3000"), alpha),
+        "uji_nihonjin": _when(japanese, uji_k),
+        "na_nihonjin": _when(japanese, na_k),
+        "shimei_gaikokujinromaji": _when(~japanese, alpha),
+        "shimei_gaikokujinkanji": _when(~japanese, _take(s.foreign_kanji, foreign)),
+        "tsusho": tsusho,
+        "shimei_furigana": _when(with_kana[person], kana),
+    }
+
+
+def _person_columns(ps: PersonStrings, person: np.ndarray) -> dict[str, pa.Array]:
+    """性別 and 生年月日 items of rows belonging to ``person``."""
+    idx = pa.array(person)
+    return {
+        "seibetsu": ps.seibetsu.take(idx),
+        "seinengappi": ps.seinengappi.take(idx),
+        "seinengappi_fushofuragu": ps.fushofuragu.take(idx),
+        "seinengappi_fushohyoki": ps.fushohyoki.take(idx),
+    }
+
+
+def _ido_columns(code: np.ndarray, idobi: np.ndarray, shoribi: np.ndarray
+                 ) -> dict[str, pa.Array]:
+    """異動事由, 異動日 and 処理日 items."""
+    return {"idojiyu": _take(_CODES, code), "idobi": iso_dates(idobi),
+            "shoribi": iso_dates(shoribi)}
+
+
+def atenabango(number: np.ndarray) -> pa.Array:
+    """宛名番号 text: 10 digits, zero-padded (legacy-style numbers without check digit)."""
+    return zero_padded(number, 10)
+
+
+def atena_columns(pop: Population, towns: Towns, s: Strings, ps: PersonStrings,
+                  rows: slice) -> dict[str, pa.Array]:
+    """Items of the atena layout for the 宛名 rows ``rows``."""
+    a, rec = pop.atena, pop.records
+    record = a.record[rows]
+    person = rec.person[record]
+    n = len(record)
+    resident = a.jutokubun[rows] == 1  # 住登外者 rows carry no local 住民票コード
+    return {
+        "atenabango": atenabango(rec.number[record]),
+        "rirekibango": _decimal(a.rireki[rows]),
+        "jutokubun": _take(_DIGITS, a.jutokubun[rows]),
+        "juminhyokodo": _when(resident, ps.juminhyokodo.take(pa.array(person))),
+        "kojinbango": _when(rec.kojin_known[record], ps.kojinbango.take(pa.array(person))),
+        **name_columns(pop.persons, person, a.uji[rows], s, pop.persons.kana_atena),
+        **_person_columns(ps, person),
+        **render_addresses(pop.addresses, towns, s.address, a.addr[rows]),
+        **_ido_columns(a.code[rows], a.idobi[rows], a.shoribi[rows]),
+        "daihyo_atena_flag": pa.repeat("0", n),
+        "nayosesakiatenabango": pa.repeat("", n),
+        "tagyomusanshofukafuragu": _when(rec.sansho_fuka[record], "1", "0"),
+    }
+
+
+def juki_columns(pop: Population, towns: Towns, s: Strings, ps: PersonStrings,
+                 rows: slice) -> dict[str, pa.Array]:
+    """Items of the juki layout for the 住基 rows ``rows``."""
+    ev = pop.events
+    e = pop.juki_event[rows]
+    person = ev.person[e]
+    names = name_columns(pop.persons, person, ev.uji[e], s, pop.persons.kana_juki)
+    address = render_addresses(pop.addresses, towns, s.address, ev.addr[e])
+    return {
+        "juminhyokodo": ps.juminhyokodo.take(pa.array(person)),
+        "rirekibango": _decimal(pop.juki_rireki[rows]),
+        "shimei": names["shimei"],
+        "shimei_furigana": names["shimei_furigana"],
+        **_person_columns(ps, person),
+        "jusho_shikuchosonkodo": address["jusho_shikuchosonkodo"],
+        "jusho": address["jusho"],
+        "kojinbango": ps.kojinbango.take(pa.array(person)),
+        **_ido_columns(ev.code[e], ev.date[e], ev.shoribi[e]),
+    }
+
+
+def shien_columns(pop: Population, rows: slice) -> dict[str, pa.Array]:
+    """Items of the shien layout for the 支援措置 rows ``rows``."""
+    sh = pop.shien
+    return {
+        "atenabango": atenabango(pop.records.number[sh.record[rows]]),
+        "kubun": _take(_DIGITS, sh.kubun[rows]),
+        "kaishibi": iso_dates(sh.kaishi[rows]),
+        "shuryobi": iso_dates(sh.shuryo[rows]),
+    }
+
+
+def ground_truth_columns(pop: Population, lg_codes: list[str], ps: PersonStrings
+                         ) -> dict[str, pa.Array]:
+    """Which 住基 person every 宛名 record belongs to, sorted by (lg_code, 宛名番号)."""
+    rec = pop.records
+    order = np.lexsort((rec.number, rec.muni))
+    rireki_max = np.bincount(pop.atena.record, minlength=len(rec.muni))
+    return {
+        "lg_code": _take(pa.array(lg_codes), rec.muni[order]),
+        "atenabango": atenabango(rec.number[order]),
+        "rirekibango_max": _decimal(rireki_max[order]),
+        "juminhyokodo": ps.juminhyokodo.take(pa.array(rec.person[order])),
+        "kind": _take(pa.array(list(KINDS)), rec.kind[order]),
+    }
