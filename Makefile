@@ -16,7 +16,7 @@ export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint typecheck bench sample docs clean sshd
+.PHONY: help install demo test lint format typecheck bench sample docs clean sshd
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -39,12 +39,19 @@ sshd: ## Install openssh-server (apt) unless /usr/sbin/sshd exists; the landing 
 
 test: $(STAMP) sshd ## Run lint, type checks and the test suite
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
-lint: $(STAMP) ## Ruff only
+lint: $(STAMP) ## Ruff (lint and format check) and the import-layer contract
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+format: $(STAMP) ## Format the code and fix what ruff can
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 typecheck: $(STAMP) ## mypy on the library code
 	$(BIN)/mypy

@@ -44,9 +44,9 @@ ACCEPTED = Asset(ACCEPTED_ASSET)
     max_active_runs=1,
     params={
         "lg_codes": Param([], **LG_CODES_PARAM),
-        "sftp_conn_id": Param("", type="string",
-                              description="Airflow connection of the SFTP landing zone; "
-                                          "empty = local landing folder"),
+        "sftp_conn_id": Param(
+            "", type="string", description="Airflow connection of the SFTP landing zone; empty = local landing folder"
+        ),
         "landing": Param(PATHS["landing"], type="string", description="local landing folder"),
         "lake": Param(PATHS["lake"], type="string", description="lake root"),
     },
@@ -76,8 +76,7 @@ def jumin_ingest() -> None:
         from jumin.apps.orchestration import fail_fast
 
         results = fail_fast(validate_municipality, (params or {})["lake"], lg_code)
-        return [{k: r[k] for k in ("lg_code", "kijunbi", "layout", "status", "accepted")}
-                for r in results]
+        return [{k: r[k] for k in ("lg_code", "kijunbi", "layout", "status", "accepted")} for r in results]
 
     @task(map_index_template="{{ lg_code }}")
     def data_docs(lg_code: str, params: dict | None = None) -> list[str]:

@@ -35,12 +35,11 @@ PATHS = default_paths()
     doc_md=__doc__,
     tags=["jumin", "基準日"],
     params={
-        "kijunbi": Param("", **OPTIONAL_DATE_PARAM,
-                         description="基準日 (as of); empty = the 基準日 of newly accepted sets"),
-        "until": Param("", **OPTIONAL_DATE_PARAM,
-                       description="last 基準日 of a backfill; empty = kijunbi only"),
-        "known_at": Param("", **OPTIONAL_DATE_PARAM,
-                          description="処理日 cut-off; empty = each 基準日"),
+        "kijunbi": Param(
+            "", **OPTIONAL_DATE_PARAM, description="基準日 (as of); empty = the 基準日 of newly accepted sets"
+        ),
+        "until": Param("", **OPTIONAL_DATE_PARAM, description="last 基準日 of a backfill; empty = kijunbi only"),
+        "known_at": Param("", **OPTIONAL_DATE_PARAM, description="処理日 cut-off; empty = each 基準日"),
         "delta": Param(True, type="boolean", description="stage deltas from the day before"),
         "lg_codes": Param([], **LG_CODES_PARAM),
         "lake": Param(PATHS["lake"], type="string", description="lake root"),
@@ -56,18 +55,15 @@ def jumin_snapshot() -> None:
         return fail_fast(snapshot_plan, p["lake"], p, events)
 
     @task(map_index_template="{{ lg_code }}")
-    def snapshot(lg_code: str, kijunbi: str, until: str | None,
-                 params: dict | None = None) -> list[dict]:
+    def snapshot(lg_code: str, kijunbi: str, until: str | None, params: dict | None = None) -> list[dict]:
         from jumin.apps.orchestration import fail_fast
         from load.main import snapshot_municipality
 
         p = params or {}
-        return fail_fast(snapshot_municipality, p["lake"], lg_code, kijunbi,
-                         p["known_at"] or None, until)
+        return fail_fast(snapshot_municipality, p["lake"], lg_code, kijunbi, p["known_at"] or None, until)
 
     @task(map_index_template="{{ lg_code }}")
-    def delta(lg_code: str, kijunbi: str, until: str | None,
-              params: dict | None = None) -> list[dict]:
+    def delta(lg_code: str, kijunbi: str, until: str | None, params: dict | None = None) -> list[dict]:
         from jumin.apps.orchestration import fail_fast
         from load.main import delta_municipality
 

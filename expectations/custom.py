@@ -48,15 +48,13 @@ class ExpectColumnValuesToHaveValidCheckDigit(ColumnMapExpectation):
 
 class HistoryConsecutive(MulticolumnMapMetricProvider):
     condition_metric_name = "multicolumn_values.jumin_history_consecutive"
-    condition_domain_keys = ("batch_id", "table", "column_list", "row_condition",
-                             "condition_parser", "ignore_row_if")
+    condition_domain_keys = ("batch_id", "table", "column_list", "row_condition", "condition_parser", "ignore_row_if")
 
     @multicolumn_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column_list: pd.DataFrame, **kwargs: Any) -> pd.Series:
         person, number = column_list.columns[0], column_list.columns[1]
         text = column_list[number].astype("string")
-        n = pd.to_numeric(text.where(text.str.fullmatch(r"[0-9]{1,9}").fillna(False)),
-                          errors="coerce")
+        n = pd.to_numeric(text.where(text.str.fullmatch(r"[0-9]{1,9}").fillna(False)), errors="coerce")
         frame = pd.DataFrame({"p": column_list[person], "n": n})
         first = frame.groupby("p", dropna=True)["n"].transform("min")
         present = set(zip(frame["p"], frame["n"], strict=True))

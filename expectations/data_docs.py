@@ -29,27 +29,40 @@ def rule_statistics(con: duckdb.DuckDBPyConnection, rules: list[Rule]) -> list[d
     """Per rule: rows, empty values of its item, broken rows and the first broken values."""
     total = duck.scalar(con, "parsed", "SELECT count(*) FROM parsed")
     items = sorted({r.item for r in rules})
-    missing_row = duck.rows(con, "missing values", "SELECT " + ", ".join(
-        f"count(*) - count({duck.quote_ident(i)})" for i in items) + " FROM parsed")[0]
+    missing_row = duck.rows(
+        con,
+        "missing values",
+        "SELECT " + ", ".join(f"count(*) - count({duck.quote_ident(i)})" for i in items) + " FROM parsed",
+    )[0]
     missing = dict(zip(items, missing_row, strict=True))
-    broken = {rule: (n, values) for rule, n, values in duck.rows(
-        con, "rule statistics",
-        f"SELECT rule, count(*), list(value ORDER BY _row)[1:{PARTIAL}] FROM hits GROUP BY rule")}
+    broken = {
+        rule: (n, values)
+        for rule, n, values in duck.rows(
+            con,
+            "rule statistics",
+            f"SELECT rule, count(*), list(value ORDER BY _row)[1:{PARTIAL}] FROM hits GROUP BY rule",
+        )
+    }
     out = []
     for i, r in enumerate(rules):
         n, values = broken.get(i, (0, []))
         nonmissing = max(total - missing[r.item], 1)
-        out.append({"element_count": total, "missing_count": missing[r.item],
-                    "missing_percent": 100.0 * missing[r.item] / max(total, 1),
-                    "unexpected_count": n, "unexpected_percent": 100.0 * n / nonmissing,
-                    "unexpected_percent_nonmissing": 100.0 * n / nonmissing,
-                    "unexpected_percent_total": 100.0 * n / max(total, 1),
-                    "partial_unexpected_list": values})
+        out.append(
+            {
+                "element_count": total,
+                "missing_count": missing[r.item],
+                "missing_percent": 100.0 * missing[r.item] / max(total, 1),
+                "unexpected_count": n,
+                "unexpected_percent": 100.0 * n / nonmissing,
+                "unexpected_percent_nonmissing": 100.0 * n / nonmissing,
+                "unexpected_percent_total": 100.0 * n / max(total, 1),
+                "partial_unexpected_list": values,
+            }
+        )
     return out
 
 
-def validation_result(layout: Layout, stats: list[dict[str, Any]], set_id: str,
-                      kijunbi: str) -> Any:
+def validation_result(layout: Layout, stats: list[dict[str, Any]], set_id: str, kijunbi: str) -> Any:
     """The set's results as a GX ``ExpectationSuiteValidationResult`` of the layout's suite."""
     from great_expectations.core import (
         ExpectationSuiteValidationResult,
@@ -59,22 +72,36 @@ def validation_result(layout: Layout, stats: list[dict[str, Any]], set_id: str,
     from expectations.suite import build_suite
 
     suite = build_suite(layout)
-    no_exception = {"raised_exception": False, "exception_message": None,
-                    "exception_traceback": None}
-    results = [ExpectationValidationResult(success=s["unexpected_count"] == 0,
-                                           expectation_config=e.configuration, result=s,
-                                           exception_info=no_exception)
-               for e, s in zip(suite.expectations, stats, strict=True)]
+    no_exception = {"raised_exception": False, "exception_message": None, "exception_traceback": None}
+    results = [
+        ExpectationValidationResult(
+            success=s["unexpected_count"] == 0,
+            expectation_config=e.configuration,
+            result=s,
+            exception_info=no_exception,
+        )
+        for e, s in zip(suite.expectations, stats, strict=True)
+    ]
     passed = sum(1 for r in results if r.success)
     return ExpectationSuiteValidationResult(
-        success=passed == len(results), results=results, suite_name=suite.name,
-        statistics={"evaluated_expectations": len(results), "successful_expectations": passed,
-                    "unsuccessful_expectations": len(results) - passed,
-                    "success_percent": 100.0 * passed / max(len(results), 1)},
-        meta={"run_id": {"run_name": set_id, "run_time": f"{kijunbi}T00:00:00+09:00"},
-              "active_batch_definition": {"datasource_name": "jumin",
-                                          "data_asset_name": layout.name,
-                                          "batch_identifiers": {"set_id": set_id}}})
+        success=passed == len(results),
+        results=results,
+        suite_name=suite.name,
+        statistics={
+            "evaluated_expectations": len(results),
+            "successful_expectations": passed,
+            "unsuccessful_expectations": len(results) - passed,
+            "success_percent": 100.0 * passed / max(len(results), 1),
+        },
+        meta={
+            "run_id": {"run_name": set_id, "run_time": f"{kijunbi}T00:00:00+09:00"},
+            "active_batch_definition": {
+                "datasource_name": "jumin",
+                "data_asset_name": layout.name,
+                "batch_identifiers": {"set_id": set_id},
+            },
+        },
+    )
 
 
 def write_data_docs(result: Any, path: Path) -> Path:
@@ -99,7 +126,6 @@ def build_data_docs(lake_root: str | Path, lg_code: str, force: bool = False) ->
         if html.exists() and not force and html.stat().st_mtime >= stats_path.stat().st_mtime:
             continue
         s = json.loads(stats_path.read_text(encoding="utf-8"))
-        result = validation_result(get_layout(s["layout"]), s["rules"], s["set_id"],
-                                   s["kijunbi"])
+        result = validation_result(get_layout(s["layout"]), s["rules"], s["set_id"], s["kijunbi"])
         out.append(str(write_data_docs(result, html)))
     return out

@@ -17,8 +17,9 @@ from expectations.suite import build_suite
 from jumin.core.layouts import Layout
 
 ROW = "_row"
-HITS_SCHEMA = pa.schema([("_row", pa.int64()), ("_file", pa.string()), ("_line", pa.int64()),
-                         ("rule", pa.int32()), ("value", pa.string())])
+HITS_SCHEMA = pa.schema(
+    [("_row", pa.int64()), ("_file", pa.string()), ("_line", pa.int64()), ("rule", pa.int32()), ("value", pa.string())]
+)
 
 
 def run_suite(layout: Layout, frame: pd.DataFrame) -> Any:
@@ -28,15 +29,19 @@ def run_suite(layout: Layout, frame: pd.DataFrame) -> Any:
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    batch_def = (context.data_sources.add_pandas("parsed")
-                 .add_dataframe_asset(layout.name)
-                 .add_batch_definition_whole_dataframe("set"))
+    batch_def = (
+        context.data_sources.add_pandas("parsed")
+        .add_dataframe_asset(layout.name)
+        .add_batch_definition_whole_dataframe("set")
+    )
     suite = context.suites.add(build_suite(layout))
     definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name=suite.name, data=batch_def, suite=suite))
+        gx.ValidationDefinition(name=suite.name, data=batch_def, suite=suite)
+    )
     return definition.run(
         batch_parameters={"dataframe": frame},
-        result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ROW]})
+        result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ROW]},
+    )
 
 
 def gx_hits(layout: Layout, parsed: pa.Table) -> pa.Table:
@@ -49,13 +54,20 @@ def gx_hits(layout: Layout, parsed: pa.Table) -> pa.Table:
     for r in result.results:
         meta: dict[str, Any] = (r.expectation_config.meta if r.expectation_config else None) or {}
         if r.exception_info.get("raised_exception"):
-            raise SuiteFailed(f"{layout.name}: {meta.get('rule')} could not run: "
-                              f"{r.exception_info.get('exception_message')}")
-        for hit in ([] if r.success else r.result.get("unexpected_index_list") or []):
+            raise SuiteFailed(
+                f"{layout.name}: {meta.get('rule')} could not run: {r.exception_info.get('exception_message')}"
+            )
+        for hit in [] if r.success else r.result.get("unexpected_index_list") or []:
             value = hit.get(meta["item"])
             i = row_index[int(hit[ROW])]
-            hits.append({"_row": int(hit[ROW]), "_file": files[i], "_line": lines[i],
-                         "rule": int(meta["rule_id"]),
-                         "value": None if value is None or pd.isna(value) else str(value)})
+            hits.append(
+                {
+                    "_row": int(hit[ROW]),
+                    "_file": files[i],
+                    "_line": lines[i],
+                    "rule": int(meta["rule_id"]),
+                    "value": None if value is None or pd.isna(value) else str(value),
+                }
+            )
     hits.sort(key=lambda h: (h["_row"], h["rule"]))
     return pa.Table.from_pylist(hits, schema=HITS_SCHEMA)

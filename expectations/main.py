@@ -34,23 +34,29 @@ Engine = Literal["duckdb", "gx"]
 
 def rules_table(rules: list[Rule]) -> pa.Table:
     """The rules as a small table to join findings with."""
-    return pa.table({
-        "rule": pa.array(range(len(rules)), pa.int32()),
-        "code": [r.code for r in rules],
-        "item": [r.item for r in rules],
-        "detail": [r.hint for r in rules],
-        "warning": [r.code in SEVERITY_WARNING for r in rules],
-    })
+    return pa.table(
+        {
+            "rule": pa.array(range(len(rules)), pa.int32()),
+            "code": [r.code for r in rules],
+            "item": [r.item for r in rules],
+            "detail": [r.hint for r in rules],
+            "warning": [r.code in SEVERITY_WARNING for r in rules],
+        }
+    )
 
 
 def load_parsed(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """Table ``parsed``: the parsed set with ``_row``, its row number in the file."""
-    duck.run(con, "parsed", "CREATE TABLE parsed AS SELECT * EXCLUDE (file_row_number), "
-             "file_row_number AS _row FROM read_parquet(?, file_row_number = true)", [str(path)])
+    duck.run(
+        con,
+        "parsed",
+        "CREATE TABLE parsed AS SELECT * EXCLUDE (file_row_number), "
+        "file_row_number AS _row FROM read_parquet(?, file_row_number = true)",
+        [str(path)],
+    )
 
 
-def find_violations(con: duckdb.DuckDBPyConnection, layout: Layout, rules: list[Rule],
-                    engine: Engine) -> pa.Table:
+def find_violations(con: duckdb.DuckDBPyConnection, layout: Layout, rules: list[Rule], engine: Engine) -> pa.Table:
     """(_row, _file, _line, rule, value) for every broken rule, ordered by row and rule."""
     if engine == "gx":
         from expectations.gx_engine import gx_hits
@@ -59,8 +65,7 @@ def find_violations(con: duckdb.DuckDBPyConnection, layout: Layout, rules: list[
     return duck.arrow(con, f"findings {layout.name}", findings_sql(rules, "parsed"))
 
 
-def validate_set(parsed_path: str | Path, lake_root: str | Path,
-                 engine: Engine = "duckdb") -> dict[str, Any]:
+def validate_set(parsed_path: str | Path, lake_root: str | Path, engine: Engine = "duckdb") -> dict[str, Any]:
     """Validate one parsed upload set; writes accepted, rejected and the receipt."""
     parsed_path = Path(parsed_path)
     lake = Lake(Path(lake_root))
@@ -73,64 +78,91 @@ def validate_set(parsed_path: str | Path, lake_root: str | Path,
     load_parsed(con, parsed_path)
     con.register("hits", find_violations(con, layout, rules, engine))
     con.register("rules", rules_table(rules))
-    duck.run(con, "bad", "CREATE TABLE bad AS SELECT DISTINCT _row FROM hits "
-             "JOIN rules USING (rule) WHERE NOT warning")
+    duck.run(con, "bad", "CREATE TABLE bad AS SELECT DISTINCT _row FROM hits JOIN rules USING (rule) WHERE NOT warning")
     findings = row_findings(con) + [Finding(**f) for f in sidecar["findings"]]
     findings.sort(key=lambda f: (f.file, f.line or 0, f.item, f.code, f.detail))
     total = duck.scalar(con, "parsed", "SELECT count(*) FROM parsed")
     bad = duck.scalar(con, "bad", "SELECT count(*) FROM bad")
 
     write_work_table(quarantine(con), lake.rejected(layout.name, lg_code, set_id))
-    write_work_table(accepted(con, layout, lg_code, kijunbi, set_id),
-                     lake.accepted(layout.name, lg_code, set_id))
+    write_work_table(accepted(con, layout, lg_code, kijunbi, set_id), lake.accepted(layout.name, lg_code, set_id))
     docs = lake.data_docs(lg_code, set_id)
-    atomic_write_bytes(lake.rule_stats(lg_code, set_id), json.dumps(
-        {"layout": layout.name, "set_id": set_id, "kijunbi": kijunbi,
-         "rules": rule_statistics(con, rules)}, ensure_ascii=False).encode("utf-8"))
+    atomic_write_bytes(
+        lake.rule_stats(lg_code, set_id),
+        json.dumps(
+            {"layout": layout.name, "set_id": set_id, "kijunbi": kijunbi, "rules": rule_statistics(con, rules)},
+            ensure_ascii=False,
+        ).encode("utf-8"),
+    )
     receipt_path = lake.receipt(lg_code, set_id)
-    receipt = write_receipt(Receipt(
-        set_id=set_id, manifest=sidecar["manifest"], lg_code=lg_code, layout=layout.name,
-        kijunbi=kijunbi, input=sidecar["rows_read"], accepted=total - bad,
-        rejected=bad + len(sidecar["findings"]), findings=findings, files=sidecar["files"],
-        gaiji=sidecar.get("gaiji", {}), data_docs=str(docs.relative_to(lake.root))),
-        receipt_path)
+    receipt = write_receipt(
+        Receipt(
+            set_id=set_id,
+            manifest=sidecar["manifest"],
+            lg_code=lg_code,
+            layout=layout.name,
+            kijunbi=kijunbi,
+            input=sidecar["rows_read"],
+            accepted=total - bad,
+            rejected=bad + len(sidecar["findings"]),
+            findings=findings,
+            files=sidecar["files"],
+            gaiji=sidecar.get("gaiji", {}),
+            data_docs=str(docs.relative_to(lake.root)),
+        ),
+        receipt_path,
+    )
     log.info("%s %s: %s", lg_code, sidecar["manifest"], receipt["counts"])
-    return {"set_id": set_id, "lg_code": lg_code, "layout": layout.name, "kijunbi": kijunbi,
-            "status": receipt["status"], "accepted": str(lake.accepted(layout.name, lg_code,
-                                                                       set_id)),
-            "receipt": str(receipt_path), "data_docs": str(docs), **receipt["counts"]}
+    return {
+        "set_id": set_id,
+        "lg_code": lg_code,
+        "layout": layout.name,
+        "kijunbi": kijunbi,
+        "status": receipt["status"],
+        "accepted": str(lake.accepted(layout.name, lg_code, set_id)),
+        "receipt": str(receipt_path),
+        "data_docs": str(docs),
+        **receipt["counts"],
+    }
 
 
 def row_findings(con: duckdb.DuckDBPyConnection) -> list[Finding]:
     """Every broken rule as a finding located by file, line and item."""
-    rows = duck.rows(con, "findings", "SELECT code, _file, _line, item, value, detail FROM hits "
-                     "JOIN rules USING (rule) ORDER BY _row, rule")
-    return [Finding(code=c, file=f, line=li, item=it, value=v, detail=d)
-            for c, f, li, it, v, d in rows]
+    rows = duck.rows(
+        con,
+        "findings",
+        "SELECT code, _file, _line, item, value, detail FROM hits JOIN rules USING (rule) ORDER BY _row, rule",
+    )
+    return [Finding(code=c, file=f, line=li, item=it, value=v, detail=d) for c, f, li, it, v, d in rows]
 
 
 def quarantine(con: duckdb.DuckDBPyConnection) -> pa.Table:
     """Rejected rows as sent (text), each with the list of its errors."""
-    return duck.arrow(con, "rejected", """
+    return duck.arrow(
+        con,
+        "rejected",
+        """
         SELECT p.* EXCLUDE (_row), e._errors FROM parsed p JOIN (
             SELECT _row, list({'code': code, 'item': item, 'detail': detail} ORDER BY rule)
                    AS _errors
             FROM hits JOIN rules USING (rule) WHERE NOT warning GROUP BY _row) e USING (_row)
-        ORDER BY p._row""")
+        ORDER BY p._row""",
+    )
 
 
-def accepted(con: duckdb.DuckDBPyConnection, layout: Layout, lg_code: str, kijunbi: str,
-             set_id: str) -> pa.Table:
+def accepted(con: duckdb.DuckDBPyConnection, layout: Layout, lg_code: str, kijunbi: str, set_id: str) -> pa.Table:
     """Accepted rows cast to the layout's typed schema, in file and line order."""
-    source = (f"(SELECT p.* EXCLUDE (_row), {duck.quote_literal(lg_code)} AS lg_code, "
-              f"{duck.quote_literal(kijunbi)} AS kijunbi, {duck.quote_literal(set_id)} AS set_id "
-              f"FROM parsed p ANTI JOIN bad USING (_row))")
-    return duck.arrow(con, f"accepted {layout.name}", typed_select_sql(layout, source)
-                      ).cast(arrow_schema(layout))
+    source = (
+        f"(SELECT p.* EXCLUDE (_row), {duck.quote_literal(lg_code)} AS lg_code, "
+        f"{duck.quote_literal(kijunbi)} AS kijunbi, {duck.quote_literal(set_id)} AS set_id "
+        f"FROM parsed p ANTI JOIN bad USING (_row))"
+    )
+    return duck.arrow(con, f"accepted {layout.name}", typed_select_sql(layout, source)).cast(arrow_schema(layout))
 
 
-def validate_municipality(lake_root: str | Path, lg_code: str, force: bool = False,
-                          engine: Engine = "duckdb") -> list[dict[str, Any]]:
+def validate_municipality(
+    lake_root: str | Path, lg_code: str, force: bool = False, engine: Engine = "duckdb"
+) -> list[dict[str, Any]]:
     """Validate every parsed set of one municipality that has no receipt yet (all if ``force``)."""
     lake = Lake(Path(lake_root))
     out = []

@@ -29,9 +29,9 @@ SUITES = Path(__file__).parent / "suites"
 
 def pandas_condition(when: Condition) -> str:
     """A pandas row condition: every clause holds ("" = empty, "*" = not empty)."""
+
     def value(column: str, v: str) -> str:
-        return {"": f"{column}.isna()", NOT_EMPTY: f"{column}.notna()"}.get(
-            v, f'{column} == "{v}"')
+        return {"": f"{column}.isna()", NOT_EMPTY: f"{column}.notna()"}.get(v, f'{column} == "{v}"')
 
     clauses = [" | ".join(f"({value(c, v)})" for v in values) for c, values in when]
     return clauses[0] if len(clauses) == 1 else " & ".join(f"({c})" for c in clauses)
@@ -39,8 +39,9 @@ def pandas_condition(when: Condition) -> str:
 
 def to_expectation(rule: Rule, rule_id: int) -> Expectation:
     """The GX expectation of rule number ``rule_id``."""
-    common: dict[str, Any] = {"meta": {"code": rule.code, "item": rule.item, "rule": rule.name,
-                                       "hint": rule.hint, "rule_id": rule_id}}
+    common: dict[str, Any] = {
+        "meta": {"code": rule.code, "item": rule.item, "rule": rule.name, "hint": rule.hint, "rule_id": rule_id}
+    }
     if rule.when:
         common |= {"row_condition": pandas_condition(rule.when), "condition_parser": "pandas"}
     col = rule.columns[0]
@@ -51,32 +52,36 @@ def to_expectation(rule: Rule, rule_id: int) -> Expectation:
         case "regex":
             return e.ExpectColumnValuesToMatchRegex(column=col, regex=rule.regex, **common)
         case "calendar":
-            return e.ExpectColumnValuesToMatchStrftimeFormat(column=col,
-                                                             strftime_format="%Y-%m-%d", **common)
+            return e.ExpectColumnValuesToMatchStrftimeFormat(column=col, strftime_format="%Y-%m-%d", **common)
         case "length":
-            return e.ExpectColumnValueLengthsToBeBetween(column=col, min_value=rule.min_length,
-                                                         max_value=rule.max_length, **common)
+            return e.ExpectColumnValueLengthsToBeBetween(
+                column=col, min_value=rule.min_length, max_value=rule.max_length, **common
+            )
         case "in_set":
             return e.ExpectColumnValuesToBeInSet(column=col, value_set=list(rule.values), **common)
         case "check_digit":
-            return ExpectColumnValuesToHaveValidCheckDigit(column=col, scheme=rule.scheme,
-                                                           **common)
+            return ExpectColumnValuesToHaveValidCheckDigit(column=col, scheme=rule.scheme, **common)
         case "unique":
             return e.ExpectCompoundColumnsToBeUnique(column_list=list(rule.columns), **common)
         case "consecutive":
             return ExpectHistoryToBeConsecutive(column_list=list(rule.columns), **common)
         case "a_ge_b":
             return e.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A=rule.columns[0], column_B=rule.columns[1], or_equal=True,
-                ignore_row_if="either_value_is_missing", **common)
+                column_A=rule.columns[0],
+                column_B=rule.columns[1],
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+                **common,
+            )
     raise ValueError(f"unknown rule kind {rule.kind!r}")
 
 
 def build_suite(layout: Layout) -> gx.ExpectationSuite:
     """The full suite for ``layout``, named ``<layout>_v<version>``."""
-    return gx.ExpectationSuite(name=f"{layout.name}_v{layout.version}",
-                               expectations=[to_expectation(r, i)
-                                             for i, r in enumerate(rules_for(layout))])
+    return gx.ExpectationSuite(
+        name=f"{layout.name}_v{layout.version}",
+        expectations=[to_expectation(r, i) for i, r in enumerate(rules_for(layout))],
+    )
 
 
 def suite_json(layout: Layout) -> str:

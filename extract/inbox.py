@@ -116,8 +116,9 @@ def deliver_local(upload_dir: Path, root: str | Path, lg_code: str) -> list[str]
     every file under a temporary name first, then renamed; manifests last."""
     inbox = LandingTree(root=Path(root)).inbox(lg_code)
     inbox.mkdir(parents=True, exist_ok=True)
-    names = sorted((p.name for p in upload_dir.iterdir() if p.is_file()),
-                   key=lambda n: (n.endswith(".manifest.json"), n))
+    names = sorted(
+        (p.name for p in upload_dir.iterdir() if p.is_file()), key=lambda n: (n.endswith(".manifest.json"), n)
+    )
     for n in names:
         tmp = inbox / f"{n}{PARTIAL_SUFFIX}"
         shutil.copyfile(upload_dir / n, tmp)

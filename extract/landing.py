@@ -30,5 +30,4 @@ def municipalities_at(source: str | Path) -> list[str]:
     root = Path(source)
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir()
-                  if is_valid_lg_code(p.name) and (p / INBOX).is_dir())
+    return sorted(p.name for p in root.iterdir() if is_valid_lg_code(p.name) and (p / INBOX).is_dir())

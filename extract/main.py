@@ -68,9 +68,13 @@ def set_id_of(manifest_bytes: bytes) -> str:
     return sha256_bytes(manifest_bytes)[:16]
 
 
-def ingest_municipality(source: str | Path, lake_root: str | Path, lg_code: str,
-                        config: ExtractConfig | None = None,
-                        now: float | None = None) -> list[dict[str, str]]:
+def ingest_municipality(
+    source: str | Path,
+    lake_root: str | Path,
+    lg_code: str,
+    config: ExtractConfig | None = None,
+    now: float | None = None,
+) -> list[dict[str, str]]:
     """Ingest every upload set waiting for one municipality.
 
     ``source`` is a local landing folder or the ``sftp://`` URI of the landing zone.
@@ -79,15 +83,15 @@ def ingest_municipality(source: str | Path, lake_root: str | Path, lg_code: str,
         return ingest_inbox(inbox, lake_root, config, now)
 
 
-def return_municipality_receipts(source: str | Path, lake_root: str | Path,
-                                 lg_code: str) -> list[str]:
+def return_municipality_receipts(source: str | Path, lake_root: str | Path, lg_code: str) -> list[str]:
     """Return the municipality's new or changed receipts: put them into its outbox."""
     with open_inbox(source, lg_code) as inbox:
         return return_receipts(inbox, lake_root)
 
 
-def ingest_inbox(inbox: Inbox, lake_root: str | Path, config: ExtractConfig | None = None,
-                 now: float | None = None) -> list[dict[str, str]]:
+def ingest_inbox(
+    inbox: Inbox, lake_root: str | Path, config: ExtractConfig | None = None, now: float | None = None
+) -> list[dict[str, str]]:
     """Ingest every upload set in ``inbox``; one bad set never stops the others.
 
     ``now`` (seconds since the epoch) only decides when an incomplete set is reported.
@@ -95,12 +99,16 @@ def ingest_inbox(inbox: Inbox, lake_root: str | Path, config: ExtractConfig | No
     files = {f.name: f for f in inbox.files()}
     lake, cfg = Lake(Path(lake_root)), config or ExtractConfig()
     clock = time.time() if now is None else now
-    return [ingest_set(inbox, files, name, lake, cfg, clock).to_dict()
-            for name in sorted(files) if name.endswith(MANIFEST_SUFFIX)]
+    return [
+        ingest_set(inbox, files, name, lake, cfg, clock).to_dict()
+        for name in sorted(files)
+        if name.endswith(MANIFEST_SUFFIX)
+    ]
 
 
-def ingest_set(inbox: Inbox, files: dict[str, InboxFile], name: str, lake: Lake,
-               config: ExtractConfig, now: float) -> IngestResult:
+def ingest_set(
+    inbox: Inbox, files: dict[str, InboxFile], name: str, lake: Lake, config: ExtractConfig, now: float
+) -> IngestResult:
     """Verify, stage, copy and parse one upload set."""
     lg_code = inbox.lg_code
     manifest_bytes = inbox.read(name)
@@ -112,8 +120,14 @@ def ingest_set(inbox: Inbox, files: dict[str, InboxFile], name: str, lake: Lake,
         if processed(lake, manifest, lg_code, set_id):
             log.info("%s: set %s was processed before; archiving the copy", name, set_id)
             inbox.archive(present(manifest, name, files), set_id)
-            return IngestResult(set_id, lg_code, name, manifest.layout, "already_ingested",
-                                str(lake.parsed(manifest.layout, lg_code, set_id)))
+            return IngestResult(
+                set_id,
+                lg_code,
+                name,
+                manifest.layout,
+                "already_ingested",
+                str(lake.parsed(manifest.layout, lg_code, set_id)),
+            )
         missing = incomplete(manifest, files, config)
         if missing is not None:
             return wait_or_report(missing, manifest, name, set_id, files, lake, config, now)
@@ -126,17 +140,21 @@ def ingest_set(inbox: Inbox, files: dict[str, InboxFile], name: str, lake: Lake,
             raw.parent.mkdir(parents=True, exist_ok=True)
             staged.rename(raw)
         gaiji = load_map(lake.root, lg_code)
-        parsed_files = [parse_file(raw / e.name, manifest, e.encoding, gaiji)
-                        for e in manifest.files]
+        parsed_files = [parse_file(raw / e.name, manifest, e.encoding, gaiji) for e in manifest.files]
     except UploadSetRejected as e:
         log.warning("%s: rejected: %s", name, e)
         receipt = reject(e.finding, manifest, name, set_id, lg_code, lake)
         inbox.archive(present(manifest, name, files), set_id)
-        return IngestResult(set_id, lg_code, name, manifest.layout if manifest else "",
-                            "rejected", receipt=receipt)
+        return IngestResult(set_id, lg_code, name, manifest.layout if manifest else "", "rejected", receipt=receipt)
     parsed_path = lake.parsed(manifest.layout, lg_code, set_id)
-    write_parsed(parsed_files, manifest, name, set_id, parsed_path, gaiji_report(
-        gaiji, merge_counts(p.gaiji for p in parsed_files)))
+    write_parsed(
+        parsed_files,
+        manifest,
+        name,
+        set_id,
+        parsed_path,
+        gaiji_report(gaiji, merge_counts(p.gaiji for p in parsed_files)),
+    )
     inbox.archive(present(manifest, name, files), set_id)
     return IngestResult(set_id, lg_code, name, manifest.layout, "parsed", str(parsed_path))
 
@@ -154,8 +172,7 @@ def present(manifest: Manifest | None, name: str, files: dict[str, InboxFile]) -
     return [n for n in named if n in files and n != name] + [name]
 
 
-def incomplete(manifest: Manifest, files: dict[str, InboxFile],
-               config: ExtractConfig) -> Finding | None:
+def incomplete(manifest: Manifest, files: dict[str, InboxFile], config: ExtractConfig) -> Finding | None:
     """Why the set is not complete yet (a file missing or shorter than declared), or None.
 
     A file name that could never be valid rejects the set instead.
@@ -167,17 +184,24 @@ def incomplete(manifest: Manifest, files: dict[str, InboxFile],
         if f is None:
             return Finding("F0004", file=e.name)
         if f.size > config.max_file_bytes:
-            raise UploadSetRejected(Finding("F0012", file=e.name, value=str(f.size),
-                                            detail=f"larger than {config.max_file_bytes} bytes"))
+            raise UploadSetRejected(
+                Finding("F0012", file=e.name, value=str(f.size), detail=f"larger than {config.max_file_bytes} bytes")
+            )
         if e.size is not None and f.size != e.size:
-            return Finding("F0004", file=e.name, value=str(f.size),
-                           detail=f"{f.size} of {e.size} bytes uploaded")
+            return Finding("F0004", file=e.name, value=str(f.size), detail=f"{f.size} of {e.size} bytes uploaded")
     return None
 
 
-def wait_or_report(missing: Finding, manifest: Manifest, name: str, set_id: str,
-                   files: dict[str, InboxFile], lake: Lake, config: ExtractConfig,
-                   now: float) -> IngestResult:
+def wait_or_report(
+    missing: Finding,
+    manifest: Manifest,
+    name: str,
+    set_id: str,
+    files: dict[str, InboxFile],
+    lake: Lake,
+    config: ExtractConfig,
+    now: float,
+) -> IngestResult:
     """Leave an incomplete set alone; once it is overdue, say so in an "incomplete" receipt."""
     lg_code = manifest.lg_code
     age = now - files[name].mtime
@@ -185,22 +209,42 @@ def wait_or_report(missing: Finding, manifest: Manifest, name: str, set_id: str,
         log.info("%s: waiting for %s (%.0f s since the manifest)", name, missing.file, age)
         return IngestResult(set_id, lg_code, name, manifest.layout, "waiting")
     path = lake.receipt(lg_code, set_id)
-    write_receipt(Receipt(set_id=set_id, manifest=name, lg_code=lg_code, layout=manifest.layout,
-                          kijunbi=manifest.kijunbi, input=0, accepted=0, rejected=0,
-                          findings=[missing], pending=True), path)
+    write_receipt(
+        Receipt(
+            set_id=set_id,
+            manifest=name,
+            lg_code=lg_code,
+            layout=manifest.layout,
+            kijunbi=manifest.kijunbi,
+            input=0,
+            accepted=0,
+            rejected=0,
+            findings=[missing],
+            pending=True,
+        ),
+        path,
+    )
     return IngestResult(set_id, lg_code, name, manifest.layout, "incomplete", receipt=str(path))
 
 
-def reject(finding: Finding, manifest: Manifest | None, name: str, set_id: str, lg_code: str,
-           lake: Lake) -> str:
+def reject(finding: Finding, manifest: Manifest | None, name: str, set_id: str, lg_code: str, lake: Lake) -> str:
     """Write the receipt of a set rejected as a whole: every declared row counts as rejected."""
     declared = sum(f.rows for f in manifest.files) if manifest else 0
     path = lake.receipt(lg_code, set_id)
-    write_receipt(Receipt(set_id=set_id, manifest=name, lg_code=lg_code,
-                          layout=manifest.layout if manifest else "",
-                          kijunbi=manifest.kijunbi if manifest else "",
-                          input=declared, accepted=0, rejected=declared,
-                          findings=[finding]), path)
+    write_receipt(
+        Receipt(
+            set_id=set_id,
+            manifest=name,
+            lg_code=lg_code,
+            layout=manifest.layout if manifest else "",
+            kijunbi=manifest.kijunbi if manifest else "",
+            input=declared,
+            accepted=0,
+            rejected=declared,
+            findings=[finding],
+        ),
+        path,
+    )
     return str(path)
 
 
@@ -215,15 +259,17 @@ def read_manifest(data: bytes, name: str) -> Manifest:
 def check_manifest(manifest: Manifest, name: str, lg_code: str) -> None:
     """Check a parsed manifest against the folder it arrived in and the known layouts."""
     if not is_valid_lg_code(manifest.lg_code) or manifest.lg_code != lg_code:
-        raise UploadSetRejected(Finding(
-            "F0003", file=name, item="lg_code", value=manifest.lg_code,
-            detail=f"landing folder is {lg_code}"))
+        raise UploadSetRejected(
+            Finding("F0003", file=name, item="lg_code", value=manifest.lg_code, detail=f"landing folder is {lg_code}")
+        )
     try:
         get_layout(manifest.layout, manifest.layout_version)
     except KeyError as e:
-        raise UploadSetRejected(Finding("F0002", file=name, item="layout",
-                                        value=f"{manifest.layout} v{manifest.layout_version}",
-                                        detail=str(e))) from e
+        raise UploadSetRejected(
+            Finding(
+                "F0002", file=name, item="layout", value=f"{manifest.layout} v{manifest.layout_version}", detail=str(e)
+            )
+        ) from e
 
 
 def stage(inbox: Inbox, manifest: Manifest, name: str, target: Path) -> Path:
@@ -241,26 +287,26 @@ def verify_checksums(folder: Path, manifest: Manifest) -> None:
     for e in manifest.files:
         actual = sha256_file(folder / e.name)
         if actual != e.sha256:
-            raise UploadSetRejected(Finding("F0005", file=e.name, value=actual,
-                                            detail=f"manifest says {e.sha256}"))
+            raise UploadSetRejected(Finding("F0005", file=e.name, value=actual, detail=f"manifest says {e.sha256}"))
 
 
-def parse_file(path: Path, manifest: Manifest, encoding: str,
-               gaiji: dict[int, str] | None = None) -> ParsedFile:
+def parse_file(path: Path, manifest: Manifest, encoding: str, gaiji: dict[int, str] | None = None) -> ParsedFile:
     """Decode a data file, apply the municipality's 外字 map, parse it strictly and check its
     record count against the manifest."""
     layout = get_layout(manifest.layout)
     data = path.read_bytes()
     text, replaced = apply_map(decode(data, encoding, path.name), gaiji or {})
     # the bytes of a UTF-8 file are already the text's UTF-8, unless 外字 were replaced
-    utf8 = data.removeprefix(b"\xef\xbb\xbf") if not replaced and \
-        ENCODINGS.get(encoding.lower()) == "utf-8-sig" else None
+    utf8 = (
+        data.removeprefix(b"\xef\xbb\xbf") if not replaced and ENCODINGS.get(encoding.lower()) == "utf-8-sig" else None
+    )
     parsed = parse(text, layout, path.name, utf8)
     parsed.gaiji = replaced
     declared = next(f.rows for f in manifest.files if f.name == path.name)
     if parsed.rows_read != declared:
-        raise UploadSetRejected(Finding("F0006", file=path.name, value=str(parsed.rows_read),
-                                        detail=f"manifest says {declared}"))
+        raise UploadSetRejected(
+            Finding("F0006", file=path.name, value=str(parsed.rows_read), detail=f"manifest says {declared}")
+        )
     return parsed
 
 
@@ -277,8 +323,14 @@ def gaiji_report(table: dict[int, str], counts: dict[str, int]) -> dict[str, dic
     return {cp: {"to": table[int(cp[2:], 16)], "count": n} for cp, n in counts.items()}
 
 
-def write_parsed(parsed: list[ParsedFile], manifest: Manifest, manifest_name: str,
-                 set_id: str, path: Path, gaiji: dict[str, dict[str, Any]]) -> None:
+def write_parsed(
+    parsed: list[ParsedFile],
+    manifest: Manifest,
+    manifest_name: str,
+    set_id: str,
+    path: Path,
+    gaiji: dict[str, dict[str, Any]],
+) -> None:
     """Write the parsed rows (Parquet) and what ingest learnt (JSON sidecar) atomically."""
     write_work_table(pa.concat_tables([p.table for p in parsed]), path)
     sidecar = {
@@ -286,10 +338,11 @@ def write_parsed(parsed: list[ParsedFile], manifest: Manifest, manifest_name: st
         "manifest": manifest_name,
         "manifest_data": json.loads(manifest.to_json()),
         "rows_read": sum(p.rows_read for p in parsed),
-        "files": [{"name": e.name, "rows": p.rows_read, "encoding": e.encoding}
-                  for e, p in zip(manifest.files, parsed, strict=True)],
+        "files": [
+            {"name": e.name, "rows": p.rows_read, "encoding": e.encoding}
+            for e, p in zip(manifest.files, parsed, strict=True)
+        ],
         "findings": [asdict(f) for p in parsed for f in p.findings],
         "gaiji": gaiji,
     }
-    atomic_write_bytes(Lake.parsed_sidecar(path),
-                       json.dumps(sidecar, ensure_ascii=False, indent=1).encode())
+    atomic_write_bytes(Lake.parsed_sidecar(path), json.dumps(sidecar, ensure_ascii=False, indent=1).encode())

@@ -35,8 +35,11 @@ def decode(data: bytes, encoding: str, file: str) -> str:
     if codec is None:
         raise UploadSetRejected(Finding("F0013", file=file, detail=f"encoding={encoding!r}"))
     if codec == "cp932" and _looks_utf8(data):
-        raise UploadSetRejected(Finding("F0007", file=file, line=_first_non_ascii_line(data),
-                                        detail="declared cp932 but the bytes are UTF-8"))
+        raise UploadSetRejected(
+            Finding(
+                "F0007", file=file, line=_first_non_ascii_line(data), detail="declared cp932 but the bytes are UTF-8"
+            )
+        )
     try:
         return data.decode(codec)
     except UnicodeDecodeError as e:
@@ -48,8 +51,7 @@ def decode(data: bytes, encoding: str, file: str) -> str:
                 hint = "; the bytes decode as cp932"
             except UnicodeDecodeError:
                 pass
-        raise UploadSetRejected(Finding("F0007", file=file, line=line,
-                                        detail=f"not valid {encoding}{hint}")) from e
+        raise UploadSetRejected(Finding("F0007", file=file, line=line, detail=f"not valid {encoding}{hint}")) from e
 
 
 def _looks_utf8(data: bytes) -> bool:
@@ -78,13 +80,13 @@ def map_header(header: list[str], layout: Layout, file: str) -> list[str]:
     for cell in header:
         name = aliases.get(cell.strip())
         if name is None or name in names:
-            raise UploadSetRejected(Finding("F0009", file=file, line=1, item=cell,
-                                            detail=f"header cell {cell!r}"))
+            raise UploadSetRejected(Finding("F0009", file=file, line=1, item=cell, detail=f"header cell {cell!r}"))
         names.append(name)
     missing = [i for i in layout.items if i.required and i.romaji not in names]
     if missing:
-        raise UploadSetRejected(Finding("F0008", file=file, line=1, item=missing[0].romaji,
-                                        detail=", ".join(i.ja for i in missing)))
+        raise UploadSetRejected(
+            Finding("F0008", file=file, line=1, item=missing[0].romaji, detail=", ".join(i.ja for i in missing))
+        )
     return names
 
 
@@ -104,11 +106,9 @@ def parse(text: str, layout: Layout, file: str, utf8: bytes | None = None) -> Pa
     return fast if fast is not None else parse_exact(text, layout, file)
 
 
-def parse_plain(text: str, layout: Layout, file: str,
-                utf8: bytes | None = None) -> ParsedFile | None:
+def parse_plain(text: str, layout: Layout, file: str, utf8: bytes | None = None) -> ParsedFile | None:
     """One record per line, so record i is on line i + 2; None when the file is not that plain."""
-    if '"' in text or text.count("\r") != text.count("\r\n") or "\n\n" in text \
-            or "\n\r\n" in text or text[0] in "\r\n":
+    if '"' in text or text.count("\r") != text.count("\r\n") or "\n\n" in text or "\n\r\n" in text or text[0] in "\r\n":
         return None
     end = text.find("\n")
     header_line = (text if end < 0 else text[:end]).removesuffix("\r")
@@ -122,24 +122,24 @@ def parse_plain(text: str, layout: Layout, file: str,
     if end < 0:
         body = pa.py_buffer(b"")
     elif utf8 is not None:  # LF is never part of a multi-byte UTF-8 sequence; slicing copies nothing
-        body = pa.py_buffer(utf8)[utf8.index(b"\n") + 1:]
+        body = pa.py_buffer(utf8)[utf8.index(b"\n") + 1 :]
     else:
-        body = pa.py_buffer(text[end + 1:].encode("utf-8"))
+        body = pa.py_buffer(text[end + 1 :].encode("utf-8"))
     if not body.size:
         return ParsedFile(layout_table(layout, {}, file, pa.array([], pa.int64())), 0)
     table = pacsv.read_csv(
         pa.BufferReader(body),
         read_options=pacsv.ReadOptions(column_names=names, use_threads=True),
-        parse_options=pacsv.ParseOptions(quote_char=False, newlines_in_values=False,
-                                         invalid_row_handler=skip),
-        convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
-                                             null_values=[""], strings_can_be_null=True))
+        parse_options=pacsv.ParseOptions(quote_char=False, newlines_in_values=False, invalid_row_handler=skip),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()), null_values=[""], strings_can_be_null=True
+        ),
+    )
     if invalid:
         return None
     n = table.num_rows
     arrays = {name: table.column(name) for name in names}  # chunked: no copy
-    return ParsedFile(layout_table(layout, arrays, file, pa.array(range(2, n + 2), pa.int64())),
-                      n)
+    return ParsedFile(layout_table(layout, arrays, file, pa.array(range(2, n + 2), pa.int64())), n)
 
 
 def parse_exact(text: str, layout: Layout, file: str) -> ParsedFile:
@@ -169,8 +169,7 @@ def parse_exact(text: str, layout: Layout, file: str) -> ParsedFile:
             continue
         rows_read += 1
         if len(row) != width:
-            findings.append(Finding("R0001", file=file, line=start,
-                                    detail=f"{len(row)} fields, header has {width}"))
+            findings.append(Finding("R0001", file=file, line=start, detail=f"{len(row)} fields, header has {width}"))
             start = reader.line_num + 1
             continue
         for c, v in zip(cols, row, strict=True):
@@ -178,16 +177,13 @@ def parse_exact(text: str, layout: Layout, file: str) -> ParsedFile:
         line_numbers.append(start)
         start = reader.line_num + 1
     arrays = {n: pa.array(c, type=pa.string()) for n, c in zip(names, cols, strict=True)}
-    return ParsedFile(layout_table(layout, arrays, file, pa.array(line_numbers, pa.int64())),
-                      rows_read, findings)
+    return ParsedFile(layout_table(layout, arrays, file, pa.array(line_numbers, pa.int64())), rows_read, findings)
 
 
-def layout_table(layout: Layout, arrays: dict[str, pa.Array | pa.ChunkedArray], file: str,
-                 lines: pa.Array) -> pa.Table:
+def layout_table(layout: Layout, arrays: dict[str, pa.Array | pa.ChunkedArray], file: str, lines: pa.Array) -> pa.Table:
     """The parsed columns in layout order (absent items null), then file and line."""
     n = len(lines)
-    columns = {item.romaji: arrays.get(item.romaji, pa.nulls(n, type=pa.string()))
-               for item in layout.items}
+    columns = {item.romaji: arrays.get(item.romaji, pa.nulls(n, type=pa.string())) for item in layout.items}
     columns[FILE] = pa.array([file] * n, type=pa.string())
     columns[LINE] = lines
     return pa.table(columns)

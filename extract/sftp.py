@@ -45,17 +45,24 @@ class SftpSettings:
         q = {k: v[0] for k, v in parse_qs(u.query).items()}
         if not (u.hostname and u.username and q.get("key_file") and q.get("host_key")):
             raise SftpRefused(f"connection URI needs user, host, key_file and host_key: {uri!r}")
-        return cls(host=u.hostname, port=u.port or 22, username=unquote(u.username),
-                   key_file=q["key_file"], host_key=q["host_key"],
-                   timeout_s=float(q.get("timeout", 30)))
+        return cls(
+            host=u.hostname,
+            port=u.port or 22,
+            username=unquote(u.username),
+            key_file=q["key_file"],
+            host_key=q["host_key"],
+            timeout_s=float(q.get("timeout", 30)),
+        )
 
     def to_uri(self) -> str:
         """The inverse of :meth:`from_uri` (for ``AIRFLOW_CONN_JUMIN_SFTP``)."""
         from urllib.parse import quote
 
-        return (f"sftp://{quote(self.username)}@{self.host}:{self.port}"
-                f"?key_file={quote(self.key_file)}&host_key={quote(self.host_key)}"
-                f"&timeout={self.timeout_s:g}")
+        return (
+            f"sftp://{quote(self.username)}@{self.host}:{self.port}"
+            f"?key_file={quote(self.key_file)}&host_key={quote(self.host_key)}"
+            f"&timeout={self.timeout_s:g}"
+        )
 
 
 def open_sftp(settings: SftpSettings) -> tuple[paramiko.SSHClient, paramiko.SFTPClient]:
@@ -63,20 +70,26 @@ def open_sftp(settings: SftpSettings) -> tuple[paramiko.SSHClient, paramiko.SFTP
     client = paramiko.SSHClient()
     key_type, key_data = settings.host_key.split()[:2]
     host_id = settings.host if settings.port == 22 else f"[{settings.host}]:{settings.port}"
-    client.get_host_keys().add(host_id, key_type, paramiko.PKey.from_type_string(
-        key_type, base64.b64decode(key_data)))
+    client.get_host_keys().add(host_id, key_type, paramiko.PKey.from_type_string(key_type, base64.b64decode(key_data)))
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
     try:
-        client.connect(settings.host, port=settings.port, username=settings.username,
-                       key_filename=settings.key_file, look_for_keys=False,
-                       allow_agent=False, timeout=settings.timeout_s,
-                       banner_timeout=settings.timeout_s, auth_timeout=settings.timeout_s)
+        client.connect(
+            settings.host,
+            port=settings.port,
+            username=settings.username,
+            key_filename=settings.key_file,
+            look_for_keys=False,
+            allow_agent=False,
+            timeout=settings.timeout_s,
+            banner_timeout=settings.timeout_s,
+            auth_timeout=settings.timeout_s,
+        )
         return client, client.open_sftp()
-    except (paramiko.AuthenticationException, paramiko.BadHostKeyException,
-            paramiko.SSHException) as e:
+    except (paramiko.AuthenticationException, paramiko.BadHostKeyException, paramiko.SSHException) as e:
         client.close()
-        if isinstance(e, paramiko.AuthenticationException | paramiko.BadHostKeyException) or \
-                "not found in known_hosts" in str(e):
+        if isinstance(
+            e, paramiko.AuthenticationException | paramiko.BadHostKeyException
+        ) or "not found in known_hosts" in str(e):
             raise SftpRefused(f"{settings.username}@{settings.host}:{settings.port}: {e}") from e
         raise SftpUnavailable(f"{settings.host}:{settings.port}: {e}") from e
     except OSError as e:
@@ -99,8 +112,9 @@ class SftpInbox:
         self._client, self._sftp = open_sftp(self.settings)
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._client is not None:
             self._client.close()
 
@@ -118,10 +132,14 @@ class SftpInbox:
 
     def files(self) -> list[InboxFile]:
         attrs = self._call("list inbox", self.sftp.listdir_attr, self.inbox)
-        return sorted((InboxFile(a.filename, a.st_size or 0, float(a.st_mtime or 0))
-                       for a in attrs
-                       if stat.S_ISREG(a.st_mode or 0) and not waiting(a.filename)),
-                      key=lambda f: f.name)
+        return sorted(
+            (
+                InboxFile(a.filename, a.st_size or 0, float(a.st_mtime or 0))
+                for a in attrs
+                if stat.S_ISREG(a.st_mode or 0) and not waiting(a.filename)
+            ),
+            key=lambda f: f.name,
+        )
 
     def read(self, name: str) -> bytes:
         with self._call("open", self.sftp.open, posixpath.join(self.inbox, name), "rb") as f:
@@ -136,8 +154,9 @@ class SftpInbox:
         target = f"{base}/{archive_name(existing, set_id)}"
         self._call("mkdir", self.sftp.mkdir, target)
         for name in names:
-            self._call("archive", self.sftp.posix_rename, posixpath.join(self.inbox, name),
-                       posixpath.join(target, name))
+            self._call(
+                "archive", self.sftp.posix_rename, posixpath.join(self.inbox, name), posixpath.join(target, name)
+            )
 
     def outbox_names(self) -> set[str]:
         return set(self._call("list outbox", self.sftp.listdir, self.outbox))
@@ -153,8 +172,9 @@ def list_municipalities(uri: str) -> list[str]:
     """Municipality folders at the root of the landing zone (as the service account sees it)."""
     client, sftp = open_sftp(SftpSettings.from_uri(uri))
     try:
-        return sorted(a.filename for a in sftp.listdir_attr("/")
-                      if stat.S_ISDIR(a.st_mode or 0) and is_valid_lg_code(a.filename))
+        return sorted(
+            a.filename for a in sftp.listdir_attr("/") if stat.S_ISDIR(a.st_mode or 0) and is_valid_lg_code(a.filename)
+        )
     except (OSError, paramiko.SSHException) as e:
         raise SftpUnavailable(f"list landing zone: {e}") from e
     finally:

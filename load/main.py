@@ -38,8 +38,7 @@ class Tally:
     def count(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             counts = pc.value_counts(batch.column(self.column))
-            for value, n in zip(counts.field("values").to_pylist(),
-                                counts.field("counts").to_pylist(), strict=True):
+            for value, n in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True):
                 self.rows[value] = self.rows.get(value, 0) + n
             yield batch
 
@@ -47,29 +46,46 @@ class Tally:
 def snapshot_inputs(tally: Tally, set_dates: dict[str, str]) -> list[dict[str, Any]]:
     """The upload sets a snapshot's rows come from, with their 基準日 and row counts: a later
     set that contributes nothing leaves an old snapshot's manifest unchanged."""
-    return [{"set_id": s, "kijunbi": set_dates[s], "rows": tally.rows[s]}
-            for s in sorted(tally.rows, key=lambda s: (set_dates[s], s))]
+    return [
+        {"set_id": s, "kijunbi": set_dates[s], "rows": tally.rows[s]}
+        for s in sorted(tally.rows, key=lambda s: (set_dates[s], s))
+    ]
 
 
-def _stage_day(history: AcceptedHistory, lake: Lake, as_of: str, known: str,
-               config: ParquetConfig | None) -> dict[str, Any]:
+def _stage_day(
+    history: AcceptedHistory, lake: Lake, as_of: str, known: str, config: ParquetConfig | None
+) -> dict[str, Any]:
     """Stage the snapshot of one 基準日."""
     layout, lg_code = history.layout, history.lg_code
     tally = Tally("set_id")
     manifest = write_partition(
         tally.count(history.snapshot(as_of, known)),
-        lake.snapshot(layout.name, as_of, known, lg_code), snapshot_schema(layout),
-        lambda: {"dataset": "snapshot", "layout": layout.name, "layout_version": layout.version,
-                 "lg_code": lg_code, "kijunbi": as_of, "known_at": known,
-                 "inputs": snapshot_inputs(tally, history.set_dates)}, config)
-    log.info("snapshot %s %s %s known at %s: %d rows", layout.name, lg_code, as_of, known,
-             manifest["rows"])
+        lake.snapshot(layout.name, as_of, known, lg_code),
+        snapshot_schema(layout),
+        lambda: {
+            "dataset": "snapshot",
+            "layout": layout.name,
+            "layout_version": layout.version,
+            "lg_code": lg_code,
+            "kijunbi": as_of,
+            "known_at": known,
+            "inputs": snapshot_inputs(tally, history.set_dates),
+        },
+        config,
+    )
+    log.info("snapshot %s %s %s known at %s: %d rows", layout.name, lg_code, as_of, known, manifest["rows"])
     return manifest
 
 
-def snapshot_layout(lake_root: str | Path, layout_name: str, lg_code: str, kijunbi: str,
-                    known_at: str | None = None, until: str | None = None,
-                    config: ParquetConfig | None = None) -> list[dict[str, Any]]:
+def snapshot_layout(
+    lake_root: str | Path,
+    layout_name: str,
+    lg_code: str,
+    kijunbi: str,
+    known_at: str | None = None,
+    until: str | None = None,
+    config: ParquetConfig | None = None,
+) -> list[dict[str, Any]]:
     """Build and stage the snapshots of one layout for 基準日 ``kijunbi`` (through ``until``),
     as known at ``known_at`` (default: each 基準日). Nothing when nothing was accepted yet."""
     lake = Lake(Path(lake_root))
@@ -81,36 +97,48 @@ def snapshot_layout(lake_root: str | Path, layout_name: str, lg_code: str, kijun
     for as_of in day_range(kijunbi, until):
         known = known_at or as_of
         manifest = _stage_day(history, lake, as_of, known, config)
-        out.append({"layout": layout.name, "lg_code": lg_code, "kijunbi": as_of,
-                    "known_at": known, "rows": manifest["rows"],
-                    "path": str(lake.snapshot(layout.name, as_of, known, lg_code) / PART_FILE)})
+        out.append(
+            {
+                "layout": layout.name,
+                "lg_code": lg_code,
+                "kijunbi": as_of,
+                "known_at": known,
+                "rows": manifest["rows"],
+                "path": str(lake.snapshot(layout.name, as_of, known, lg_code) / PART_FILE),
+            }
+        )
     return out
 
 
-def snapshot_municipality(lake_root: str | Path, lg_code: str, kijunbi: str,
-                          known_at: str | None = None, until: str | None = None
-                          ) -> list[dict[str, Any]]:
+def snapshot_municipality(
+    lake_root: str | Path, lg_code: str, kijunbi: str, known_at: str | None = None, until: str | None = None
+) -> list[dict[str, Any]]:
     """Snapshots of every layout with accepted data for one municipality, for 基準日
     ``kijunbi`` (through ``until``: a backfill)."""
-    return [r for name in LAYOUTS
-            for r in snapshot_layout(lake_root, name, lg_code, kijunbi, known_at, until)]
+    return [r for name in LAYOUTS for r in snapshot_layout(lake_root, name, lg_code, kijunbi, known_at, until)]
 
 
 def previous_snapshot(lake: Lake, layout: str, lg_code: str, kijunbi: str) -> str | None:
     """The latest staged 基準日 before ``kijunbi`` (as known on its own day), if any."""
-    staged = [d for d in lake.snapshot_days(layout)
-              if d < kijunbi and lake.is_staged(lake.snapshot(layout, d, d, lg_code))]
+    staged = [
+        d for d in lake.snapshot_days(layout) if d < kijunbi and lake.is_staged(lake.snapshot(layout, d, d, lg_code))
+    ]
     return staged[-1] if staged else None
 
 
-def delta_layout(lake_root: str | Path, layout_name: str, lg_code: str, from_ref: str,
-                 to_ref: str, config: ParquetConfig | None = None) -> dict[str, Any]:
+def delta_layout(
+    lake_root: str | Path,
+    layout_name: str,
+    lg_code: str,
+    from_ref: str,
+    to_ref: str,
+    config: ParquetConfig | None = None,
+) -> dict[str, Any]:
     """Stage the changes between two staged snapshots of one layout (references like
     ``2026-11-01`` or ``2026-11-01@2026-11-05``)."""
     lake = Lake(Path(lake_root))
     layout = get_layout(layout_name)
-    folders = [lake.snapshot(layout.name, *parse_snapshot_ref(r), lg_code)
-               for r in (from_ref, to_ref)]
+    folders = [lake.snapshot(layout.name, *parse_snapshot_ref(r), lg_code) for r in (from_ref, to_ref)]
     for f in folders:
         if not lake.is_staged(f):
             raise SnapshotMissing(f"{f}: no staged snapshot; run `jumin snapshot` for it first")
@@ -119,21 +147,40 @@ def delta_layout(lake_root: str | Path, layout_name: str, lg_code: str, from_ref
     old, new = (f / PART_FILE for f in folders)
     reader = changes.count(delta_rows(layout, lg_code, old, new, label))
     target = lake.delta(layout.name, from_ref, to_ref, lg_code)
-    manifest = write_partition(reader, target, delta_schema(layout, compared_items(layout)), {
-        "dataset": "delta", "layout": layout.name, "layout_version": layout.version,
-        "lg_code": lg_code, "from": from_ref, "to": to_ref,
-        "inputs": [{"snapshot": r, "sha256": read_manifest(f)["files"][0]["sha256"]}
-                   for r, f in zip((from_ref, to_ref), folders, strict=True)]}, config)
+    manifest = write_partition(
+        reader,
+        target,
+        delta_schema(layout, compared_items(layout)),
+        {
+            "dataset": "delta",
+            "layout": layout.name,
+            "layout_version": layout.version,
+            "lg_code": lg_code,
+            "from": from_ref,
+            "to": to_ref,
+            "inputs": [
+                {"snapshot": r, "sha256": read_manifest(f)["files"][0]["sha256"]}
+                for r, f in zip((from_ref, to_ref), folders, strict=True)
+            ],
+        },
+        config,
+    )
     counts = {k: changes.rows.get(k, 0) for k in ("added", "removed", "changed")}
     log.info("delta %s %s %s: %s", layout.name, lg_code, label, counts)
-    return {"layout": layout.name, "lg_code": lg_code, "from": from_ref, "to": to_ref,
-            "rows": manifest["rows"], **counts,
-            "path": str(target / PART_FILE)}
+    return {
+        "layout": layout.name,
+        "lg_code": lg_code,
+        "from": from_ref,
+        "to": to_ref,
+        "rows": manifest["rows"],
+        **counts,
+        "path": str(target / PART_FILE),
+    }
 
 
-def delta_municipality(lake_root: str | Path, lg_code: str, kijunbi: str,
-                       until: str | None = None, since: str | None = None
-                       ) -> list[dict[str, Any]]:
+def delta_municipality(
+    lake_root: str | Path, lg_code: str, kijunbi: str, until: str | None = None, since: str | None = None
+) -> list[dict[str, Any]]:
     """Deltas into each staged 基準日 from ``kijunbi`` through ``until``, each from the staged
     snapshot before it (or from ``since`` for the first one), for every layout that has both.
 
@@ -148,9 +195,11 @@ def delta_municipality(lake_root: str | Path, lg_code: str, kijunbi: str,
             day, known = parse_snapshot_ref(to)
             if not lake.is_staged(lake.snapshot(name, day, known, lg_code)):
                 continue
-            start = since if since and to == targets[0] else previous_snapshot(lake, name,
-                                                                               lg_code, day)
+            start = since if since and to == targets[0] else previous_snapshot(lake, name, lg_code, day)
             if start is not None:
-                out.append(delta_layout(lake.root, name, lg_code, snapshot_ref(*parse_snapshot_ref(start)),
-                                        snapshot_ref(day, known)))
+                out.append(
+                    delta_layout(
+                        lake.root, name, lg_code, snapshot_ref(*parse_snapshot_ref(start)), snapshot_ref(day, known)
+                    )
+                )
     return out

@@ -17,8 +17,7 @@ from load.config import ParquetConfig
 from load.errors import SchemaMismatch, StageWriteFailed
 
 
-def row_groups(batches: Iterable[pa.RecordBatch], schema: pa.Schema,
-               size: int) -> Iterator[pa.Table]:
+def row_groups(batches: Iterable[pa.RecordBatch], schema: pa.Schema, size: int) -> Iterator[pa.Table]:
     """Re-cut a stream of batches into tables of exactly ``size`` rows (the last may be shorter),
     so row-group boundaries never depend on how the producer happened to chunk its output."""
     pending: list[pa.RecordBatch] = []
@@ -45,9 +44,13 @@ def schema_fields(schema: pa.Schema) -> list[dict[str, str]]:
     return [{"name": f.name, "type": str(f.type)} for f in schema]
 
 
-def write_partition(batches: Iterable[pa.RecordBatch] | pa.Table, folder: Path, schema: pa.Schema,
-                    manifest: Mapping[str, Any] | Callable[[], Mapping[str, Any]],
-                    config: ParquetConfig | None = None) -> dict[str, Any]:
+def write_partition(
+    batches: Iterable[pa.RecordBatch] | pa.Table,
+    folder: Path,
+    schema: pa.Schema,
+    manifest: Mapping[str, Any] | Callable[[], Mapping[str, Any]],
+    config: ParquetConfig | None = None,
+) -> dict[str, Any]:
     """Write one partition: ``part-0.parquet`` then ``_manifest.json``, each through a temporary
     name and a rename, and return the manifest.
 
@@ -63,21 +66,34 @@ def write_partition(batches: Iterable[pa.RecordBatch] | pa.Table, folder: Path, 
     path = folder / PART_FILE
     rows = 0
     try:
-        with atomic_path(path) as tmp, pq.ParquetWriter(
-                tmp, schema, compression=c.compression, compression_level=c.compression_level,
-                write_statistics=c.write_statistics) as writer:
+        with (
+            atomic_path(path) as tmp,
+            pq.ParquetWriter(
+                tmp,
+                schema,
+                compression=c.compression,
+                compression_level=c.compression_level,
+                write_statistics=c.write_statistics,
+            ) as writer,
+        ):
             for table in row_groups(batches, schema, c.row_group_size):
                 writer.write_table(table, row_group_size=c.row_group_size)
                 rows += table.num_rows
     except OSError as e:
         raise StageWriteFailed(f"{path}: {e}") from e
     fields = manifest() if callable(manifest) else manifest
-    full = {**fields, "rows": rows, "schema": schema_fields(schema),
-            "files": [{"name": PART_FILE, "bytes": path.stat().st_size,
-                       "sha256": sha256_file(path)}],
-            "writer": {"pyarrow": pa.__version__, "compression": c.compression,
-                       "compression_level": c.compression_level,
-                       "row_group_size": c.row_group_size}}
+    full = {
+        **fields,
+        "rows": rows,
+        "schema": schema_fields(schema),
+        "files": [{"name": PART_FILE, "bytes": path.stat().st_size, "sha256": sha256_file(path)}],
+        "writer": {
+            "pyarrow": pa.__version__,
+            "compression": c.compression,
+            "compression_level": c.compression_level,
+            "row_group_size": c.row_group_size,
+        },
+    }
     atomic_write_bytes(folder / PARTITION_MANIFEST, manifest_bytes(full))
     return full
 

@@ -21,6 +21,5 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="session")
 def airflow_db() -> str:
     """A migrated SQLite metadata database in the test run's own AIRFLOW_HOME."""
-    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True,
-                   capture_output=True)
+    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
     return os.environ["AIRFLOW_HOME"]

@@ -50,8 +50,7 @@ def accepted_zone(tmp_path_factory: pytest.TempPathFactory) -> Path:
         assert {r["status"] for r in ingest_municipality(landing, lake, code)} == {"parsed"}
         assert {r["status"] for r in validate_municipality(lake, code)} == {"accepted"}
     for name in LAYOUT_NAMES:
-        assert sorted(p.name for p in (lake / "accepted" / name).iterdir()) == [
-            f"lg_code={c}" for c in LG_CODES]
+        assert sorted(p.name for p in (lake / "accepted" / name).iterdir()) == [f"lg_code={c}" for c in LG_CODES]
     return lake / "accepted"
 
 
@@ -88,8 +87,7 @@ def keyed(rows: list[dict[str, Any]], layout: Layout) -> Rows:
 def snapshot_rows(lake: Path, layout: Layout, kijunbi: str, code: str) -> Rows:
     folder = Lake(lake).snapshot(layout.name, kijunbi, kijunbi, code)
     check_partition(folder)
-    return keyed(pq.ParquetFile(folder / PART_FILE).read(columns=compared_items(layout)).to_pylist(),
-                 layout)
+    return keyed(pq.ParquetFile(folder / PART_FILE).read(columns=compared_items(layout)).to_pylist(), layout)
 
 
 def delta_rows(lake: Path, layout: Layout, from_ref: str, to_ref: str, code: str) -> list[dict[str, Any]]:
@@ -120,17 +118,26 @@ def test_backfill_a_month_with_airflow(airflow_db: str, accepted_zone: Path, tmp
     nonempty = 0
     for code in LG_CODES:
         for name in LAYOUT_NAMES:
-            staged = sorted((p.parent.parent.name, p.parent.name) for p in
-                            (lake / "snapshot" / name).glob(f"kijunbi=*/known_at=*/lg_code={code}"))
+            staged = sorted(
+                (p.parent.parent.name, p.parent.name)
+                for p in (lake / "snapshot" / name).glob(f"kijunbi=*/known_at=*/lg_code={code}")
+            )
             assert staged == [(f"kijunbi={d}", f"known_at={d}") for d in MONTH]
             sha = {}
             for d in MONTH:
                 m = check_partition(Lake(lake).snapshot(name, d, d, code))
                 assert (m["dataset"], m["layout"], m["lg_code"], m["kijunbi"], m["known_at"]) == (
-                    "snapshot", name, code, d, d)
+                    "snapshot",
+                    name,
+                    code,
+                    d,
+                    d,
+                )
                 sha[d] = m["files"][0]["sha256"]
-            deltas = sorted((p.parent.parent.name, p.parent.name) for p in
-                            (lake / "delta" / name).glob(f"from=*/to=*/lg_code={code}"))
+            deltas = sorted(
+                (p.parent.parent.name, p.parent.name)
+                for p in (lake / "delta" / name).glob(f"from=*/to=*/lg_code={code}")
+            )
             assert deltas == [(f"from={a}", f"to={b}") for a, b in DAY_PAIRS]
             for a, b in DAY_PAIRS:
                 m = check_partition(Lake(lake).delta(name, a, b, code))
@@ -158,7 +165,8 @@ def test_deltas_chain_from_first_to_last_day(accepted_zone: Path, tmp_path: Path
         snapshot_municipality(lake, code, FIRST, until=LAST)
         deltas = delta_municipality(lake, code, FIRST, until=LAST)
         assert sorted((d["layout"], d["from"], d["to"]) for d in deltas) == sorted(
-            (name, a, b) for name in LAYOUT_NAMES for a, b in DAY_PAIRS)
+            (name, a, b) for name in LAYOUT_NAMES for a, b in DAY_PAIRS
+        )
     assert cli(["delta", "--lake", str(lake), "--to", LAST, "--since", FIRST]) == 0
 
     applied = 0
@@ -190,8 +198,11 @@ def test_deltas_chain_from_first_to_last_day(accepted_zone: Path, tmp_path: Path
             assert state == last, f"{name} {code}: {FIRST} + deltas != {LAST}"
 
             # the delta over the whole month names exactly the identities whose state differs
-            expected = {k: "added" if k not in first else "removed" if k not in last else "changed"
-                        for k in first.keys() | last.keys() if first.get(k) != last.get(k)}
+            expected = {
+                k: "added" if k not in first else "removed" if k not in last else "changed"
+                for k in first.keys() | last.keys()
+                if first.get(k) != last.get(k)
+            }
             month = delta_rows(lake, layout, FIRST, LAST, code)
             got = {tuple(r[c] for c in ids): r["change"] for r in month}
             assert len(got) == len(month), f"{name} {code}: an identity twice in the month's delta"
@@ -244,8 +255,11 @@ def test_known_at_shows_late_records_only_when_known(accepted_zone: Path, tmp_pa
         assert mine == []
     else:
         assert len(mine) == 1 and mine[0]["rirekibango"] != late["rirekibango"]
-    untouched = {p: (p.read_bytes(), p.stat().st_ino, p.stat().st_mtime_ns)
-                 for name in LAYOUT_NAMES for p in lk.snapshot(name, as_of, as_of, code).iterdir()}
+    untouched = {
+        p: (p.read_bytes(), p.stat().st_ino, p.stat().st_mtime_ns)
+        for name in LAYOUT_NAMES
+        for p in lk.snapshot(name, as_of, as_of, code).iterdir()
+    }
     assert len(untouched) == 2 * len(LAYOUT_NAMES)
 
     snapshot_municipality(lake, code, as_of, known_at=known)
@@ -257,7 +271,8 @@ def test_known_at_shows_late_records_only_when_known(accepted_zone: Path, tmp_pa
     # the snapshot as known on its own day is left as it was
     assert {p: (p.read_bytes(), p.stat().st_ino, p.stat().st_mtime_ns) for p in untouched} == untouched
     assert sorted(p.name for p in (lake / "snapshot" / "atena" / f"kijunbi={as_of}").iterdir()) == sorted(
-        {f"known_at={as_of}", f"known_at={known}"})
+        {f"known_at={as_of}", f"known_at={known}"}
+    )
 
 
 def test_rerun_replaces_partition_atomically_and_identically(accepted_zone: Path, tmp_path: Path) -> None:
@@ -301,8 +316,14 @@ def test_a_later_delivery_leaves_old_snapshots_unchanged(accepted_zone: Path, tm
     table = pq.read_table(next(folder.glob("*.parquet"))).slice(0, 5)
     later = table.to_pylist()
     for i, r in enumerate(later):
-        r.update(atenabango=f"9{i:014d}", set_id="later", kijunbi=date(2026, 12, 1),
-                 idobi=date(2026, 11, 20), shoribi=date(2026, 11, 20), idojiyu="11")
+        r.update(
+            atenabango=f"9{i:014d}",
+            set_id="later",
+            kijunbi=date(2026, 12, 1),
+            idobi=date(2026, 11, 20),
+            shoribi=date(2026, 11, 20),
+            idojiyu="11",
+        )
     pq.write_table(pa.Table.from_pylist(later, schema=table.schema), folder / "set=later.parquet")
     snapshot_municipality(lake, code, FIRST)
     assert digest(lake / "snapshot") == before  # data and manifest: the same bytes
@@ -313,8 +334,9 @@ def test_a_later_delivery_leaves_old_snapshots_unchanged(accepted_zone: Path, tm
     assert sum(i["rows"] for i in manifest["inputs"]) == manifest["rows"]
 
 
-def test_a_set_arriving_during_a_backfill_does_not_shift_rows(accepted_zone: Path, tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_set_arriving_during_a_backfill_does_not_shift_rows(
+    accepted_zone: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import load.main
 
     code = LG_CODES[0]

@@ -31,8 +31,7 @@ Located = tuple[str, str | None, int | None, str | None]
 
 def located(finding: dict[str, Any]) -> Located:
     """(code, file, line, item) of a finding; an absent or empty file/item is ``None``."""
-    return (finding["code"], finding.get("file") or None, finding.get("line"),
-            finding.get("item") or None)
+    return (finding["code"], finding.get("file") or None, finding.get("line"), finding.get("item") or None)
 
 
 def _order(f: Located) -> tuple[str, str, int, str]:
@@ -41,9 +40,11 @@ def _order(f: Located) -> tuple[str, str, int, str]:
 
 def outcome(status: str, counts: dict[str, int], findings: list[dict[str, Any]]) -> dict[str, Any]:
     """What is compared: status, the three counts and the set of located findings."""
-    return {"status": status,
-            "counts": {k: counts[k] for k in ("input", "accepted", "rejected")},
-            "findings": sorted({located(f) for f in findings}, key=_order)}
+    return {
+        "status": status,
+        "counts": {k: counts[k] for k in ("input", "accepted", "rejected")},
+        "findings": sorted({located(f) for f in findings}, key=_order),
+    }
 
 
 def run_case(case_dir: Path, tmp_path: Path) -> list[dict[str, Any]]:
@@ -71,19 +72,18 @@ def test_bad_sample(case_dir: Path, tmp_path: Path) -> None:
     assert counts["input"] == counts["accepted"] + counts["rejected"]
     assert receipt["findings_total"] == len(receipt["findings"]), "receipt truncated its findings"
     assert outcome(receipt["status"], counts, receipt["findings"]) == outcome(
-        expected["status"], expected["counts"], expected["findings"])
+        expected["status"], expected["counts"], expected["findings"]
+    )
 
 
 def tree(root: Path) -> dict[str, bytes | None]:
     """Every file (with its bytes) and folder (``None``) under ``root``, by relative path."""
-    return {p.relative_to(root).as_posix(): p.read_bytes() if p.is_file() else None
-            for p in sorted(root.rglob("*"))}
+    return {p.relative_to(root).as_posix(): p.read_bytes() if p.is_file() else None for p in sorted(root.rglob("*"))}
 
 
 def test_catalogue_is_up_to_date(tmp_path: Path) -> None:
     out = tmp_path / "bad"
-    subprocess.run([sys.executable, "-m", "jumin.dev.badcases", str(out)], cwd=ROOT, check=True,
-                   capture_output=True)
+    subprocess.run([sys.executable, "-m", "jumin.dev.badcases", str(out)], cwd=ROOT, check=True, capture_output=True)
     fresh, committed = tree(out), tree(BAD)
     assert sorted(fresh) == sorted(committed), "run `python -m jumin.dev.badcases sample_data/bad`"
     stale = [name for name in fresh if fresh[name] != committed[name]]
@@ -91,7 +91,10 @@ def test_catalogue_is_up_to_date(tmp_path: Path) -> None:
 
 
 def test_catalogue_covers_every_code() -> None:
-    seen = {f["code"]
-            for d in CASE_DIRS if (d / "expected.json").is_file()
-            for f in json.loads((d / "expected.json").read_text(encoding="utf-8"))["findings"]}
+    seen = {
+        f["code"]
+        for d in CASE_DIRS
+        if (d / "expected.json").is_file()
+        for f in json.loads((d / "expected.json").read_text(encoding="utf-8"))["findings"]
+    }
     assert sorted(set(CODES) - seen) == []

@@ -28,8 +28,7 @@ def test_worked_vectors(row: dict[str, str]) -> None:
 
 
 def test_lg_code_examples_from_the_brief() -> None:
-    assert [with_lg_check(c) for c in ("13101", "01202", "01100", "13000")] == [
-        "131016", "012025", "011002", "130001"]
+    assert [with_lg_check(c) for c in ("13101", "01202", "01100", "13000")] == ["131016", "012025", "011002", "130001"]
 
 
 digits = st.text(alphabet="0123456789", min_size=1, max_size=1)

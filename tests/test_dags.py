@@ -32,8 +32,7 @@ def test_dag_shape(dagbag, dag_id: str) -> None:
     assert dag.catchup is False
     assert "lg_codes" in dag.params
     mapped = [t for t in dag.tasks if t.task_id in ("ingest", "validate", "return_receipts", "snapshot")]
-    assert mapped and all(getattr(t, "is_mapped", False) or type(t).__name__.startswith("Mapped")
-                          for t in mapped)
+    assert mapped and all(getattr(t, "is_mapped", False) or type(t).__name__.startswith("Mapped") for t in mapped)
 
 
 def test_dag_files_import_no_heavy_libraries_at_parse_time() -> None:
@@ -66,22 +65,26 @@ def test_snapshot_plan_from_events_and_params(tmp_path) -> None:
     from jumin.apps.orchestration import accepted_event, snapshot_plan
     from jumin.core.errors import TerminalError
 
-    results = [{"lg_code": "131016", "kijunbi": "2026-11-01", "accepted": 5},
-               {"lg_code": "131016", "kijunbi": "2026-10-31", "accepted": 1},
-               {"lg_code": "141038", "kijunbi": "2026-11-01", "accepted": 0}]
+    results = [
+        {"lg_code": "131016", "kijunbi": "2026-11-01", "accepted": 5},
+        {"lg_code": "131016", "kijunbi": "2026-10-31", "accepted": 1},
+        {"lg_code": "141038", "kijunbi": "2026-11-01", "accepted": 0},
+    ]
     event = accepted_event(results)
-    assert event == {"sets": [{"lg_code": "131016", "kijunbi": "2026-10-31"},
-                              {"lg_code": "131016", "kijunbi": "2026-11-01"}]}
+    assert event == {
+        "sets": [{"lg_code": "131016", "kijunbi": "2026-10-31"}, {"lg_code": "131016", "kijunbi": "2026-11-01"}]
+    }
     assert accepted_event(results[2:]) is None  # nothing accepted: no event
     assert snapshot_plan(tmp_path, {"kijunbi": ""}, [event]) == [
-        {"lg_code": "131016", "kijunbi": "2026-10-31", "until": "2026-11-01"}]
+        {"lg_code": "131016", "kijunbi": "2026-10-31", "until": "2026-11-01"}
+    ]
     # a run restricted to other municipalities has nothing to do
     assert snapshot_plan(tmp_path, {"kijunbi": "", "lg_codes": ["141038"]}, [event]) == []
     for code in ("131016", "012025"):
         (tmp_path / "accepted" / "atena" / f"lg_code={code}").mkdir(parents=True)
-    assert snapshot_plan(tmp_path, {"kijunbi": "2026-10-01", "until": "2026-10-31",
-                                    "lg_codes": []}, [event]) == [
+    assert snapshot_plan(tmp_path, {"kijunbi": "2026-10-01", "until": "2026-10-31", "lg_codes": []}, [event]) == [
         {"lg_code": "012025", "kijunbi": "2026-10-01", "until": "2026-10-31"},
-        {"lg_code": "131016", "kijunbi": "2026-10-01", "until": "2026-10-31"}]
+        {"lg_code": "131016", "kijunbi": "2026-10-01", "until": "2026-10-31"},
+    ]
     with pytest.raises(TerminalError):
         snapshot_plan(tmp_path, {"kijunbi": ""}, [])

@@ -42,14 +42,23 @@ def test_added_removed_changed() -> None:
     b = {**a, "atenabango": "2"}
     got = run([a, b], [{**a, "shuryobi": "2027-12-31"}, {**a, "atenabango": "3"}])
     assert [(r["change"], r["atenabango"], r["changed_items"], r["shuryobi"]) for r in got] == [
-        ("changed", "1", ["shuryobi"], "2027-12-31"), ("removed", "2", [], "2026-12-31"),
-        ("added", "3", [], "2026-12-31")]
+        ("changed", "1", ["shuryobi"], "2027-12-31"),
+        ("removed", "2", [], "2026-12-31"),
+        ("added", "3", [], "2026-12-31"),
+    ]
 
 
-rows = st.lists(st.fixed_dictionaries({
-    "atenabango": st.sampled_from("123456"), "kubun": st.sampled_from(["1", "2", None]),
-    "kaishibi": st.sampled_from(["2026-01-01", "2026-02-01"]),
-    "shuryobi": st.sampled_from(["2026-12-31", "2027-01-31", None])}), max_size=10)
+rows = st.lists(
+    st.fixed_dictionaries(
+        {
+            "atenabango": st.sampled_from("123456"),
+            "kubun": st.sampled_from(["1", "2", None]),
+            "kaishibi": st.sampled_from(["2026-01-01", "2026-02-01"]),
+            "shuryobi": st.sampled_from(["2026-12-31", "2027-01-31", None]),
+        }
+    ),
+    max_size=10,
+)
 
 
 def unique(rs: list[dict]) -> list[dict]:
@@ -59,6 +68,8 @@ def unique(rs: list[dict]) -> list[dict]:
 @settings(max_examples=200, deadline=None)
 @given(old=rows.map(unique), new=rows.map(unique))
 def test_delta_matches_reference(old: list[dict], new: list[dict]) -> None:
-    got = [(r["change"], (r["atenabango"], r["kaishibi"]),
-            [c for c in r["changed_items"] if c in COLUMNS]) for r in run(old, new)]
+    got = [
+        (r["change"], (r["atenabango"], r["kaishibi"]), [c for c in r["changed_items"] if c in COLUMNS])
+        for r in run(old, new)
+    ]
     assert got == reference(old, new)

@@ -38,18 +38,18 @@ def test_first_load_then_daily_deltas_give_the_last_snapshot(tmp_path: Path) -> 
     days = day_range(FIRST, LAST)
     changes = 0
     for old, new in itertools.pairwise(days):
-        sql = apply_delta.replace("<lake>", str(lake)).replace(
-            "from=2026-10-01/to=2026-10-02", f"from={old}/to={new}")
-        changes += con.execute(f"SELECT count(*) FROM read_parquet('{lake}/delta/atena/"
-                               f"from={old}/to={new}/*/*.parquet')").fetchall()[0][0]
+        sql = apply_delta.replace("<lake>", str(lake)).replace("from=2026-10-01/to=2026-10-02", f"from={old}/to={new}")
+        changes += con.execute(
+            f"SELECT count(*) FROM read_parquet('{lake}/delta/atena/from={old}/to={new}/*/*.parquet')"
+        ).fetchall()[0][0]
         con.execute(sql)
         con.execute("DROP TABLE d")
     assert changes > 0  # the sample month has changes, so the recipe did real work
-    got = con.execute("SELECT * EXCLUDE (set_id, _file, _line) FROM atena "
-                      "ORDER BY lg_code, atenabango").fetchall()
+    got = con.execute("SELECT * EXCLUDE (set_id, _file, _line) FROM atena ORDER BY lg_code, atenabango").fetchall()
     want = con.execute(
         f"SELECT * EXCLUDE (set_id, _file, _line, kijunbi, known_at) FROM read_parquet("
         f"'{lake}/snapshot/atena/kijunbi={LAST}/known_at={LAST}/*/*.parquet', "
         f"hive_partitioning = true, hive_types = {{'lg_code': VARCHAR}}) "
-        f"ORDER BY lg_code, atenabango").fetchall()
+        f"ORDER BY lg_code, atenabango"
+    ).fetchall()
     assert got == want and len(got) > 100

@@ -33,15 +33,45 @@ def both(layout: str, table: pa.Table) -> tuple[list[tuple], list[tuple]]:
     fast = duck.arrow(con, "findings", findings_sql(rules_for(LAYOUTS[layout]), "parsed"))
     ref = gx_hits(LAYOUTS[layout], table)
     key = ("_row", "_line", "rule", "value")
-    return ([tuple(r[k] for k in key) for r in fast.to_pylist()],
-            [tuple(r[k] for k in key) for r in ref.to_pylist()])
+    return ([tuple(r[k] for k in key) for r in fast.to_pylist()], [tuple(r[k] for k in key) for r in ref.to_pylist()])
 
 
 # values that break rules in many ways: other widths, scripts, lengths, dates, codes, digits
-NOISE = ["", "1", "0", "2", "9", "99", "ｱ", "ア", "あ", "Ａ", "a", " ", "\u3000", "\ue000",
-         "\xa0", "-", "2026-02-29", "2024-02-29", "1950-02-30", "2026-13-01", "2026/01/01",
-         "年月日不詳", "621498320257", "621498320258", "131016", "131017", "12345678903",
-         "佐藤　一郎", "髙橋", "葛\U000e0100", "x" * 16, "あ" * 101, "０１２３"]
+NOISE = [
+    "",
+    "1",
+    "0",
+    "2",
+    "9",
+    "99",
+    "ｱ",
+    "ア",
+    "あ",
+    "Ａ",
+    "a",
+    " ",
+    "\u3000",
+    "\ue000",
+    "\xa0",
+    "-",
+    "2026-02-29",
+    "2024-02-29",
+    "1950-02-30",
+    "2026-13-01",
+    "2026/01/01",
+    "年月日不詳",
+    "621498320257",
+    "621498320258",
+    "131016",
+    "131017",
+    "12345678903",
+    "佐藤　一郎",
+    "髙橋",
+    "葛\U000e0100",
+    "x" * 16,
+    "あ" * 101,
+    "０１２３",
+]
 
 
 def corrupt(table: pa.Table, rng: random.Random, n: int) -> pa.Table:

@@ -23,23 +23,28 @@ STATUSES = {"accepted", "accepted_with_errors", "rejected", "incomplete"}
 
 edit = st.one_of(
     st.tuples(st.just("flip"), st.integers(0, 10**6), st.integers(1, 255)),
-    st.tuples(st.just("insert"), st.integers(0, 10**6),
-              st.sampled_from([b'"', b",", b"\n", b"\r\n", b"\x00", b"\xff", b"\xe3\x80",
-                               b'""', b"\xef\xbb\xbf", "佐".encode("cp932")])),
+    st.tuples(
+        st.just("insert"),
+        st.integers(0, 10**6),
+        st.sampled_from(
+            [b'"', b",", b"\n", b"\r\n", b"\x00", b"\xff", b"\xe3\x80", b'""', b"\xef\xbb\xbf", "佐".encode("cp932")]
+        ),
+    ),
     st.tuples(st.just("truncate"), st.integers(0, 10**6), st.just(b"")),
 )
 
 
-text_edit = st.tuples(st.integers(0, 10**6),
-                      st.sampled_from([",", '"', "\n", "\r\n", "ｱ", "\ue000", " ", "",
-                                       "2O", "\u3000", "髙", "x" * 60, '"a,\nb"']))
+text_edit = st.tuples(
+    st.integers(0, 10**6),
+    st.sampled_from([",", '"', "\n", "\r\n", "ｱ", "\ue000", " ", "", "2O", "\u3000", "髙", "x" * 60, '"a,\nb"']),
+)
 
 
 def apply_text(text: str, edits: list[tuple[int, str]]) -> str:
     """Replace one character at each position (text stays encodable: the rules see it)."""
     for pos, new in edits:
         i = pos % (len(text) + 1)
-        text = text[:i] + new + text[i + 1:]
+        text = text[:i] + new + text[i + 1 :]
     return text
 
 
@@ -48,7 +53,7 @@ def apply(data: bytes, edits: list[tuple]) -> bytes:
         i = pos % (len(data) + 1)
         if kind == "flip" and data:
             i = min(i, len(data) - 1)
-            data = data[:i] + bytes([data[i] ^ arg]) + data[i + 1:]
+            data = data[:i] + bytes([data[i] ^ arg]) + data[i + 1 :]
         elif kind == "insert":
             data = data[:i] + arg + data[i:]
         else:
@@ -58,16 +63,19 @@ def apply(data: bytes, edits: list[tuple]) -> bytes:
 
 # mostly an honest declaration and a manifest made after the damage, so that most examples
 # reach the parser and the rules instead of stopping at the checksum or the encoding
-encodings = st.sampled_from([("utf-8", False)] * 4 + [("cp932", True)] * 4
-                            + [("cp932", False), ("utf-8", True)])
+encodings = st.sampled_from([("utf-8", False)] * 4 + [("cp932", True)] * 4 + [("cp932", False), ("utf-8", True)])
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(text_edits=st.lists(text_edit, max_size=6), edits=st.lists(edit, max_size=2),
-       encoding=encodings, fresh_manifest=st.sampled_from([True, True, True, False]))
-def test_corruption_never_crashes_nor_loses_rows(text_edits: list[tuple[int, str]],
-                                                 edits: list[tuple], encoding: tuple[str, bool],
-                                                 fresh_manifest: bool) -> None:
+@given(
+    text_edits=st.lists(text_edit, max_size=6),
+    edits=st.lists(edit, max_size=2),
+    encoding=encodings,
+    fresh_manifest=st.sampled_from([True, True, True, False]),
+)
+def test_corruption_never_crashes_nor_loses_rows(
+    text_edits: list[tuple[int, str]], edits: list[tuple], encoding: tuple[str, bool], fresh_manifest: bool
+) -> None:
     declared, cp932_bytes = encoding
     text = BASE.decode("utf-8")
     base = text.encode("cp932", errors="replace") if cp932_bytes else BASE
@@ -76,15 +84,12 @@ def test_corruption_never_crashes_nor_loses_rows(text_edits: list[tuple[int, str
         out.mkdir()
         data_file = out / "atena_x.csv"
         data_file.write_bytes(base)
-        write_manifest(out, "atena_x", CODE, "atena", "1", "2026-11-01", [(data_file.name,
-                                                                            declared)])
+        write_manifest(out, "atena_x", CODE, "atena", "1", "2026-11-01", [(data_file.name, declared)])
         damaged = apply_text(text, text_edits)
-        damaged_bytes = damaged.encode("cp932", errors="replace") if cp932_bytes \
-            else damaged.encode("utf-8")
+        damaged_bytes = damaged.encode("cp932", errors="replace") if cp932_bytes else damaged.encode("utf-8")
         data_file.write_bytes(apply(damaged_bytes, edits))
         if fresh_manifest:  # the municipality's own export was already broken
-            write_manifest(out, "atena_x", CODE, "atena", "1", "2026-11-01",
-                           [(data_file.name, declared)])
+            write_manifest(out, "atena_x", CODE, "atena", "1", "2026-11-01", [(data_file.name, declared)])
         deliver_local(out, landing, CODE)
         ingest_municipality(landing, lake, CODE, now=4e9)
         validate_municipality(lake, CODE)

@@ -64,12 +64,15 @@ def test_registered_map_is_applied_and_reported(tmp_path: Path) -> None:
     assert GAIJI in raw, "the raw zone keeps the bytes as sent"
 
 
-@pytest.mark.parametrize("entry,why", [
-    ({"U+4E00": "一"}, "not a private-use"),
-    ({"U+E000": "\ue001"}, "standard characters"),
-    ({"E000": ""}, "standard characters"),
-    ({"U+XYZ": "一"}, r"not U\+XXXX"),
-])
+@pytest.mark.parametrize(
+    "entry,why",
+    [
+        ({"U+4E00": "一"}, "not a private-use"),
+        ({"U+E000": "\ue001"}, "standard characters"),
+        ({"E000": ""}, "standard characters"),
+        ({"U+XYZ": "一"}, r"not U\+XXXX"),
+    ],
+)
 def test_bad_maps_are_refused(entry: dict, why: str) -> None:
     with pytest.raises(GaijiMapInvalid, match=why):
         parse_map(json.dumps({"lg_code": CODE, "map": entry}), CODE)

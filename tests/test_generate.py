@@ -66,8 +66,7 @@ def ground_truth(out: Path) -> list[Row]:
 
 def is_fullwidth(value: str) -> bool:
     """Ｎ: no ASCII, no half-width katakana or half-width symbols."""
-    return all(ord(c) > 0x7F and not 0xFF61 <= ord(c) <= 0xFF9F
-               and not 0xFFE8 <= ord(c) <= 0xFFEE for c in value)
+    return all(ord(c) > 0x7F and not 0xFF61 <= ord(c) <= 0xFF9F and not 0xFFE8 <= ord(c) <= 0xFFEE for c in value)
 
 
 def is_calendar_date(value: str) -> bool:
@@ -82,8 +81,7 @@ def item_errors(item: Item, row: Row) -> list[str]:
     """Every way ``row[item]`` breaks the declaration of ``item`` (empty when it conforms)."""
     v = row[item.romaji]
     errors = []
-    needed = item.required or (item.required_when is not None
-                               and row[item.required_when[0]] in item.required_when[1])
+    needed = item.required or (item.required_when is not None and row[item.required_when[0]] in item.required_when[1])
     if not v:
         return ["missing"] if needed else []
     if len(v) > item.length or (item.fixed and len(v) != item.length):
@@ -125,8 +123,7 @@ def medium(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, GenerateResu
 
 
 def tree_bytes(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file()}
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 # ---------------------------------------------------------------------------------------
@@ -218,33 +215,38 @@ def test_encodings_line_endings_and_bom(small: tuple[Path, GenerateResult]) -> N
 
 
 @pytest.mark.parametrize("layout", [ATENA, JUKI, SHIEN], ids=lambda x: x.name)
-def test_every_value_satisfies_its_item(small: tuple[Path, GenerateResult],
-                                        layout: Layout) -> None:
+def test_every_value_satisfies_its_item(small: tuple[Path, GenerateResult], layout: Layout) -> None:
     bad = []
     for code, rows in all_rows(small[0], layout).items():
         for n, row in enumerate(rows, start=2):
-            bad += [(code, n, i.romaji, row[i.romaji], e) for i in layout.items
-                    for e in item_errors(i, row)]
+            bad += [(code, n, i.romaji, row[i.romaji], e) for i in layout.items for e in item_errors(i, row)]
     assert bad == []
 
 
 def test_item_check_catches_broken_values() -> None:
     """The conformance check above is not vacuous."""
     row = {i.romaji: "" for i in ATENA.items}
-    row.update(atenabango="0000000001", rirekibango="1", jutokubun="1", shimei="佐藤　一郎",
-               seibetsu="1", seinengappi="1980-01-01", seinengappi_fushofuragu="0",
-               jusho_shikuchosonkodo="131016", idojiyu="10", idobi="1980-01-01",
-               shoribi="1980-01-01", juminhyokodo="12345678901")
+    row.update(
+        atenabango="0000000001",
+        rirekibango="1",
+        jutokubun="1",
+        shimei="佐藤　一郎",
+        seibetsu="1",
+        seinengappi="1980-01-01",
+        seinengappi_fushofuragu="0",
+        jusho_shikuchosonkodo="131016",
+        idojiyu="10",
+        idobi="1980-01-01",
+        shoribi="1980-01-01",
+        juminhyokodo="12345678901",
+    )
     item = ATENA.item
     assert item_errors(item("shimei"), {**row, "shimei": "佐藤 一郎"}) == ["not full-width"]
     assert item_errors(item("shimei"), {**row, "shimei": "ｻﾄｳ"}) == ["not full-width"]
-    assert item_errors(item("seinengappi"), {**row, "seinengappi": "1950-02-29"}) == [
-        "not a date"]
-    assert item_errors(item("jusho_shikuchosonkodo"), {**row, "jusho_shikuchosonkodo": "131017"}
-                       ) == ["check digit"]
+    assert item_errors(item("seinengappi"), {**row, "seinengappi": "1950-02-29"}) == ["not a date"]
+    assert item_errors(item("jusho_shikuchosonkodo"), {**row, "jusho_shikuchosonkodo": "131017"}) == ["check digit"]
     assert item_errors(item("juminhyokodo"), {**row, "juminhyokodo": ""}) == ["missing"]
-    assert item_errors(item("shimei_furigana"), {**row, "shimei_furigana": "さとう"}) == [
-        "not katakana"]
+    assert item_errors(item("shimei_furigana"), {**row, "shimei_furigana": "さとう"}) == ["not katakana"]
     assert item_errors(item("idojiyu"), {**row, "idojiyu": "99"}) == ["not a code"]
 
 
@@ -277,8 +279,7 @@ def test_history_numbers_run_from_one(small: tuple[Path, GenerateResult]) -> Non
 
 
 @pytest.mark.parametrize("layout", [ATENA, JUKI], ids=lambda x: x.name)
-def test_dates_are_ordered_and_not_after_kijunbi(medium: tuple[Path, GenerateResult],
-                                                 layout: Layout) -> None:
+def test_dates_are_ordered_and_not_after_kijunbi(medium: tuple[Path, GenerateResult], layout: Layout) -> None:
     history: dict[tuple[str, str], list[Row]] = defaultdict(list)
     for code, rows in all_rows(medium[0], layout).items():
         for r in rows:
@@ -294,8 +295,7 @@ def test_dates_are_ordered_and_not_after_kijunbi(medium: tuple[Path, GenerateRes
             assert before["shoribi"] <= after["shoribi"]
 
 
-def test_first_history_row_registers_and_codes_make_sense(small: tuple[Path, GenerateResult]
-                                                          ) -> None:
+def test_first_history_row_registers_and_codes_make_sense(small: tuple[Path, GenerateResult]) -> None:
     for rows in all_rows(small[0], ATENA).values():
         for r in rows:
             if r["rirekibango"] == "1":
@@ -322,14 +322,17 @@ def test_ground_truth_covers_every_atena_record(small: tuple[Path, GenerateResul
     assert seen.keys() == truth.keys()
     assert all(int(truth[k]["rirekibango_max"]) == v for k, v in seen.items())
     assert {r["kind"] for r in truth.values()} == {
-        "jutosha", "jutogaisha_former", "jutogaisha_elsewhere", "jutogaisha_dv"}
+        "jutosha",
+        "jutogaisha_former",
+        "jutogaisha_elsewhere",
+        "jutogaisha_dv",
+    }
 
 
 def test_every_jutosha_has_a_juki_record(small: tuple[Path, GenerateResult]) -> None:
     out, _ = small
     juki = {(r["juminhyokodo"]) for rows in all_rows(out, JUKI).values() for r in rows}
-    residents = {r["juminhyokodo"] for rows in all_rows(out, ATENA).values() for r in rows
-                 if r["jutokubun"] == "1"}
+    residents = {r["juminhyokodo"] for rows in all_rows(out, ATENA).values() for r in rows if r["jutokubun"] == "1"}
     assert residents and residents <= juki
     # and the juki rows of a file are at that municipality's addresses
     for code, rows in all_rows(out, JUKI).items():
@@ -338,8 +341,7 @@ def test_every_jutosha_has_a_juki_record(small: tuple[Path, GenerateResult]) -> 
         assert all(r["jusho"].startswith(m.todofuken) for r in rows)
 
 
-def test_movers_leave_a_former_record_and_arrive_with_a_new_one(
-        medium: tuple[Path, GenerateResult]) -> None:
+def test_movers_leave_a_former_record_and_arrive_with_a_new_one(medium: tuple[Path, GenerateResult]) -> None:
     out, _ = medium
     atena = all_rows(out, ATENA)
     moved = 0
@@ -357,8 +359,9 @@ def test_movers_leave_a_former_record_and_arrive_with_a_new_one(
             assert last["jutokubun"] == "2" and last["juminhyokodo"] == ""
             assert last["jusho_shikuchosonkodo"] != code  # the new address is elsewhere
             jhc = hist[-2]["juminhyokodo"]
-            arrival = [r for r in atena[last["jusho_shikuchosonkodo"]]
-                       if r["juminhyokodo"] == jhc and r["idojiyu"] == "11"]
+            arrival = [
+                r for r in atena[last["jusho_shikuchosonkodo"]] if r["juminhyokodo"] == jhc and r["idojiyu"] == "11"
+            ]
             assert arrival and arrival[0]["idobi"] == hist[-2]["idobi"]
     assert moved >= 0.02 * 6000
 
@@ -376,8 +379,7 @@ def test_dv_victims_are_jutogaisha_under_support(medium: tuple[Path, GenerateRes
         assert first["jusho_shikuchosonkodo"] == r["lg_code"]  # she lives here
 
 
-def test_shien_refers_to_local_atena_and_runs_one_year(medium: tuple[Path, GenerateResult]
-                                                       ) -> None:
+def test_shien_refers_to_local_atena_and_runs_one_year(medium: tuple[Path, GenerateResult]) -> None:
     out, _ = medium
     kinds = Counter()
     active = expired = 0
@@ -394,8 +396,7 @@ def test_shien_refers_to_local_atena_and_runs_one_year(medium: tuple[Path, Gener
     assert kinds["1"] > 0 and kinds["2"] > 0 and active > 0 and expired > 0
 
 
-def test_elsewhere_jutogaisha_link_to_a_person_not_registered_here(
-        medium: tuple[Path, GenerateResult]) -> None:
+def test_elsewhere_jutogaisha_link_to_a_person_not_registered_here(medium: tuple[Path, GenerateResult]) -> None:
     out, _ = medium
     truth = ground_truth(out)
     atena = all_rows(out, ATENA)
@@ -426,8 +427,11 @@ def test_rates_are_roughly_as_specified(medium: tuple[Path, GenerateResult]) -> 
     residents = [r for r in atena if r["jutokubun"] == "1"]
     assert 0.92 < share(residents, "juminhyokodo", lambda r: r["shimei_furigana"]) < 0.98
     assert 0.86 < share(juki, "juminhyokodo", lambda r: r["kojinbango"]) < 0.94
-    assert 0.01 < share(juki, "juminhyokodo", lambda r: not r["shimei"][0].isascii()
-                        and FULLWIDTH_ALPHA.fullmatch(r["shimei"])) < 0.03
+    assert (
+        0.01
+        < share(juki, "juminhyokodo", lambda r: not r["shimei"][0].isascii() and FULLWIDTH_ALPHA.fullmatch(r["shimei"]))
+        < 0.03
+    )
     codes = Counter(r["idojiyu"] for r in juki)
     assert {"10", "11", "12", "20", "21", "30", "32"} <= codes.keys()
     assert Counter(r["seibetsu"] for r in juki)["0"] > 0
@@ -436,56 +440,48 @@ def test_rates_are_roughly_as_specified(medium: tuple[Path, GenerateResult]) -> 
     assert {"0", "1"} == {r["tagyomusanshofukafuragu"] for r in atena}
 
 
-def test_marriage_changes_surname_under_one_juminhyokodo(medium: tuple[Path, GenerateResult]
-                                                         ) -> None:
+def test_marriage_changes_surname_under_one_juminhyokodo(medium: tuple[Path, GenerateResult]) -> None:
     rows = [r for rs in all_rows(medium[0], JUKI).values() for r in rs]
     before: dict[str, str] = {}
     changed = 0
     for r in sorted(rows, key=lambda r: (r["juminhyokodo"], int(r["rirekibango"]))):
         if r["idojiyu"] == "32":
             assert r["seibetsu"] == "2"
-            changed += r["shimei"].split("\u3000")[0] != before[r["juminhyokodo"]].split(
-                "\u3000")[0]
+            changed += r["shimei"].split("\u3000")[0] != before[r["juminhyokodo"]].split("\u3000")[0]
         before[r["juminhyokodo"]] = r["shimei"]
     assert changed > 0
 
 
 def test_fusho_birth_dates_keep_raw_text(medium: tuple[Path, GenerateResult]) -> None:
     rows = [r for rs in all_rows(medium[0], ATENA).values() for r in rs]
-    fusho = {r["atenabango"] + r["jusho_shikuchosonkodo"]: r for r in rows
-             if r["seinengappi_fushofuragu"] == "1"}
+    fusho = {r["atenabango"] + r["jusho_shikuchosonkodo"]: r for r in rows if r["seinengappi_fushofuragu"] == "1"}
     assert fusho
     assert all(r["seinengappi_fushohyoki"] for r in fusho.values())
     assert any(r["seinengappi"] == "" for r in fusho.values())
-    assert any(r["seinengappi"] and not is_calendar_date(r["seinengappi"])
-               for r in fusho.values())
-    assert all(r["seinengappi_fushohyoki"] == "" for r in rows
-               if r["seinengappi_fushofuragu"] == "0")
+    assert any(r["seinengappi"] and not is_calendar_date(r["seinengappi"]) for r in fusho.values())
+    assert all(r["seinengappi_fushohyoki"] == "" for r in rows if r["seinengappi_fushofuragu"] == "0")
 
 
-def test_variant_kanji_and_ivs_only_where_the_encoding_allows(
-        medium: tuple[Path, GenerateResult]) -> None:
+def test_variant_kanji_and_ivs_only_where_the_encoding_allows(medium: tuple[Path, GenerateResult]) -> None:
     out, _ = medium
     text = {c: "".join(r["shimei"] for r in rows) for c, rows in all_rows(out, ATENA).items()}
     utf8 = "".join(v for c, v in text.items() if c not in ENCODINGS)
     cp932 = "".join(v for c, v in text.items() if c in ENCODINGS)
-    ivs = re.compile("[\U000E0100-\U000E01EF]")
+    ivs = re.compile("[\U000e0100-\U000e01ef]")
     assert ivs.search(utf8)
     assert not ivs.search(cp932)
     assert VARIANT_CHARS & set(utf8) and VARIANT_CHARS & set(cp932)
     cp932.encode("cp932")
 
 
-def test_addresses_are_real_towns_with_stable_codes(medium: tuple[Path, GenerateResult]
-                                                    ) -> None:
+def test_addresses_are_real_towns_with_stable_codes(medium: tuple[Path, GenerateResult]) -> None:
     rows = [r for rs in all_rows(medium[0], ATENA).values() for r in rs]
     town: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
     for r in rows:
         m = load_table()[r["jusho_shikuchosonkodo"]]
         assert r["jusho_todofuken"] == m.todofuken
         assert r["jusho_shikugunchosonmei"] == m.shikuchoson or m.kind == "shikuchoson"
-        town[(r["jusho_shikuchosonkodo"], r["jusho_choaza"])].add(
-            (r["jusho_choazakodo"][:4], r["jusho_yubinbango"]))
+        town[(r["jusho_shikuchosonkodo"], r["jusho_choaza"])].add((r["jusho_choazakodo"][:4], r["jusho_yubinbango"]))
         if "丁目" in r["jusho_banchigohyoki"]:
             assert int(r["jusho_choazakodo"][4:]) > 0
     assert all(len(v) == 1 for v in town.values())  # one 町字コード and 郵便番号 per town
@@ -499,11 +495,11 @@ def test_addresses_are_real_towns_with_stable_codes(medium: tuple[Path, Generate
 
 
 def test_cp932_safe_forms() -> None:
-    assert to_cp932_safe("葛\U000E0100西") == "葛西"
+    assert to_cp932_safe("葛\U000e0100西") == "葛西"
     assert to_cp932_safe("髙橋") == "髙橋"  # NEC/IBM extension, encodable
     assert to_cp932_safe("山﨑") == "山﨑"
     assert to_cp932_safe("𠮷野") == "吉野"
-    assert to_cp932_safe("\U0010DE92子") == "〓子"  # MJ+ private use: no CP932 form
+    assert to_cp932_safe("\U0010de92子") == "〓子"  # MJ+ private use: no CP932 form
 
 
 def test_wareki_and_terms() -> None:
@@ -512,13 +508,11 @@ def test_wareki_and_terms() -> None:
     assert wareki_year(1989) == "平成元年"
     assert wareki_year(2019) == "令和元年"
     start = np.array([to_days("2025-04-10"), to_days("2024-02-29")])
-    assert [str(np.datetime64(int(d), "D")) for d in one_year_term_end(start)] == [
-        "2026-04-09", "2025-02-28"]
+    assert [str(np.datetime64(int(d), "D")) for d in one_year_term_end(start)] == ["2026-04-09", "2025-02-28"]
 
 
 def test_writer_quotes_only_values_that_need_it() -> None:
     table = pa.table({"a": ["x", 'say "hi", then', ""], "b": ["１", "２", "line\nbreak"]})
     buf = io.BytesIO()
     write_table(buf, ["a", "b"], table, "cp932")
-    assert buf.getvalue().decode("cp932") == (
-        'a,b\r\nx,１\r\n"say ""hi"", then",２\r\n,"line\nbreak"\r\n')
+    assert buf.getvalue().decode("cp932") == ('a,b\r\nx,１\r\n"say ""hi"", then",２\r\n,"line\nbreak"\r\n')

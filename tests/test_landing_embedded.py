@@ -63,9 +63,15 @@ def zone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Zone]:
     for name in ("a", "b", "svc", "wrong", "b2", "stranger"):
         _keygen(keys, name)
     config = LandingConfig(root=tmp / "root", state=tmp / "state", port=0)
-    prepare_tree(config, [A, B], {USER_A: (keys / "a.pub").read_text(),
-                                  USER_B: (keys / "b.pub").read_text(),
-                                  SERVICE_USER: (keys / "svc.pub").read_text()})
+    prepare_tree(
+        config,
+        [A, B],
+        {
+            USER_A: (keys / "a.pub").read_text(),
+            USER_B: (keys / "b.pub").read_text(),
+            SERVICE_USER: (keys / "svc.pub").read_text(),
+        },
+    )
     # a key file for an account that has no landing folder must not open anything
     add_key(config, "lg141038", (keys / "stranger.pub").read_text())
     host_key = paramiko.Ed25519Key(filename=str(config.host_key))
@@ -101,8 +107,10 @@ def test_upload_with_temporary_name_and_fetch_receipt(zone: Zone) -> None:
     assert (zone.config.inbox(A) / name).read_bytes() == b"a,b\n"
 
 
-@pytest.mark.parametrize("path", [f"/{B}/inbox", f"/../{B}/inbox", f"../{B}/inbox",
-                                  f"/inbox/../../{B}/inbox", f"/{A}/inbox", "/archive", "/etc"])
+@pytest.mark.parametrize(
+    "path",
+    [f"/{B}/inbox", f"/../{B}/inbox", f"../{B}/inbox", f"/inbox/../../{B}/inbox", f"/{A}/inbox", "/archive", "/etc"],
+)
 def test_cannot_reach_another_area(zone: Zone, path: str) -> None:
     secret = _name("other")
     (zone.config.inbox(B) / secret).write_text("B only")
@@ -119,11 +127,24 @@ def test_cannot_reach_another_area(zone: Zone, path: str) -> None:
         (zone.config.inbox(B) / secret).unlink()
 
 
-@pytest.mark.parametrize("operation", [
-    "put_outbox", "remove_outbox", "rename_out_of_outbox", "rename_into_outbox", "mkdir_outbox",
-    "chmod_outbox", "rmdir_outbox", "rmdir_inbox", "rename_inbox", "mkdir_root", "put_root",
-    "symlink", "symlink_relative",
-])
+@pytest.mark.parametrize(
+    "operation",
+    [
+        "put_outbox",
+        "remove_outbox",
+        "rename_out_of_outbox",
+        "rename_into_outbox",
+        "mkdir_outbox",
+        "chmod_outbox",
+        "rmdir_outbox",
+        "rmdir_inbox",
+        "rename_inbox",
+        "mkdir_root",
+        "put_root",
+        "symlink",
+        "symlink_relative",
+    ],
+)
 def test_read_only_places_and_links_are_refused(zone: Zone, operation: str) -> None:
     receipt, own = _name("receipt"), _name("own")
     (zone.config.outbox(A) / receipt).write_text("r")
@@ -184,8 +205,14 @@ def test_links_placed_on_the_host_are_not_followed(zone: Zone) -> None:
 
 
 def test_wrong_key_and_unknown_accounts_are_refused(zone: Zone) -> None:
-    for user, key in ((USER_A, "wrong"), (USER_A, "b"), (USER_A, "svc"), ("lg141038", "stranger"),
-                      ("root", "svc"), ("nobody", "a")):
+    for user, key in (
+        (USER_A, "wrong"),
+        (USER_A, "b"),
+        (USER_A, "svc"),
+        ("lg141038", "stranger"),
+        ("root", "svc"),
+        ("nobody", "a"),
+    ):
         with pytest.raises(SftpRefused), connect(zone, user, key):
             pass
 
@@ -211,8 +238,7 @@ def test_exec_shell_and_forwarding_are_refused(zone: Zone) -> None:
         with pytest.raises(paramiko.SSHException):
             channel.exec_command("echo exec-marker")
         with pytest.raises(paramiko.ChannelException):
-            transport.open_channel("direct-tcpip", ("127.0.0.1", zone.port), ("127.0.0.1", 1),
-                                   timeout=TIMEOUT)
+            transport.open_channel("direct-tcpip", ("127.0.0.1", zone.port), ("127.0.0.1", 1), timeout=TIMEOUT)
         with pytest.raises(paramiko.SSHException):
             transport.request_port_forward("127.0.0.1", 0)
 
@@ -231,10 +257,13 @@ def test_service_account_serves_every_municipality(zone: Zone) -> None:
             svc.mkdir(f"{remote_archive(code)}/{name}.set")
             svc.posix_rename(f"{inbox}/{name}", f"{remote_archive(code)}/{name}.set/{name}")
             svc.putfo(io.BytesIO(b"ok"), f"{remote_outbox(code)}/{name}.receipt.json")
-        for refused in (lambda: svc.mkdir("/new"), lambda: svc.rmdir(remote_inbox(A)),
-                        lambda: svc.putfo(io.BytesIO(b"x"), f"/{A}/x.csv"),
-                        lambda: svc.putfo(io.BytesIO(b"x"), "/archive/x.csv"),
-                        lambda: svc.symlink("/etc/passwd", f"{remote_inbox(A)}/pw")):
+        for refused in (
+            lambda: svc.mkdir("/new"),
+            lambda: svc.rmdir(remote_inbox(A)),
+            lambda: svc.putfo(io.BytesIO(b"x"), f"/{A}/x.csv"),
+            lambda: svc.putfo(io.BytesIO(b"x"), "/archive/x.csv"),
+            lambda: svc.symlink("/etc/passwd", f"{remote_inbox(A)}/pw"),
+        ):
             with pytest.raises(PermissionError):
                 refused()
         assert sorted(svc.listdir("/../..")) == sorted(svc.listdir("/"))  # nothing above root
@@ -264,15 +293,19 @@ def test_port_in_use_is_a_clear_error(zone: Zone) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         s.listen()
-        busy = LandingConfig(root=zone.config.root, state=zone.config.state,
-                             port=s.getsockname()[1])
+        busy = LandingConfig(root=zone.config.root, state=zone.config.state, port=s.getsockname()[1])
         with pytest.raises(LandingError, match="cannot listen"), EmbeddedSftpServer(busy):
             pass
 
 
 def test_malformed_keys_are_refused(zone: Zone) -> None:
-    for bad in ("", "not a key", 'command="sh" ' + zone.pub("a"), "ssh-ed25519 AAAA!!!",
-                "ssh-rsa " + zone.pub("a").split()[1]):
+    for bad in (
+        "",
+        "not a key",
+        'command="sh" ' + zone.pub("a"),
+        "ssh-ed25519 AAAA!!!",
+        "ssh-rsa " + zone.pub("a").split()[1],
+    ):
         with pytest.raises(LandingError):
             add_key(zone.config, USER_A, bad)
     with pytest.raises(LandingError, match="not an account"):

@@ -63,26 +63,32 @@ def _free_port() -> int:
 
 
 def _keygen(work: Path, name: str) -> None:
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"test-{name}",
-                    "-f", str(work / f"key_{name}")], check=True, timeout=TIMEOUT)
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"test-{name}", "-f", str(work / f"key_{name}")],
+        check=True,
+        timeout=TIMEOUT,
+    )
 
 
 @pytest.fixture(scope="module")
 def zone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Zone]:
     if os.geteuid() != 0:
-        pytest.fail("the OpenSSH landing tests need root (system accounts, chroot, sshd); "
-                    "run them as root or in CI")
+        pytest.fail("the OpenSSH landing tests need root (system accounts, chroot, sshd); run them as root or in CI")
     if not sshd.SSHD.exists():
         pytest.fail(f"{sshd.SSHD} is missing: run `make sshd` (apt-get install openssh-server)")
     token = secrets.token_hex(4)
-    config = LandingConfig(root=Path(f"/srv/jumin-test-{token}"),
-                           state=Path(f"/var/lib/jumin-test-{token}"), port=_free_port())
+    config = LandingConfig(
+        root=Path(f"/srv/jumin-test-{token}"), state=Path(f"/var/lib/jumin-test-{token}"), port=_free_port()
+    )
     work = tmp_path_factory.mktemp("landing-keys")
     for name in ("a", "b", "svc", "wrong", "b2"):
         _keygen(work, name)
     try:
-        keys = {USER_A: (work / "key_a.pub").read_text(), USER_B: (work / "key_b.pub").read_text(),
-                SERVICE_USER: (work / "key_svc.pub").read_text()}
+        keys = {
+            USER_A: (work / "key_a.pub").read_text(),
+            USER_B: (work / "key_b.pub").read_text(),
+            SERVICE_USER: (work / "key_svc.pub").read_text(),
+        }
         provision(config, [A, B], keys)
         sshd.start(config)
         host_pub = config.host_key.with_suffix(".pub").read_text().split()
@@ -104,25 +110,56 @@ def zone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Zone]:
 
 
 def _ssh_opts(zone: Zone, key: Path) -> list[str]:
-    return ["-i", str(key), "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=yes",
-            "-o", f"UserKnownHostsFile={zone.known_hosts}", "-o", "BatchMode=yes",
-            "-o", "ConnectTimeout=10", "-F", "/dev/null"]
+    return [
+        "-i",
+        str(key),
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        f"UserKnownHostsFile={zone.known_hosts}",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "ConnectTimeout=10",
+        "-F",
+        "/dev/null",
+    ]
 
 
-def sftp_batch(zone: Zone, user: str, key: str, commands: str,
-               extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+def sftp_batch(
+    zone: Zone, user: str, key: str, commands: str, extra: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
     """Run OpenSSH ``sftp -b`` with ``commands``; the working folder is the test's key folder."""
     batch = zone.work / f"batch-{secrets.token_hex(4)}"
     batch.write_text(commands.strip() + "\n")
-    return subprocess.run(["sftp", "-b", str(batch), "-P", str(zone.config.port),
-                           *_ssh_opts(zone, zone.key(key)), *extra, f"{user}@127.0.0.1"],
-                          capture_output=True, text=True, timeout=TIMEOUT, cwd=zone.work)
+    return subprocess.run(
+        [
+            "sftp",
+            "-b",
+            str(batch),
+            "-P",
+            str(zone.config.port),
+            *_ssh_opts(zone, zone.key(key)),
+            *extra,
+            f"{user}@127.0.0.1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        cwd=zone.work,
+    )
 
 
 def ssh(zone: Zone, user: str, key: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["ssh", "-p", str(zone.config.port), *_ssh_opts(zone, zone.key(key)),
-                           *args], capture_output=True, text=True, timeout=TIMEOUT,
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        ["ssh", "-p", str(zone.config.port), *_ssh_opts(zone, zone.key(key)), *args],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def connect(zone: Zone, user: str, key: str) -> Any:
@@ -142,13 +179,18 @@ def test_sftp_cli_upload_with_temporary_name_and_fetch_receipt(zone: Zone) -> No
     (zone.work / name).write_text("宛名番号\n1\n", encoding="utf-8")
     with connect(zone, SERVICE_USER, "svc") as svc:
         svc.putfo(io.BytesIO("受付結果".encode()), f"{remote_outbox(A)}/{receipt}")
-    done = sftp_batch(zone, USER_A, "a", f"""
+    done = sftp_batch(
+        zone,
+        USER_A,
+        "a",
+        f"""
 put {name} /inbox/{name}.part
 rename /inbox/{name}.part /inbox/{name}
 ls -1 /inbox
 ls -1 /outbox
 get /outbox/{receipt} got-{receipt}
-""")
+""",
+    )
     assert done.returncode == 0, done.stderr
     assert f"/inbox/{name}\n" in done.stdout and f"{name}.part" not in done.stdout.split("ls -1")[-2]
     assert f"/outbox/{receipt}" in done.stdout
@@ -204,8 +246,10 @@ def test_chroot_shows_only_inbox_and_outbox(zone: Zone) -> None:
         assert sorted(sftp.listdir("/../..")) == ["inbox", "outbox"]
 
 
-@pytest.mark.parametrize("path", [f"/{B}/inbox", f"/../{B}/inbox", f"../{B}/inbox",
-                                  f"/inbox/../../{B}/inbox", f"/{A}/inbox", "/archive", "/etc"])
+@pytest.mark.parametrize(
+    "path",
+    [f"/{B}/inbox", f"/../{B}/inbox", f"../{B}/inbox", f"/inbox/../../{B}/inbox", f"/{A}/inbox", "/archive", "/etc"],
+)
 def test_cannot_reach_another_area(zone: Zone, path: str) -> None:
     secret = _name("other")
     (zone.config.inbox(B) / secret).write_text("B only")
@@ -223,18 +267,21 @@ def test_cannot_reach_another_area(zone: Zone, path: str) -> None:
         (zone.config.inbox(B) / secret).unlink()
 
 
-@pytest.mark.parametrize(("command", "message"), [
-    ("put {local} /outbox/x.csv", "Permission denied"),
-    ("rm /outbox/{receipt}", "Permission denied"),
-    ("rename /outbox/{receipt} /inbox/{receipt}", "Permission denied"),
-    ("mkdir /outbox/sub", "Permission denied"),
-    ("chmod 777 /outbox", "Permission denied"),
-    ("rmdir /outbox", "Permission denied"),
-    ("rmdir /inbox", "Permission denied"),
-    ("rename /inbox /gone", "Permission denied"),
-    ("mkdir /new", "Permission denied"),
-    ("put {local} /x.csv", "Permission denied"),
-])
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        ("put {local} /outbox/x.csv", "Permission denied"),
+        ("rm /outbox/{receipt}", "Permission denied"),
+        ("rename /outbox/{receipt} /inbox/{receipt}", "Permission denied"),
+        ("mkdir /outbox/sub", "Permission denied"),
+        ("chmod 777 /outbox", "Permission denied"),
+        ("rmdir /outbox", "Permission denied"),
+        ("rmdir /inbox", "Permission denied"),
+        ("rename /inbox /gone", "Permission denied"),
+        ("mkdir /new", "Permission denied"),
+        ("put {local} /x.csv", "Permission denied"),
+    ],
+)
 def test_outbox_and_folders_are_read_only(zone: Zone, command: str, message: str) -> None:
     receipt, local = _name("receipt"), _name("local")
     (zone.work / local).write_text("x\n")
@@ -293,8 +340,7 @@ def test_only_publickey_is_offered(zone: Zone) -> None:
             transport.auth_password(USER_A, "password")
     finally:
         transport.close()
-    done = sftp_batch(zone, USER_A, "a", "ls /",
-                      extra=("-o", "PreferredAuthentications=password,keyboard-interactive"))
+    done = sftp_batch(zone, USER_A, "a", "ls /", extra=("-o", "PreferredAuthentications=password,keyboard-interactive"))
     assert done.returncode != 0 and "Permission denied" in done.stderr
 
 
@@ -308,16 +354,36 @@ def test_shell_and_exec_are_refused(zone: Zone) -> None:
 
 def test_port_forwarding_is_refused(zone: Zone) -> None:
     # remote forwarding: the server refuses the request outright
-    done = ssh(zone, USER_A, "a", "-N", "-o", "ExitOnForwardFailure=yes",
-               "-R", f"127.0.0.1:{_free_port()}:127.0.0.1:{zone.config.port}", f"{USER_A}@127.0.0.1")
+    done = ssh(
+        zone,
+        USER_A,
+        "a",
+        "-N",
+        "-o",
+        "ExitOnForwardFailure=yes",
+        "-R",
+        f"127.0.0.1:{_free_port()}:127.0.0.1:{zone.config.port}",
+        f"{USER_A}@127.0.0.1",
+    )
     assert done.returncode != 0 and "forwarding failed" in done.stderr
     # local forwarding: the tunnel opens locally, but sshd refuses every channel through it, so
     # we never read the sshd banner through it
     local = _free_port()
-    proc = subprocess.Popen(["ssh", "-p", str(zone.config.port), *_ssh_opts(zone, zone.key("a")),
-                             "-N", "-L", f"127.0.0.1:{local}:127.0.0.1:{zone.config.port}",
-                             f"{USER_A}@127.0.0.1"], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            "ssh",
+            "-p",
+            str(zone.config.port),
+            *_ssh_opts(zone, zone.key("a")),
+            "-N",
+            "-L",
+            f"127.0.0.1:{local}:127.0.0.1:{zone.config.port}",
+            f"{USER_A}@127.0.0.1",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         sshd.wait_for_port("127.0.0.1", local, TIMEOUT)
         with socket.create_connection(("127.0.0.1", local), timeout=TIMEOUT) as s:
@@ -336,8 +402,7 @@ def test_port_forwarding_is_refused(zone: Zone) -> None:
     with connect(zone, USER_A, "a") as sftp:
         transport = sftp.get_channel().get_transport()
         with pytest.raises(paramiko.ChannelException):
-            transport.open_channel("direct-tcpip", ("127.0.0.1", zone.config.port),
-                                   ("127.0.0.1", 1), timeout=TIMEOUT)
+            transport.open_channel("direct-tcpip", ("127.0.0.1", zone.config.port), ("127.0.0.1", 1), timeout=TIMEOUT)
 
 
 # --------------------------------------------------------------------------- service account
@@ -394,10 +459,8 @@ def test_provision_is_idempotent_and_repairs_modes(zone: Zone) -> None:
     pid = sshd.read_pid(zone.config)
     zone.config.inbox(A).chmod(0o777)
     provision(zone.config, [A, B], {USER_A: zone.pub("a")})
-    common = ["--root", str(zone.config.root), "--state", str(zone.config.state),
-              "--port", str(zone.config.port)]
-    assert cli.main(["provision", "--lg-code", A, "--key", f"{USER_A}={zone.key('a')}.pub",
-                     *common]) == 0
+    common = ["--root", str(zone.config.root), "--state", str(zone.config.state), "--port", str(zone.config.port)]
+    assert cli.main(["provision", "--lg-code", A, "--key", f"{USER_A}={zone.key('a')}.pub", *common]) == 0
     assert cli.main(["status", *common]) == 0
     assert stat.S_IMODE(zone.config.inbox(A).stat().st_mode) == 0o2770
     assert stat.S_IMODE(zone.config.outbox(A).stat().st_mode) == 0o2750
@@ -409,16 +472,34 @@ def test_provision_is_idempotent_and_repairs_modes(zone: Zone) -> None:
 
 def test_effective_sshd_config(zone: Zone) -> None:
     """What sshd itself resolves for a municipality (``sshd -T -C``), not just what we wrote."""
-    out = subprocess.run([str(sshd.SSHD), "-T", "-f", str(sshd.config_path(zone.config)), "-C",
-                          f"user={USER_A},host=localhost,addr=127.0.0.1"],
-                         check=True, capture_output=True, text=True, timeout=TIMEOUT).stdout
+    out = subprocess.run(
+        [
+            str(sshd.SSHD),
+            "-T",
+            "-f",
+            str(sshd.config_path(zone.config)),
+            "-C",
+            f"user={USER_A},host=localhost,addr=127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    ).stdout
     settings = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
     assert settings["chrootdirectory"] == str(zone.config.root / A)
     assert settings["forcecommand"].startswith("internal-sftp -u 0007 -P symlink,hardlink")
-    for key, value in {"passwordauthentication": "no", "kbdinteractiveauthentication": "no",
-                       "permitrootlogin": "no", "allowtcpforwarding": "no", "permittty": "no",
-                       "x11forwarding": "no", "permittunnel": "no", "usepam": "no",
-                       "authenticationmethods": "publickey"}.items():
+    for key, value in {
+        "passwordauthentication": "no",
+        "kbdinteractiveauthentication": "no",
+        "permitrootlogin": "no",
+        "allowtcpforwarding": "no",
+        "permittty": "no",
+        "x11forwarding": "no",
+        "permittunnel": "no",
+        "usepam": "no",
+        "authenticationmethods": "publickey",
+    }.items():
         assert settings[key] == value, key
     log = sshd.log_path(zone.config).read_text()
     assert f"Accepted publickey for {USER_A}" in log
@@ -443,8 +524,14 @@ def service_uri(zone: Zone) -> str:
     from extract.sftp import SftpSettings
 
     key = zone.host_key
-    return SftpSettings("127.0.0.1", zone.config.port, SERVICE_USER, str(zone.key("svc")),
-                        f"{key.get_name()} {key.get_base64()}", TIMEOUT).to_uri()
+    return SftpSettings(
+        "127.0.0.1",
+        zone.config.port,
+        SERVICE_USER,
+        str(zone.key("svc")),
+        f"{key.get_name()} {key.get_base64()}",
+        TIMEOUT,
+    ).to_uri()
 
 
 def run_pipeline(zone: Zone, lake: Path) -> list[dict[str, str]]:
@@ -459,19 +546,23 @@ def run_pipeline(zone: Zone, lake: Path) -> list[dict[str, str]]:
     return results
 
 
-def test_guide_upload_with_plain_sftp_is_processed_and_receipt_fetched(
-        zone: Zone, tmp_path: Path) -> None:
+def test_guide_upload_with_plain_sftp_is_processed_and_receipt_fetched(zone: Zone, tmp_path: Path) -> None:
     """docs/municipal_guide_ja.md, section 5, step by step with the OpenSSH client."""
     data, manifest = "juki_20261101.csv", "juki_20261101.manifest.json"
     for n in (data, manifest):
         shutil.copyfile(SAMPLE / n, zone.work / n)
     # interrupted: the data file is still under its temporary name, the manifest is there
-    first = sftp_batch(zone, USER_A, "a", f"""
+    first = sftp_batch(
+        zone,
+        USER_A,
+        "a",
+        f"""
 cd /inbox
 put {data} {data}.part
 put {manifest} {manifest}.part
 rename {manifest}.part {manifest}
-""")
+""",
+    )
     assert first.returncode == 0, first.stderr
     lake = tmp_path / "lake"
     assert [r["status"] for r in run_pipeline(zone, lake)] == ["waiting"]

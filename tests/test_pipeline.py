@@ -24,9 +24,11 @@ KIJUNBI = "2026-11-01"
 
 def digest(folder: Path) -> dict[str, str]:
     """SHA-256 of every data file and partition manifest under ``folder``."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.suffix == ".parquet"
-            or p.name == "_manifest.json"}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.suffix == ".parquet" or p.name == "_manifest.json"
+    }
 
 
 def deliver(landing: Path) -> Path:
@@ -70,14 +72,16 @@ def test_every_sample_row_is_accounted_for(landing: Path, tmp_path: Path) -> Non
 def test_snapshot_agrees_with_ground_truth(landing: Path, tmp_path: Path) -> None:
     lake = tmp_path / "lake"
     run_library(landing, lake)
-    truth = {(r["lg_code"], r["atenabango"]): r for r in
-             csv.DictReader((SAMPLE / "ground_truth.csv").open(encoding="utf-8"))}
+    truth = {
+        (r["lg_code"], r["atenabango"]): r for r in csv.DictReader((SAMPLE / "ground_truth.csv").open(encoding="utf-8"))
+    }
     con = duckdb.connect()
     rows = con.execute(
         "SELECT lg_code, atenabango, jutokubun, juminhyokodo FROM read_parquet(?, "
         "hive_partitioning = true, hive_types = {'kijunbi': DATE, 'known_at': DATE, "
         "'lg_code': VARCHAR})",
-        [str(lake / "snapshot" / "atena" / "**" / "*.parquet")]).fetchall()
+        [str(lake / "snapshot" / "atena" / "**" / "*.parquet")],
+    ).fetchall()
     assert {r[0] for r in rows} == set(LG_CODES)
     for lg_code, atenabango, jutokubun, juminhyokodo in rows:
         t = truth[(lg_code, atenabango)]
@@ -93,8 +97,7 @@ def test_rerun_is_byte_identical(tmp_path: Path) -> None:
     before = digest(tmp_path / "a")
     landing = deliver(tmp_path / "la")  # the same sets uploaded again
     for code in LG_CODES:  # a second run over the same lake changes nothing
-        assert {r["status"] for r in ingest_municipality(landing, tmp_path / "a", code)} == {
-            "already_ingested"}
+        assert {r["status"] for r in ingest_municipality(landing, tmp_path / "a", code)} == {"already_ingested"}
         assert not list((landing / code / "inbox").iterdir())
         assert validate_municipality(tmp_path / "a", code) == []
         snapshot_municipality(tmp_path / "a", code, KIJUNBI)
@@ -107,13 +110,20 @@ def test_cli_exit_codes(landing: Path, tmp_path: Path) -> None:
     assert cli(["validate", "--lake", lake]) == 0
     assert cli(["snapshot", "--lake", lake, "--as-of", KIJUNBI]) == 0
     assert cli(["delta", "--lake", lake, "--to", KIJUNBI]) == 0  # no earlier day: nothing to do
-    assert cli(["snapshot", "--lake", lake, "--as-of", "2026-10-30", "--until", "2026-10-31",
-                "--delta"]) == 0
+    assert cli(["snapshot", "--lake", lake, "--as-of", "2026-10-30", "--until", "2026-10-31", "--delta"]) == 0
     assert cli(["delta", "--lake", lake, "--to", KIJUNBI, "--since", "2026-10-30"]) == 0
-    assert cli(["snapshot", "--lake", lake, "--as-of", KIJUNBI, "--known-at", "2026-11-05",
-                "--delta"]) == 1  # deltas chain snapshots known on their own day only
-    assert (Path(lake) / "delta" / "juki" / "from=2026-10-30" / "to=2026-11-01"
-            / f"lg_code={LG_CODES[0]}" / "_manifest.json").is_file()
+    assert (
+        cli(["snapshot", "--lake", lake, "--as-of", KIJUNBI, "--known-at", "2026-11-05", "--delta"]) == 1
+    )  # deltas chain snapshots known on their own day only
+    assert (
+        Path(lake)
+        / "delta"
+        / "juki"
+        / "from=2026-10-30"
+        / "to=2026-11-01"
+        / f"lg_code={LG_CODES[0]}"
+        / "_manifest.json"
+    ).is_file()
     deliver(landing)
     broken = landing / LG_CODES[0] / "inbox" / "atena_20261101.csv"
     data = bytearray(broken.read_bytes())
@@ -124,8 +134,7 @@ def test_cli_exit_codes(landing: Path, tmp_path: Path) -> None:
 
 
 def snapshot_conf(lake: Path, **kw: object) -> dict[str, object]:
-    return {"lake": str(lake), "kijunbi": KIJUNBI, "until": "", "known_at": "", "delta": True,
-            "lg_codes": [], **kw}
+    return {"lake": str(lake), "kijunbi": KIJUNBI, "until": "", "known_at": "", "delta": True, "lg_codes": [], **kw}
 
 
 def accepted_events() -> list[dict]:
@@ -135,9 +144,14 @@ def accepted_events() -> list[dict]:
     from sqlalchemy import select
 
     with create_session() as session:
-        return list(session.scalars(
-            select(AssetEvent.extra).join(AssetModel, AssetModel.id == AssetEvent.asset_id)
-            .where(AssetModel.name == "jumin_accepted").order_by(AssetEvent.id)))
+        return list(
+            session.scalars(
+                select(AssetEvent.extra)
+                .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+                .where(AssetModel.name == "jumin_accepted")
+                .order_by(AssetEvent.id)
+            )
+        )
 
 
 def triggering(extra: dict) -> object:
@@ -148,9 +162,15 @@ def triggering(extra: dict) -> object:
     from airflow.sdk.execution_time.context import TriggeringAssetEventsAccessor
 
     event = AssetEventDagRunReferenceResult(
-        asset={"name": "jumin_accepted", "uri": "jumin_accepted", "extra": {}}, extra=extra,
-        source_task_id="announce", source_dag_id="jumin_ingest", source_run_id="manual",
-        source_map_index=-1, source_aliases=[], timestamp=dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
+        asset={"name": "jumin_accepted", "uri": "jumin_accepted", "extra": {}},
+        extra=extra,
+        source_task_id="announce",
+        source_dag_id="jumin_ingest",
+        source_run_id="manual",
+        source_map_index=-1,
+        source_aliases=[],
+        timestamp=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+    )
     return TriggeringAssetEventsAccessor.build([event])
 
 
@@ -160,28 +180,42 @@ def test_dags_run_end_to_end_with_airflow(airflow_db: str, landing: Path, tmp_pa
 
     lake = tmp_path / "lake"
     dags = load_dags()
-    assert run_dag(dags["jumin_ingest"], {"landing": str(landing), "lake": str(lake),
-                                          "lg_codes": [], "sftp_conn_id": ""}) == "success"
+    assert (
+        run_dag(dags["jumin_ingest"], {"landing": str(landing), "lake": str(lake), "lg_codes": [], "sftp_conn_id": ""})
+        == "success"
+    )
     # the accepted data is announced as an asset event naming what to snapshot
     events = accepted_events()
     assert events[-1] == {"sets": [{"lg_code": c, "kijunbi": KIJUNBI} for c in LG_CODES]}
     # the snapshot DAG's plan task, handed that event as the scheduler hands it over
-    plan = dags["jumin_snapshot"].get_task("plan").python_callable(
-        params={"lake": str(lake), "kijunbi": "", "lg_codes": []},
-        triggering_asset_events=triggering(events[-1]))
+    plan = (
+        dags["jumin_snapshot"]
+        .get_task("plan")
+        .python_callable(
+            params={"lake": str(lake), "kijunbi": "", "lg_codes": []}, triggering_asset_events=triggering(events[-1])
+        )
+    )
     assert plan == [{"lg_code": c, "kijunbi": KIJUNBI, "until": None} for c in LG_CODES]
     assert run_dag(dags["jumin_snapshot"], snapshot_conf(lake)) == "success"
     for code in LG_CODES:
         for layout in ("atena", "juki", "shien"):
-            assert (lake / "snapshot" / layout / f"kijunbi={KIJUNBI}" / f"known_at={KIJUNBI}"
-                    / f"lg_code={code}" / "part-0.parquet").is_file()
+            assert (
+                lake
+                / "snapshot"
+                / layout
+                / f"kijunbi={KIJUNBI}"
+                / f"known_at={KIJUNBI}"
+                / f"lg_code={code}"
+                / "part-0.parquet"
+            ).is_file()
     # rerun one municipality: only its partitions are rewritten, with the same bytes
     before = digest(lake / "snapshot")
-    assert run_dag(dags["jumin_snapshot"], snapshot_conf(lake, lg_codes=[LG_CODES[0]])
-                   ) == "success"
+    assert run_dag(dags["jumin_snapshot"], snapshot_conf(lake, lg_codes=[LG_CODES[0]])) == "success"
     assert digest(lake / "snapshot") == before
     # nothing new accepted: no event, so no snapshot run is triggered
     deliver(landing)
-    assert run_dag(dags["jumin_ingest"], {"landing": str(landing), "lake": str(lake),
-                                          "lg_codes": [], "sftp_conn_id": ""}) == "success"
+    assert (
+        run_dag(dags["jumin_ingest"], {"landing": str(landing), "lake": str(lake), "lg_codes": [], "sftp_conn_id": ""})
+        == "success"
+    )
     assert len(accepted_events()) == len(events)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from jumin.dev import docs
 from jumin.core.checkdigits import is_valid_lg_code
 from jumin.core.layouts import IDOJIYU, LAYOUTS
 from jumin.core.municipalities import build_table, load_table, to_csv
+from jumin.dev import docs
 from tests.conftest import REPO
 
 

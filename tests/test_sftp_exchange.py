@@ -32,9 +32,12 @@ def zone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     svc_key, svc_pub = client_key(tmp / "keys", "jumin")
     prepare_tree(config, [CODE], {f"lg{CODE}": muni_pub, "jumin": svc_pub})
     with EmbeddedSftpServer(config) as server:
-        yield {"config": config,
-               "muni": zone_settings(config, server.port, f"lg{CODE}", muni_key, 10),
-               "svc": zone_settings(config, server.port, "jumin", svc_key, 10), "tmp": tmp}
+        yield {
+            "config": config,
+            "muni": zone_settings(config, server.port, f"lg{CODE}", muni_key, 10),
+            "svc": zone_settings(config, server.port, "jumin", svc_key, 10),
+            "tmp": tmp,
+        }
 
 
 def run_pipeline(svc: SftpSettings, lake: Path) -> list[dict]:
@@ -62,8 +65,7 @@ def test_upload_ingest_and_receipt_round_trip(zone: dict, tmp_path: Path) -> Non
     assert (root / "archive" / CODE / up.set_id / up.manifest_name).is_file()
 
 
-def test_interrupted_upload_resumes_and_is_processed_once_complete(zone: dict,
-                                                                   tmp_path: Path) -> None:
+def test_interrupted_upload_resumes_and_is_processed_once_complete(zone: dict, tmp_path: Path) -> None:
     up = prepare([SAMPLE / "juki_20261101.csv"], CODE, "juki", "2026-11-01")
     data = (SAMPLE / "juki_20261101.csv").read_bytes()
     inbox = zone["config"].root / CODE / "inbox"
@@ -71,8 +73,7 @@ def test_interrupted_upload_resumes_and_is_processed_once_complete(zone: dict,
     lake = tmp_path / "lake"
     assert run_pipeline(zone["svc"], lake) == []  # nothing complete: nothing picked up
     sent: list[int] = []
-    upload(up, zone["muni"], lambda n, d, t: sent.append(d) if n.endswith(".csv") else None,
-           block_size=100)
+    upload(up, zone["muni"], lambda n, d, t: sent.append(d) if n.endswith(".csv") else None, block_size=100)
     assert sent[0] == 1100, "sending resumed after the 1000 bytes already there"
     assert sent[-1] == len(data)
     assert [r["status"] for r in run_pipeline(zone["svc"], lake)] == ["parsed"]
@@ -80,8 +81,7 @@ def test_interrupted_upload_resumes_and_is_processed_once_complete(zone: dict,
     assert raw.read_bytes() == data
 
 
-def test_broken_file_gets_japanese_receipt_and_other_sets_go_on(zone: dict,
-                                                                tmp_path: Path) -> None:
+def test_broken_file_gets_japanese_receipt_and_other_sets_go_on(zone: dict, tmp_path: Path) -> None:
     folder = tmp_path / "out"
     folder.mkdir()
     good = (SAMPLE / "shien_20261101.csv").read_text(encoding="utf-8")
@@ -98,8 +98,9 @@ def test_broken_file_gets_japanese_receipt_and_other_sets_go_on(zone: dict,
     run_pipeline(zone["svc"], tmp_path / "lake")
     got = wait_for_receipt(bad, zone["muni"], timeout_s=5, interval_s=0.1)
     assert got is not None
-    assert {k: v for k, v in got.items() if k != "text"} == {
-        k: v for k, v in local.items() if k != "text"}, "the local check predicts the receipt"
+    assert {k: v for k, v in got.items() if k != "text"} == {k: v for k, v in local.items() if k != "text"}, (
+        "the local check predicts the receipt"
+    )
     assert "2行目" in got["text"] and "E0002" in got["text"]
     fine = wait_for_receipt(ok, zone["muni"], timeout_s=5, interval_s=0.1)
     assert fine is not None and fine["status"] == "accepted"
@@ -116,8 +117,7 @@ def test_unknown_host_key_is_refused(zone: dict) -> None:
     _, pub = client_key(zone["tmp"] / "fake", "host")
     wrong = replace(zone["muni"], host_key=" ".join(pub.split()[:2]))
     with pytest.raises(SftpRefused):
-        wait_for_receipt(prepare([SAMPLE / "shien_20261101.csv"], CODE, "shien",
-                                 "2026-11-01"), wrong, timeout_s=0)
+        wait_for_receipt(prepare([SAMPLE / "shien_20261101.csv"], CODE, "shien", "2026-11-01"), wrong, timeout_s=0)
 
 
 def test_connection_uri_round_trip(zone: dict) -> None:
@@ -126,16 +126,18 @@ def test_connection_uri_round_trip(zone: dict) -> None:
 
 @pytest.mark.slow
 def test_ingest_dag_reads_the_zone_through_an_airflow_connection(
-        zone: dict, tmp_path: Path, airflow_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    zone: dict, tmp_path: Path, airflow_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from jumin.apps.demo import load_dags, run_dag
 
     up = prepare([SAMPLE / "atena_20261101.csv"], CODE, "atena", "2026-11-01")
     upload(up, zone["muni"])
     monkeypatch.setenv("AIRFLOW_CONN_JUMIN_SFTP_TEST", zone["svc"].to_uri())
     lake = tmp_path / "lake"
-    state = run_dag(load_dags()["jumin_ingest"], {"sftp_conn_id": "jumin_sftp_test",
-                                                  "landing": "", "lake": str(lake),
-                                                  "lg_codes": [CODE]})
+    state = run_dag(
+        load_dags()["jumin_ingest"],
+        {"sftp_conn_id": "jumin_sftp_test", "landing": "", "lake": str(lake), "lg_codes": [CODE]},
+    )
     assert state == "success"
     receipt = wait_for_receipt(up, zone["muni"], timeout_s=5, interval_s=0.1)
     assert receipt is not None and receipt["counts"]["accepted"] == up.manifest.files[0].rows

@@ -13,13 +13,27 @@ from jumin.core import duck
 from jumin.core.layouts import ATENA, LAYOUTS, SHIEN
 
 VALID_ATENA = {
-    "atenabango": "000000000000001", "rirekibango": "1", "jutokubun": "1",
-    "juminhyokodo": "12345678903", "kojinbango": "621498320257", "shimei": "佐藤　一郎",
-    "shimei_furigana": "サトウ　イチロウ", "seibetsu": "1", "seinengappi": "1980-01-02",
-    "seinengappi_fushofuragu": "0", "jusho_shikuchosonkodo": "131016",
-    "jusho_choazakodo": "0001001", "jusho_todofuken": "東京都", "jusho_shikugunchosonmei": "千代田区",
-    "jusho_choaza": "千代田", "jusho_banchigohyoki": "１番１号", "jusho_yubinbango": "1000001",
-    "idojiyu": "10", "idobi": "1980-01-02", "shoribi": "1980-01-03", "daihyo_atena_flag": "0",
+    "atenabango": "000000000000001",
+    "rirekibango": "1",
+    "jutokubun": "1",
+    "juminhyokodo": "12345678903",
+    "kojinbango": "621498320257",
+    "shimei": "佐藤　一郎",
+    "shimei_furigana": "サトウ　イチロウ",
+    "seibetsu": "1",
+    "seinengappi": "1980-01-02",
+    "seinengappi_fushofuragu": "0",
+    "jusho_shikuchosonkodo": "131016",
+    "jusho_choazakodo": "0001001",
+    "jusho_todofuken": "東京都",
+    "jusho_shikugunchosonmei": "千代田区",
+    "jusho_choaza": "千代田",
+    "jusho_banchigohyoki": "１番１号",
+    "jusho_yubinbango": "1000001",
+    "idojiyu": "10",
+    "idobi": "1980-01-02",
+    "shoribi": "1980-01-03",
+    "daihyo_atena_flag": "0",
     "tagyomusanshofukafuragu": "0",
 }
 
@@ -27,8 +41,14 @@ VALID_ATENA = {
 def parsed(layout, rows: list[dict]) -> pa.Table:
     cols = {c: pa.array([r.get(c) for r in rows], pa.string()) for c in layout.romaji}
     n = len(rows)
-    return pa.table({**cols, "_file": ["f.csv"] * n, "_line": pa.array(range(2, n + 2), pa.int64()),
-                     "_row": pa.array(range(n), pa.int64())})
+    return pa.table(
+        {
+            **cols,
+            "_file": ["f.csv"] * n,
+            "_line": pa.array(range(2, n + 2), pa.int64()),
+            "_row": pa.array(range(n), pa.int64()),
+        }
+    )
 
 
 def run_engine(engine: str, layout, table: pa.Table) -> pa.Table:
@@ -43,7 +63,7 @@ def findings(layout, rows: list[dict], engine: str = "both") -> set[tuple[int, s
     """(row, code, item) of every broken rule; with "both", the two engines must agree."""
     rules = rules_for(layout)
     got = {}
-    for e in (("duckdb", "gx") if engine == "both" else (engine,)):
+    for e in ("duckdb", "gx") if engine == "both" else (engine,):
         hits = run_engine(e, layout, parsed(layout, rows)).to_pylist()
         got[e] = [(h["_row"], h["_line"], h["rule"], h["value"]) for h in hits]
     if engine == "both":
@@ -89,8 +109,9 @@ CASES = [  # (changes to the valid row, expected code, item)
 @pytest.fixture(scope="module")
 def case_findings() -> set[tuple[int, str, str]]:
     """One suite run over the valid row (row 0) and one broken row per case (row i + 1)."""
-    rows = [VALID_ATENA] + [{**VALID_ATENA, "atenabango": f"{i + 2}", **change}
-                            for i, (change, _, _) in enumerate(CASES)]
+    rows = [VALID_ATENA] + [
+        {**VALID_ATENA, "atenabango": f"{i + 2}", **change} for i, (change, _, _) in enumerate(CASES)
+    ]
     return findings(ATENA, rows)
 
 
@@ -105,8 +126,12 @@ def test_valid_row_stays_clean_among_broken_ones(case_findings: set[tuple[int, s
 
 
 def test_fusho_date_may_be_non_calendar_when_flagged() -> None:
-    fusho = {**VALID_ATENA, "seinengappi": "1950-02-29", "seinengappi_fushofuragu": "1",
-             "seinengappi_fushohyoki": "昭和２５年頃"}
+    fusho = {
+        **VALID_ATENA,
+        "seinengappi": "1950-02-29",
+        "seinengappi_fushofuragu": "1",
+        "seinengappi_fushohyoki": "昭和２５年頃",
+    }
     text = {**fusho, "atenabango": "2", "seinengappi": "年月日不詳"}
     assert findings(ATENA, [fusho, text, {**fusho, "atenabango": "3", "seinengappi": None}]) == set()
 
@@ -120,10 +145,9 @@ def test_history_numbers_must_not_have_gaps() -> None:
     def r(person: str, n: str) -> dict:
         return {**VALID_ATENA, "atenabango": person, "rirekibango": n}
 
-    rows = [r("1", "1"), r("1", "3"), r("2", "4"), r("2", "5"), r("3", "2"), r("3", "2"),
-            r("3", "5"), r("4", "x")]
+    rows = [r("1", "1"), r("1", "3"), r("2", "4"), r("2", "5"), r("3", "2"), r("3", "2"), r("3", "5"), r("4", "x")]
     got = {(row, item) for row, code, item in findings(ATENA, rows) if code == "E0004"}
-    assert ("rirekibango" in {i for _, i in got})
+    assert "rirekibango" in {i for _, i in got}
     gaps = sorted(row for row, item in got if item == "rirekibango")
     # row 1 (3 after 1), row 6 (5 after 2); rows 4 and 5 are the duplicated key; a set may
     # start mid-history (person 2); a non-number is a character error, not a gap
@@ -131,15 +155,21 @@ def test_history_numbers_must_not_have_gaps() -> None:
 
 
 def test_standard_characters_beyond_jis_are_allowed() -> None:
-    rows = [{**VALID_ATENA, "atenabango": str(i), "shimei": name} for i, name in enumerate(
-        ["髙橋　一郎", "葛\U000e0100城　花子", "\U0010de92田　太郎", "𠮷野　家", "渡邊　ゔ"])]
+    rows = [
+        {**VALID_ATENA, "atenabango": str(i), "shimei": name}
+        for i, name in enumerate(["髙橋　一郎", "葛\U000e0100城　花子", "\U0010de92田　太郎", "𠮷野　家", "渡邊　ゔ"])
+    ]
     assert findings(ATENA, rows) == set()
 
 
 def test_foreign_resident_may_have_tsusho() -> None:
     ok = {**VALID_ATENA, "tsusho": "山田　花子", "shimei_gaikokujinkanji": "王　明"}
-    romaji = {**VALID_ATENA, "atenabango": "2", "tsusho": "スミス　ジョン",
-              "shimei_gaikokujinromaji": "ＳＭＩＴＨ　ＪＯＨＮ，Ｏ’ＢＲＩＥＮ"}
+    romaji = {
+        **VALID_ATENA,
+        "atenabango": "2",
+        "tsusho": "スミス　ジョン",
+        "shimei_gaikokujinromaji": "ＳＭＩＴＨ　ＪＯＨＮ，Ｏ’ＢＲＩＥＮ",
+    }
     assert findings(ATENA, [ok, romaji]) == set()
 
 
@@ -163,6 +193,17 @@ def test_every_expectation_says_what_it_means(name: str) -> None:
 
 def test_cases_cover_every_rule_kind_of_atena() -> None:
     kinds = {e.meta["rule"].split("_")[0] for e in build_suite(ATENA).expectations if e.meta}
-    covered = {"required", "charset", "calendar", "length", "code", "check", "key", "idobi",
-               "seinengappi", "rirekibango", "tsusho"}
+    covered = {
+        "required",
+        "charset",
+        "calendar",
+        "length",
+        "code",
+        "check",
+        "key",
+        "idobi",
+        "seinengappi",
+        "rirekibango",
+        "tsusho",
+    }
     assert kinds <= covered, kinds - covered

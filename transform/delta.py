@@ -30,12 +30,12 @@ def delta_sql(layout: Layout, old: str, new: str) -> str:
     on = " AND ".join(f"o.{quote_ident(c)} = n.{quote_ident(c)}" for c in ids)
     first = quote_ident(ids[0])
     items = compared_items(layout)
-    diffs = [f"CASE WHEN o.{quote_ident(c)} IS DISTINCT FROM n.{quote_ident(c)} "
-             f"THEN '{c}' END" for c in items]
-    values = [f"CASE WHEN n.{first} IS NULL THEN o.{quote_ident(c)} ELSE n.{quote_ident(c)} "
-              f"END AS {quote_ident(c)}" for c in items]
-    change = (f"CASE WHEN o.{first} IS NULL THEN 'added' WHEN n.{first} IS NULL THEN 'removed' "
-              f"ELSE 'changed' END")
+    diffs = [f"CASE WHEN o.{quote_ident(c)} IS DISTINCT FROM n.{quote_ident(c)} THEN '{c}' END" for c in items]
+    values = [
+        f"CASE WHEN n.{first} IS NULL THEN o.{quote_ident(c)} ELSE n.{quote_ident(c)} END AS {quote_ident(c)}"
+        for c in items
+    ]
+    change = f"CASE WHEN o.{first} IS NULL THEN 'added' WHEN n.{first} IS NULL THEN 'removed' ELSE 'changed' END"
     order = ", ".join(quote_ident(c) for c in ids)
     return (
         f"SELECT * FROM (SELECT {change} AS change, "

@@ -67,13 +67,11 @@ def accepted_history(lake: Lake, layout: Layout, lg_code: str) -> AcceptedHistor
     con = duck.connect(SNAPSHOT_DUCK)
     cols = ", ".join(duck.quote_ident(c) for c in narrow_columns(layout, PARQUET_LOCATOR))
     duck.run(con, "narrow", f"CREATE TEMP TABLE narrow AS SELECT {cols} FROM {wide}")
-    rows = duck.run(con, "set dates", "SELECT DISTINCT set_id, strftime(kijunbi, '%Y-%m-%d') "
-                    "FROM narrow").fetchall()
+    rows = duck.run(con, "set dates", "SELECT DISTINCT set_id, strftime(kijunbi, '%Y-%m-%d') FROM narrow").fetchall()
     return AcceptedHistory(con, layout, lg_code, wide, dict(rows))
 
 
-def delta_rows(layout: Layout, lg_code: str, old: Path, new: Path,
-               label: str) -> Iterator[pa.RecordBatch]:
+def delta_rows(layout: Layout, lg_code: str, old: Path, new: Path, label: str) -> Iterator[pa.RecordBatch]:
     """The changes from the snapshot file ``old`` to ``new`` (added, removed, changed)."""
     sql = delta_sql(layout, *(f"read_parquet({duck.quote_literal(str(f))})" for f in (old, new)))
     con = duck.connect(SNAPSHOT_DUCK)

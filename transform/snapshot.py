@@ -57,9 +57,11 @@ def versions_sql(layout: Layout, source: str, known_at: str) -> str:
     """One version per history row key: the latest set with 基準日 ≤ ``known_at``, else the
     earliest set (ties on 基準日: the greater set id, so the choice is stable)."""
     k = _date(known_at)
-    return (f"SELECT * FROM {source} QUALIFY row_number() OVER (PARTITION BY {_cols(layout.key)} "
-            f"ORDER BY kijunbi > {k}, CASE WHEN kijunbi <= {k} THEN kijunbi END DESC, "
-            f"kijunbi, set_id DESC) = 1")
+    return (
+        f"SELECT * FROM {source} QUALIFY row_number() OVER (PARTITION BY {_cols(layout.key)} "
+        f"ORDER BY kijunbi > {k}, CASE WHEN kijunbi <= {k} THEN kijunbi END DESC, "
+        f"kijunbi, set_id DESC) = 1"
+    )
 
 
 def present_sql(layout: Layout, versions: str, as_of: str, known_at: str) -> str:
@@ -68,20 +70,30 @@ def present_sql(layout: Layout, versions: str, as_of: str, known_at: str) -> str
     if not is_history(layout):
         return f"SELECT * FROM {versions} WHERE kaishibi <= {t} AND shuryobi >= {t}"
     shojo = ", ".join(quote_literal(c) for c in SHOJO_CODES)
-    return (f"SELECT * FROM (SELECT * FROM {versions} WHERE idobi <= {t} "
-            f"AND shoribi <= {_date(known_at)} QUALIFY row_number() OVER "
-            f"(PARTITION BY {quote_ident(layout.person)} ORDER BY idobi DESC, rirekibango DESC) = 1"
-            f") WHERE idojiyu NOT IN ({shojo})")
+    return (
+        f"SELECT * FROM (SELECT * FROM {versions} WHERE idobi <= {t} "
+        f"AND shoribi <= {_date(known_at)} QUALIFY row_number() OVER "
+        f"(PARTITION BY {quote_ident(layout.person)} ORDER BY idobi DESC, rirekibango DESC) = 1"
+        f") WHERE idojiyu NOT IN ({shojo})"
+    )
 
 
-def snapshot_sql(layout: Layout, narrow: str, wide: str, as_of: str,
-                 known_at: str | None = None, locator: tuple[str, ...] = PARQUET_LOCATOR,
-                 drop: tuple[str, ...] = ()) -> str:
+def snapshot_sql(
+    layout: Layout,
+    narrow: str,
+    wide: str,
+    as_of: str,
+    known_at: str | None = None,
+    locator: tuple[str, ...] = PARQUET_LOCATOR,
+    drop: tuple[str, ...] = (),
+) -> str:
     """The snapshot of ``layout``: rules on ``narrow``, rows fetched from ``wide`` by locator,
     ordered by identity. ``drop`` names columns of ``wide`` to leave out (a locator made of
     real columns, not virtual ones, among them)."""
     versions = f"({versions_sql(layout, narrow, known_at or as_of)})"
     chosen = f"SELECT {_cols(locator)} FROM ({present_sql(layout, versions, as_of, known_at or as_of)})"
     columns = f"w.* EXCLUDE ({_cols(drop)})" if drop else "w.*"
-    return (f"SELECT {columns} FROM {wide} w SEMI JOIN ({chosen}) c "
-            f"USING ({_cols(locator)}) ORDER BY {_cols(identity(layout))}")
+    return (
+        f"SELECT {columns} FROM {wide} w SEMI JOIN ({chosen}) c "
+        f"USING ({_cols(locator)}) ORDER BY {_cols(identity(layout))}"
+    )

@@ -64,8 +64,12 @@ def _generate(out: Path, lg_codes: list[str], residents: int) -> None:
 def _duckdb_copy(csv_path: Path, out: Path) -> None:
     from jumin.core import duck
 
-    duck.run(duck.connect(), "duckdb copy", f"COPY (SELECT * FROM read_csv('{csv_path}', "
-             f"all_varchar = true, header = true)) TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
+    duck.run(
+        duck.connect(),
+        "duckdb copy",
+        f"COPY (SELECT * FROM read_csv('{csv_path}', "
+        f"all_varchar = true, header = true)) TO '{out}' (FORMAT parquet, COMPRESSION zstd)",
+    )
 
 
 def _ingest(landing: Path, lake: Path, lg_code: str) -> None:
@@ -99,10 +103,13 @@ def _duckdb_rewrite(glob: str, out: Path) -> None:
     from load.config import ParquetConfig
 
     c = ParquetConfig()
-    duck.run(duck.connect(), "duckdb rewrite",
+    duck.run(
+        duck.connect(),
+        "duckdb rewrite",
         f"COPY (SELECT * FROM read_parquet('{glob}')) TO '{out}' (FORMAT parquet, "
         f"COMPRESSION {c.compression}, COMPRESSION_LEVEL {c.compression_level}, "
-        f"ROW_GROUP_SIZE {c.row_group_size})")
+        f"ROW_GROUP_SIZE {c.row_group_size})",
+    )
 
 
 def _snapshot_history(lake: Path, lg_code: str) -> None:
@@ -129,18 +136,24 @@ def build_history(accepted: Path, lake: Path, lg_code: str, rows: int) -> int:
         take = min(n, remaining)
         out = target.accepted("atena", lg_code, f"copy{copy:03d}")
         out.parent.mkdir(parents=True, exist_ok=True)
-        duck.run(con, "history copy",
-                 f"COPY (SELECT * REPLACE (printf('%03d', {copy}) || atenabango AS atenabango, "
-                    f"'copy{copy:03d}' AS set_id) FROM {src} LIMIT {take}) TO '{out}' "
-                    f"(FORMAT parquet, COMPRESSION {WORK_COMPRESSION})")
+        duck.run(
+            con,
+            "history copy",
+            f"COPY (SELECT * REPLACE (printf('%03d', {copy}) || atenabango AS atenabango, "
+            f"'copy{copy:03d}' AS set_id) FROM {src} LIMIT {take}) TO '{out}' "
+            f"(FORMAT parquet, COMPRESSION {WORK_COMPRESSION})",
+        )
         remaining -= take
         copy += 1
     if resent:
         out = target.accepted("atena", lg_code, "resent")
-        duck.run(con, "history resent",
-                 f"COPY (SELECT * REPLACE ('000' || atenabango AS atenabango, 'resent' AS set_id,"
-                    f" kijunbi + 1 AS kijunbi, shimei || '　' AS shimei) FROM {src} "
-                    f"LIMIT {resent}) TO '{out}' (FORMAT parquet, COMPRESSION {WORK_COMPRESSION})")
+        duck.run(
+            con,
+            "history resent",
+            f"COPY (SELECT * REPLACE ('000' || atenabango AS atenabango, 'resent' AS set_id,"
+            f" kijunbi + 1 AS kijunbi, shimei || '　' AS shimei) FROM {src} "
+            f"LIMIT {resent}) TO '{out}' (FORMAT parquet, COMPRESSION {WORK_COMPRESSION})",
+        )
     return rows
 
 
@@ -231,11 +244,13 @@ def bench_snapshot(work: Path, lake: Path, lg_code: str, rows: int = HISTORY_ROW
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks and print BENCH lines."""
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--residents", type=int, default=1_000_000,
-                    help="persons generated across three municipalities")
-    ap.add_argument("--validate-residents", type=int, default=650_000,
-                    help="persons of the one municipality whose atena file (~1M rows) is "
-                         "validated")
+    ap.add_argument("--residents", type=int, default=1_000_000, help="persons generated across three municipalities")
+    ap.add_argument(
+        "--validate-residents",
+        type=int,
+        default=650_000,
+        help="persons of the one municipality whose atena file (~1M rows) is validated",
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     work = Path(tempfile.mkdtemp(prefix="jumin-bench-"))

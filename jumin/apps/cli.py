@@ -30,8 +30,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     codes = args.lg_code or list(SAMPLE_LG_CODES)
     encodings = {c: "cp932" for c in args.cp932} if args.cp932 is not None else SAMPLE_ENCODINGS
-    result = generate(Path(args.out), codes, args.residents, seed=args.seed,
-                      kijunbi=args.kijunbi, encodings=encodings)
+    result = generate(Path(args.out), codes, args.residents, seed=args.seed, kijunbi=args.kijunbi, encodings=encodings)
     _console().print(f"generated {len(result.manifests)} upload sets under {args.out}")
     return EXIT_OK
 
@@ -51,8 +50,9 @@ def cmd_return_receipts(args: argparse.Namespace) -> int:
     from extract.main import return_municipality_receipts
 
     codes = args.lg_code or municipalities_at(args.landing)
-    rows = [{"lg_code": c, "file": n} for c in codes
-            for n in return_municipality_receipts(args.landing, Path(args.lake), c)]
+    rows = [
+        {"lg_code": c, "file": n} for c in codes for n in return_municipality_receipts(args.landing, Path(args.lake), c)
+    ]
     _table("return-receipts", rows, ["lg_code", "file"])
     return EXIT_OK
 
@@ -63,12 +63,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     lake = Path(args.lake)
     codes = _lg_codes(args, lake, "parsed")
-    rows = [r for c in codes for r in validate_municipality(lake, c, force=args.force,
-                                                           engine=args.engine)]
+    rows = [r for c in codes for r in validate_municipality(lake, c, force=args.force, engine=args.engine)]
     for c in codes:
         build_data_docs(lake, c)
-    _table("validate", rows, ["lg_code", "layout", "status", "input", "accepted", "rejected",
-                              "warnings"])
+    _table("validate", rows, ["lg_code", "layout", "status", "input", "accepted", "rejected", "warnings"])
     return EXIT_REJECTED if any(r["rejected"] for r in rows) else EXIT_OK
 
 
@@ -76,19 +74,19 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     from load.main import delta_municipality, snapshot_municipality
 
     if args.delta and args.known_at:
-        _console().print("--delta chains snapshots as known on their own day, so it cannot be "
-                         "combined with --known-at; for late-recorded changes use "
-                         "`jumin delta --to DAY@KNOWN_AT --since DAY`")
+        _console().print(
+            "--delta chains snapshots as known on their own day, so it cannot be "
+            "combined with --known-at; for late-recorded changes use "
+            "`jumin delta --to DAY@KNOWN_AT --since DAY`"
+        )
         return EXIT_ERROR
     lake = Path(args.lake)
     codes = _lg_codes(args, lake, "accepted")
-    rows = [r for c in codes
-            for r in snapshot_municipality(lake, c, args.as_of, args.known_at, args.until)]
+    rows = [r for c in codes for r in snapshot_municipality(lake, c, args.as_of, args.known_at, args.until)]
     _table("snapshot", rows, ["lg_code", "layout", "kijunbi", "known_at", "rows", "path"])
     if args.delta:
         deltas = [r for c in codes for r in delta_municipality(lake, c, args.as_of, args.until)]
-        _table("delta", deltas, ["lg_code", "layout", "from", "to", "added", "removed",
-                                 "changed"])
+        _table("delta", deltas, ["lg_code", "layout", "from", "to", "added", "removed", "changed"])
     return EXIT_OK
 
 
@@ -97,22 +95,28 @@ def cmd_delta(args: argparse.Namespace) -> int:
 
     lake = Path(args.lake)
     codes = _lg_codes(args, lake, "accepted")
-    rows = [r for c in codes
-            for r in delta_municipality(lake, c, args.to, args.until, args.since)]
-    _table("delta", rows, ["lg_code", "layout", "from", "to", "added", "removed", "changed",
-                           "path"])
+    rows = [r for c in codes for r in delta_municipality(lake, c, args.to, args.until, args.since)]
+    _table("delta", rows, ["lg_code", "layout", "from", "to", "added", "removed", "changed", "path"])
     return EXIT_OK
 
 
 UPLOAD_TEXT = {
-    "ja": {"check": "送信前チェック中…", "checked": "送信前チェック結果",
-           "refused": "ファイル全体が受付不可になるため送信を中止しました。内容を修正してください。",
-           "uploading": "送信中", "sent": "送信完了。受付結果を待っています…",
-           "timeout": "受付結果がまだ届いていません。後で outbox を確認してください。"},
-    "en": {"check": "checking locally…", "checked": "local check",
-           "refused": "not sent: the server would reject the whole set. Fix it first.",
-           "uploading": "uploading", "sent": "sent; waiting for the receipt…",
-           "timeout": "no receipt yet; look in /outbox later."},
+    "ja": {
+        "check": "送信前チェック中…",
+        "checked": "送信前チェック結果",
+        "refused": "ファイル全体が受付不可になるため送信を中止しました。内容を修正してください。",
+        "uploading": "送信中",
+        "sent": "送信完了。受付結果を待っています…",
+        "timeout": "受付結果がまだ届いていません。後で outbox を確認してください。",
+    },
+    "en": {
+        "check": "checking locally…",
+        "checked": "local check",
+        "refused": "not sent: the server would reject the whole set. Fix it first.",
+        "uploading": "uploading",
+        "sent": "sent; waiting for the receipt…",
+        "timeout": "no receipt yet; look in /outbox later.",
+    },
 }
 
 
@@ -124,8 +128,9 @@ def cmd_upload(args: argparse.Namespace) -> int:
 
     text = UPLOAD_TEXT[args.lang]
     console = _console()
-    upload_set = prepare([Path(f) for f in args.files], args.lg_code, args.layout, args.kijunbi,
-                         args.encoding, args.name)
+    upload_set = prepare(
+        [Path(f) for f in args.files], args.lg_code, args.layout, args.kijunbi, args.encoding, args.name
+    )
     console.print(text["check"])
     local = check_locally(upload_set)
     console.print(f"[bold]{text['checked']}[/bold]\n{local['text']}")
@@ -138,8 +143,13 @@ def cmd_upload(args: argparse.Namespace) -> int:
         console.print("--server is required unless --check-only")
         return EXIT_ERROR
     settings = SftpSettings.from_uri(args.server)
-    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                  TransferSpeedColumn(), console=console) as bar:
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=console,
+    ) as bar:
         tasks: dict[str, Any] = {}
 
         def on_progress(name: str, done: int, total: int) -> None:
@@ -165,8 +175,7 @@ def cmd_gaiji(args: argparse.Namespace) -> int:
     if args.file:
         path = register_map(args.lake, args.lg_code, Path(args.file).read_text(encoding="utf-8"))
         _console().print(f"registered {path}")
-    rows = [{"code_point": f"U+{cp:04X}", "to": to} for cp, to in
-            sorted(load_map(args.lake, args.lg_code).items())]
+    rows = [{"code_point": f"U+{cp:04X}", "to": to} for cp, to in sorted(load_map(args.lake, args.lg_code).items())]
     _table(f"外字 map {args.lg_code}", rows, ["code_point", "to"])
     return EXIT_OK
 
@@ -200,8 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--residents", type=int, default=600)
     g.add_argument("--seed", type=int, default=1)
     g.add_argument("--kijunbi", default="2026-11-01")
-    g.add_argument("--cp932", action="append", metavar="LG_CODE",
-                   help="write this municipality in CP932 (repeatable)")
+    g.add_argument("--cp932", action="append", metavar="LG_CODE", help="write this municipality in CP932 (repeatable)")
     g.set_defaults(func=cmd_generate)
 
     u = sub.add_parser("upload", help="check, send an upload set over SFTP and show its receipt")
@@ -231,8 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, func, helptext in (
         ("ingest", cmd_ingest, "pick up complete upload sets from a landing zone"),
-        ("return-receipts", cmd_return_receipts, "return receipts: put them into the "
-                                                 "municipalities' outboxes"),
+        ("return-receipts", cmd_return_receipts, "return receipts: put them into the municipalities' outboxes"),
         ("validate", cmd_validate, "validate parsed sets; write receipts and quarantine"),
         ("snapshot", cmd_snapshot, "stage point-in-time snapshots as Parquet"),
         ("delta", cmd_delta, "stage the changes between staged snapshots as Parquet"),
@@ -242,26 +249,36 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--lg-code", action="append", help="only this municipality (repeatable)")
         s.set_defaults(func=func)
         if name in ("ingest", "return-receipts"):
-            s.add_argument("--landing", required=True,
-                           help="landing folder, or sftp://user@host:port?key_file=…&host_key=…")
+            s.add_argument(
+                "--landing", required=True, help="landing folder, or sftp://user@host:port?key_file=…&host_key=…"
+            )
         if name == "validate":
             s.add_argument("--force", action="store_true", help="validate again")
-            s.add_argument("--engine", choices=["duckdb", "gx"], default="duckdb",
-                           help="duckdb (fast) or gx (Great Expectations itself, the reference)")
+            s.add_argument(
+                "--engine",
+                choices=["duckdb", "gx"],
+                default="duckdb",
+                help="duckdb (fast) or gx (Great Expectations itself, the reference)",
+            )
         if name == "snapshot":
-            s.add_argument("--as-of", "--kijunbi", dest="as_of", required=True,
-                           help="基準日 YYYY-MM-DD, applied to 異動日")
-            s.add_argument("--until", help="last 基準日 of a backfill: one snapshot per day from "
-                                           "--as-of through this date")
+            s.add_argument(
+                "--as-of", "--kijunbi", dest="as_of", required=True, help="基準日 YYYY-MM-DD, applied to 異動日"
+            )
+            s.add_argument(
+                "--until", help="last 基準日 of a backfill: one snapshot per day from --as-of through this date"
+            )
             s.add_argument("--known-at", help="処理日 cut-off YYYY-MM-DD (default: each 基準日)")
-            s.add_argument("--delta", action="store_true",
-                           help="also stage the delta into each 基準日 from the one before")
+            s.add_argument(
+                "--delta", action="store_true", help="also stage the delta into each 基準日 from the one before"
+            )
         if name == "delta":
-            s.add_argument("--to", required=True, help="基準日 of the newer snapshot (or "
-                                                       "YYYY-MM-DD@known_at)")
+            s.add_argument("--to", required=True, help="基準日 of the newer snapshot (or YYYY-MM-DD@known_at)")
             s.add_argument("--until", help="last 基準日: one delta per staged day through it")
-            s.add_argument("--since", help="older snapshot of the first delta (YYYY-MM-DD or "
-                                           "YYYY-MM-DD@known_at); default: the staged day before")
+            s.add_argument(
+                "--since",
+                help="older snapshot of the first delta (YYYY-MM-DD or "
+                "YYYY-MM-DD@known_at); default: the staged day before",
+            )
     return p
 
 
@@ -269,8 +286,9 @@ def configure_logging(verbose: bool) -> None:
     """Log to stderr through rich; keep Great Expectations' own chatter down."""
     from rich.logging import RichHandler
 
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s",
-                        handlers=[RichHandler(show_path=False)])
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", handlers=[RichHandler(show_path=False)]
+    )
     for noisy in ("great_expectations", "asyncssh", "paramiko"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

@@ -30,8 +30,7 @@ def prepare_airflow(airflow_home: Path) -> None:
     """Create (once) the SQLite metadata database of a project-local Airflow."""
     airflow_home.mkdir(parents=True, exist_ok=True)
     if not (airflow_home / "airflow.db").exists():
-        subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, stdout=subprocess.DEVNULL)
 
 
 def load_dags() -> dict[str, Any]:
@@ -61,11 +60,17 @@ def summary(lake: Path, kijunbi: str) -> list[dict[str, Any]]:
         snap = Lake(lake).snapshot(d["layout"], kijunbi, kijunbi, d["lg_code"]) / PART_FILE
         rows = 0
         if snap.exists():
-            rows = duck.scalar(con, "snapshot rows", "SELECT count(*) FROM read_parquet(?)",
-                               [str(snap)])
-        out.append({"lg_code": d["lg_code"], "dantai_mei": d["dantai_mei"],
-                    "layout": d["layout"], "status": d["status"], **d["counts"],
-                    "snapshot": rows})
+            rows = duck.scalar(con, "snapshot rows", "SELECT count(*) FROM read_parquet(?)", [str(snap)])
+        out.append(
+            {
+                "lg_code": d["lg_code"],
+                "dantai_mei": d["dantai_mei"],
+                "layout": d["layout"],
+                "status": d["status"],
+                **d["counts"],
+                "snapshot": rows,
+            }
+        )
     return sorted(out, key=lambda r: (r["lg_code"], r["layout"]))
 
 
@@ -78,6 +83,7 @@ FROM read_parquet(?, hive_partitioning = true,
 WHERE kijunbi = ? AND known_at = kijunbi
 GROUP BY lg_code ORDER BY lg_code
 """
+
 
 def query_table(title: str, cursor: Any) -> Any:
     """A DuckDB result as a rich table."""
@@ -111,8 +117,14 @@ def upload_sets(municipal: Path, zone: dict[str, Any]) -> list[Any]:
         for manifest in sorted(folder.glob("*.manifest.json")):
             m = json.loads(manifest.read_text(encoding="utf-8"))
             files = [folder / f["name"] for f in m["files"]]
-            up = prepare(files, code, m["layout"], m["kijunbi"], m["files"][0]["encoding"],
-                         name=manifest.name.removesuffix(".manifest.json"))
+            up = prepare(
+                files,
+                code,
+                m["layout"],
+                m["kijunbi"],
+                m["files"][0]["encoding"],
+                name=manifest.name.removesuffix(".manifest.json"),
+            )
             upload(up, zone[code])
             sets.append(up)
     return sets
@@ -132,8 +144,7 @@ def start_zone(work: Path) -> tuple[Any, dict[str, Any]]:
     prepare_tree(config, SAMPLE_LG_CODES, {users[w]: pub for w, (_, pub) in keys.items()})
     server = EmbeddedSftpServer(config)
     server.start()
-    return server, {who: zone_settings(config, server.port, users[who], key)
-                    for who, (key, _) in keys.items()}
+    return server, {who: zone_settings(config, server.port, users[who], key) for who, (key, _) in keys.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,8 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(width=120)
     console.rule("jumin demo")
     municipal = work / "municipal"  # what the municipalities' systems export
-    generate(municipal, list(SAMPLE_LG_CODES), args.residents, seed=1, kijunbi=KIJUNBI,
-             encodings=SAMPLE_ENCODINGS)
+    generate(municipal, list(SAMPLE_LG_CODES), args.residents, seed=1, kijunbi=KIJUNBI, encodings=SAMPLE_ENCODINGS)
     server, zone = start_zone(work)
     try:
         # the DAG reads the zone through an Airflow connection, as in production
@@ -168,26 +178,32 @@ def main(argv: list[str] | None = None) -> int:
         prepare_airflow(Path(os.environ.get("AIRFLOW_HOME", work / "airflow")))
         dags = load_dags()
         states = {
-            "jumin_ingest": run_dag(dags["jumin_ingest"],
-                                    {"sftp_conn_id": "jumin_sftp", "landing": "",
-                                     "lake": str(lake), "lg_codes": []}),
-            "jumin_snapshot": run_dag(dags["jumin_snapshot"],
-                                      {"lake": str(lake), "kijunbi": BACKFILL_FROM,
-                                       "until": KIJUNBI, "known_at": "", "delta": True,
-                                       "lg_codes": []}),
+            "jumin_ingest": run_dag(
+                dags["jumin_ingest"], {"sftp_conn_id": "jumin_sftp", "landing": "", "lake": str(lake), "lg_codes": []}
+            ),
+            "jumin_snapshot": run_dag(
+                dags["jumin_snapshot"],
+                {
+                    "lake": str(lake),
+                    "kijunbi": BACKFILL_FROM,
+                    "until": KIJUNBI,
+                    "known_at": "",
+                    "delta": True,
+                    "lg_codes": [],
+                },
+            ),
         }
-        receipts = [wait_for_receipt(up, zone[up.manifest.lg_code], timeout_s=10)
-                    for up in sets]
+        receipts = [wait_for_receipt(up, zone[up.manifest.lg_code], timeout_s=10) for up in sets]
     finally:
         server.stop()
-    console.print(f"receipts fetched from the outboxes: {sum(r is not None for r in receipts)}"
-                  f"/{len(sets)}; the first one:")
+    console.print(
+        f"receipts fetched from the outboxes: {sum(r is not None for r in receipts)}/{len(sets)}; the first one:"
+    )
     if receipts[0] is not None:
         console.print(receipts[0]["text"])
     rows = summary(lake, KIJUNBI)
     t = Table(title=f"受付と基準日 {KIJUNBI} のスナップショット")
-    cols = ["lg_code", "dantai_mei", "layout", "status", "input", "accepted", "rejected",
-            "snapshot"]
+    cols = ["lg_code", "dantai_mei", "layout", "status", "input", "accepted", "rejected", "snapshot"]
     for c in cols:
         t.add_column(c, justify="right" if c in cols[4:] else "left")
     for r in rows:
@@ -196,10 +212,13 @@ def main(argv: list[str] | None = None) -> int:
     from jumin.core import duck
 
     for title, query, params in (
-            ("DuckDB over the staged atena snapshot", DEMO_QUERY,
-             [Lake(lake).dataset_glob("snapshot", "atena"), KIJUNBI]),
-            (f"atena deltas of the backfill {BACKFILL_FROM} .. {KIJUNBI}", DELTA_QUERY,
-             [Lake(lake).dataset_glob("delta", "atena")])):
+        ("DuckDB over the staged atena snapshot", DEMO_QUERY, [Lake(lake).dataset_glob("snapshot", "atena"), KIJUNBI]),
+        (
+            f"atena deltas of the backfill {BACKFILL_FROM} .. {KIJUNBI}",
+            DELTA_QUERY,
+            [Lake(lake).dataset_glob("delta", "atena")],
+        ),
+    ):
         console.print(query_table(title, duck.run(duck.connect(), title, query, params)))
     console.print(f"DAG runs: {states}")
     console.print(f"lake: {lake}")

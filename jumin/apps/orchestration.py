@@ -58,9 +58,13 @@ def landing_source(params: dict[str, Any]) -> str:
 
     conn = BaseHook.get_connection(conn_id)
     extra = conn.extra_dejson
-    return SftpSettings(host=conn.host or "127.0.0.1", port=conn.port or 22,
-                        username=conn.login or "", key_file=extra.get("key_file", ""),
-                        host_key=extra.get("host_key", "")).to_uri()
+    return SftpSettings(
+        host=conn.host or "127.0.0.1",
+        port=conn.port or 22,
+        username=conn.login or "",
+        key_file=extra.get("key_file", ""),
+        host_key=extra.get("host_key", ""),
+    ).to_uri()
 
 
 #: name of the Airflow Asset updated when upload sets are accepted into the lake
@@ -80,8 +84,9 @@ def accepted_event(results: list[dict[str, Any]]) -> dict[str, Any] | None:
     return {"sets": [{"lg_code": c, "kijunbi": k} for c, k in sets]} if sets else None
 
 
-def snapshot_plan(lake: str | Path, params: dict[str, Any],
-                  events: list[dict[str, Any]]) -> list[dict[str, str | None]]:
+def snapshot_plan(
+    lake: str | Path, params: dict[str, Any], events: list[dict[str, Any]]
+) -> list[dict[str, str | None]]:
     """What one ``jumin_snapshot`` run builds: per municipality, a 基準日 or a range of them.
 
     A run with a ``kijunbi`` Param (manual trigger or backfill, ``until`` for the last day)
@@ -93,8 +98,7 @@ def snapshot_plan(lake: str | Path, params: dict[str, Any],
     if params.get("kijunbi"):
         found = Lake(Path(lake)).municipalities("accepted")
         codes = [c for c in found if c in only] if only else found
-        return [{"lg_code": c, "kijunbi": params["kijunbi"], "until": params.get("until") or None}
-                for c in codes]
+        return [{"lg_code": c, "kijunbi": params["kijunbi"], "until": params.get("until") or None} for c in codes]
     if not events:
         raise TerminalError("no 基準日: give the kijunbi Param, or let accepted data trigger the run")
     days: dict[str, list[str]] = {}
@@ -102,5 +106,7 @@ def snapshot_plan(lake: str | Path, params: dict[str, Any],
         for s in extra.get("sets", []):
             if not only or s["lg_code"] in only:
                 days.setdefault(s["lg_code"], []).append(s["kijunbi"])
-    return [{"lg_code": c, "kijunbi": min(d), "until": max(d) if max(d) != min(d) else None}
-            for c, d in sorted(days.items())]
+    return [
+        {"lg_code": c, "kijunbi": min(d), "until": max(d) if max(d) != min(d) else None}
+        for c, d in sorted(days.items())
+    ]

@@ -55,8 +55,9 @@ class UploadSet:
         return set_id_of(self.manifest_bytes)
 
 
-def prepare(files: list[Path], lg_code: str, layout: str, kijunbi: str,
-            encoding: str = "utf-8", name: str | None = None) -> UploadSet:
+def prepare(
+    files: list[Path], lg_code: str, layout: str, kijunbi: str, encoding: str = "utf-8", name: str | None = None
+) -> UploadSet:
     """Describe ``files`` (all in one folder, one layout) in a manifest."""
     from jumin.core.layouts import get_layout
 
@@ -64,8 +65,9 @@ def prepare(files: list[Path], lg_code: str, layout: str, kijunbi: str,
     if len(folders) != 1:
         raise ValueError("put the files of one upload set in one folder")
     folder = folders.pop()
-    manifest = build_manifest(folder, lg_code, layout, get_layout(layout).version, kijunbi,
-                              [(f.name, encoding) for f in files])
+    manifest = build_manifest(
+        folder, lg_code, layout, get_layout(layout).version, kijunbi, [(f.name, encoding) for f in files]
+    )
     return UploadSet(name or files[0].stem, folder, manifest)
 
 
@@ -92,8 +94,9 @@ def check_locally(upload: UploadSet) -> dict[str, Any]:
         return data
 
 
-def put_resumable(sftp: paramiko.SFTPClient, local: Path, remote: str,
-                  progress: Progress | None = None, block_size: int = 1 << 20) -> None:
+def put_resumable(
+    sftp: paramiko.SFTPClient, local: Path, remote: str, progress: Progress | None = None, block_size: int = 1 << 20
+) -> None:
     """Upload ``local`` to ``remote`` via ``remote.part``, continuing a partial upload."""
     part = remote + PARTIAL_SUFFIX
     size = local.stat().st_size
@@ -116,15 +119,15 @@ def put_resumable(sftp: paramiko.SFTPClient, local: Path, remote: str,
     sftp.posix_rename(part, remote)
 
 
-def upload(upload_set: UploadSet, settings: SftpSettings,
-           progress: Progress | None = None, block_size: int = 1 << 20) -> None:
+def upload(
+    upload_set: UploadSet, settings: SftpSettings, progress: Progress | None = None, block_size: int = 1 << 20
+) -> None:
     """Send the data files, then the manifest, each atomically, into ``/inbox``."""
     client, sftp = open_sftp(settings)
     try:
         inbox = remote_inbox()
         for e in upload_set.manifest.files:
-            put_resumable(sftp, upload_set.folder / e.name, posixpath.join(inbox, e.name),
-                          progress, block_size)
+            put_resumable(sftp, upload_set.folder / e.name, posixpath.join(inbox, e.name), progress, block_size)
         with tempfile.TemporaryDirectory() as tmp:
             manifest = Path(tmp) / upload_set.manifest_name
             manifest.write_bytes(upload_set.manifest_bytes)
@@ -135,8 +138,9 @@ def upload(upload_set: UploadSet, settings: SftpSettings,
         client.close()
 
 
-def wait_for_receipt(upload_set: UploadSet, settings: SftpSettings, timeout_s: float = 600,
-                     interval_s: float = 2.0) -> dict[str, Any] | None:
+def wait_for_receipt(
+    upload_set: UploadSet, settings: SftpSettings, timeout_s: float = 600, interval_s: float = 2.0
+) -> dict[str, Any] | None:
     """Poll ``/outbox`` for the final receipt of the set; None when the wait times out."""
     from extract.outbox import outbox_name
 

@@ -21,10 +21,7 @@ def kojinbango_check(first11: str) -> str:
 
 def is_valid_kojinbango(value: str) -> bool:
     """True for a 12-digit 個人番号 whose last digit checks."""
-    return (
-        len(value) == 12 and value.isascii() and value.isdigit()
-        and kojinbango_check(value[:11]) == value[11]
-    )
+    return len(value) == 12 and value.isascii() and value.isdigit() and kojinbango_check(value[:11]) == value[11]
 
 
 def lg_code_check(first5: str) -> str:
@@ -39,10 +36,7 @@ def with_lg_check(first5: str) -> str:
 
 def is_valid_lg_code(value: str) -> bool:
     """True for a 6-digit 全国地方公共団体コード whose last digit checks."""
-    return (
-        len(value) == 6 and value.isascii() and value.isdigit()
-        and lg_code_check(value[:5]) == value[5]
-    )
+    return len(value) == 6 and value.isascii() and value.isdigit() and lg_code_check(value[:5]) == value[5]
 
 
 def juminhyokodo_check(first10: str) -> str:
@@ -53,10 +47,7 @@ def juminhyokodo_check(first10: str) -> str:
 
 def is_valid_juminhyokodo(value: str) -> bool:
     """True for an 11-digit 住民票コード whose last digit checks under the public scheme."""
-    return (
-        len(value) == 11 and value.isascii() and value.isdigit()
-        and juminhyokodo_check(value[:10]) == value[10]
-    )
+    return len(value) == 11 and value.isascii() and value.isdigit() and juminhyokodo_check(value[:10]) == value[10]
 
 
 VALIDATORS = {

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 import duckdb
@@ -43,13 +43,13 @@ class QueryFailed(TerminalError):
 def connect(config: DuckConfig | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with the project's resource settings."""
     c = config or DuckConfig()
-    con = duckdb.connect(":memory:", config={"threads": c.threads, "memory_limit": c.memory_limit,
-                                              "temp_directory": c.temp_directory})
+    con = duckdb.connect(
+        ":memory:", config={"threads": c.threads, "memory_limit": c.memory_limit, "temp_directory": c.temp_directory}
+    )
     return con
 
 
-def run(con: duckdb.DuckDBPyConnection, table: str, sql: str,
-        params: Params = None) -> duckdb.DuckDBPyConnection:
+def run(con: duckdb.DuckDBPyConnection, table: str, sql: str, params: Params = None) -> duckdb.DuckDBPyConnection:
     """Execute ``sql`` (building ``table``); a failure re-raises naming the table with the SQL."""
     try:
         return con.execute(sql, params) if params is not None else con.execute(sql)
@@ -57,20 +57,17 @@ def run(con: duckdb.DuckDBPyConnection, table: str, sql: str,
         raise QueryFailed(table, sql, e) from e
 
 
-def rows(con: duckdb.DuckDBPyConnection, table: str, sql: str,
-         params: Params = None) -> list[tuple[Any, ...]]:
+def rows(con: duckdb.DuckDBPyConnection, table: str, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
     """All result rows of a (small) query building ``table``, as tuples."""
     return run(con, table, sql, params).fetchall()
 
 
-def scalar(con: duckdb.DuckDBPyConnection, table: str, sql: str,
-           params: Params = None) -> Any:
+def scalar(con: duckdb.DuckDBPyConnection, table: str, sql: str, params: Params = None) -> Any:
     """The first value of the first row of a query building ``table``."""
     return rows(con, table, sql, params)[0][0]
 
 
-def batches(con: duckdb.DuckDBPyConnection, table: str, sql: str,
-            rows_per_batch: int) -> pa.RecordBatchReader:
+def batches(con: duckdb.DuckDBPyConnection, table: str, sql: str, rows_per_batch: int) -> pa.RecordBatchReader:
     """Stream the result of a query building ``table`` as Arrow batches, so a large result is
     never whole in Python's memory."""
     try:
@@ -89,8 +86,7 @@ def quote_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def arrow(con: duckdb.DuckDBPyConnection, table: str, sql: str,
-          params: Params = None) -> pa.Table:
+def arrow(con: duckdb.DuckDBPyConnection, table: str, sql: str, params: Params = None) -> pa.Table:
     """Run a query building ``table`` and return its whole result as an Arrow table."""
     try:
         # a relation streams straight into Arrow; a DB-API result would copy the rows once more

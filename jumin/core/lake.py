@@ -117,19 +117,16 @@ class Lake:
     # -- staged datasets
     def snapshot(self, layout: str, kijunbi: str, known_at: str, lg_code: str) -> Path:
         """Partition folder of the snapshot as of ``kijunbi`` as known at ``known_at``."""
-        return (self.root / "snapshot" / layout / f"kijunbi={kijunbi}" / f"known_at={known_at}"
-                / f"lg_code={lg_code}")
+        return self.root / "snapshot" / layout / f"kijunbi={kijunbi}" / f"known_at={known_at}" / f"lg_code={lg_code}"
 
     def snapshot_days(self, layout: str) -> list[str]:
         """Every 基準日 with a snapshot folder of ``layout``, sorted."""
-        return sorted(p.name.removeprefix("kijunbi=")
-                      for p in (self.root / "snapshot" / layout).glob("kijunbi=*"))
+        return sorted(p.name.removeprefix("kijunbi=") for p in (self.root / "snapshot" / layout).glob("kijunbi=*"))
 
     def delta(self, layout: str, from_ref: str, to_ref: str, lg_code: str) -> Path:
         """Partition folder of the changes from snapshot ``from_ref`` to ``to_ref``
         (references as made by :func:`snapshot_ref`)."""
-        return (self.root / "delta" / layout / f"from={from_ref}" / f"to={to_ref}"
-                / f"lg_code={lg_code}")
+        return self.root / "delta" / layout / f"from={from_ref}" / f"to={to_ref}" / f"lg_code={lg_code}"
 
     def dataset_glob(self, zone: str, layout: str) -> str:
         """A DuckDB glob over every data file of a staged zone (``snapshot`` or ``delta``)."""
@@ -142,8 +139,7 @@ class Lake:
 
     def municipalities(self, zone: str) -> list[str]:
         """Municipality codes with data in ``zone`` (``parsed`` or ``accepted``), sorted."""
-        names = {p.name.removeprefix("lg_code=")
-                 for p in self.root.glob(f"{zone}/*/lg_code=*") if p.is_dir()}
+        names = {p.name.removeprefix("lg_code=") for p in self.root.glob(f"{zone}/*/lg_code=*") if p.is_dir()}
         return sorted(n for n in names if is_valid_lg_code(n))
 
 

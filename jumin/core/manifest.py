@@ -18,8 +18,13 @@ from pathlib import Path
 from jumin.core.files import atomic_write_text, sha256_file
 
 MANIFEST_SUFFIX = ".manifest.json"
-ENCODINGS = {"utf-8": "utf-8-sig", "utf-8-sig": "utf-8-sig", "cp932": "cp932",
-             "shift_jis": "cp932", "windows-31j": "cp932"}
+ENCODINGS = {
+    "utf-8": "utf-8-sig",
+    "utf-8-sig": "utf-8-sig",
+    "cp932": "cp932",
+    "shift_jis": "cp932",
+    "windows-31j": "cp932",
+}
 
 
 @dataclass(frozen=True)
@@ -72,8 +77,13 @@ class Manifest:
         names = [f.name for f in files]
         if len(set(names)) != len(names):
             raise ValueError("manifest field 'files' names the same file twice")
-        return cls(lg_code=str(d["lg_code"]), layout=str(d["layout"]),
-                   layout_version=str(d["layout_version"]), kijunbi=kijunbi, files=files)
+        return cls(
+            lg_code=str(d["lg_code"]),
+            layout=str(d["layout"]),
+            layout_version=str(d["layout_version"]),
+            kijunbi=kijunbi,
+            files=files,
+        )
 
 
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -90,8 +100,13 @@ def _file_entry(i: int, f: object) -> FileEntry:
         n = f.get(key, 0)
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"manifest files[{i}].{key} must be an integer >= 0: {n!r}")
-    return FileEntry(name=str(f["name"]), sha256=str(f["sha256"]).lower(), rows=f["rows"],
-                     encoding=str(f.get("encoding", "utf-8")), size=f.get("size"))
+    return FileEntry(
+        name=str(f["name"]),
+        sha256=str(f["sha256"]).lower(),
+        rows=f["rows"],
+        encoding=str(f.get("encoding", "utf-8")),
+        size=f.get("size"),
+    )
 
 
 def count_rows(path: Path) -> int:
@@ -108,23 +123,29 @@ def count_rows(path: Path) -> int:
     return max(sum(1 for row in csv.reader(io.StringIO(text, newline="")) if row) - 1, 0)
 
 
-def build_manifest(folder: Path, lg_code: str, layout: str, layout_version: str,
-                   kijunbi: str, files: list[tuple[str, str]]) -> Manifest:
+def build_manifest(
+    folder: Path, lg_code: str, layout: str, layout_version: str, kijunbi: str, files: list[tuple[str, str]]
+) -> Manifest:
     """The manifest for data files already in ``folder``.
 
     ``files`` holds (file name, encoding) pairs; sizes, hashes and row counts are computed.
     """
     entries = tuple(
-        FileEntry(name=f, sha256=sha256_file(folder / f), rows=count_rows(folder / f),
-                  encoding=enc, size=(folder / f).stat().st_size)
+        FileEntry(
+            name=f,
+            sha256=sha256_file(folder / f),
+            rows=count_rows(folder / f),
+            encoding=enc,
+            size=(folder / f).stat().st_size,
+        )
         for f, enc in files
     )
-    return Manifest(lg_code=lg_code, layout=layout, layout_version=layout_version,
-                    kijunbi=kijunbi, files=entries)
+    return Manifest(lg_code=lg_code, layout=layout, layout_version=layout_version, kijunbi=kijunbi, files=entries)
 
 
-def write_manifest(folder: Path, name: str, lg_code: str, layout: str, layout_version: str,
-                   kijunbi: str, files: list[tuple[str, str]]) -> Path:
+def write_manifest(
+    folder: Path, name: str, lg_code: str, layout: str, layout_version: str, kijunbi: str, files: list[tuple[str, str]]
+) -> Path:
     """Write ``<name>.manifest.json`` for data files already in ``folder``."""
     m = build_manifest(folder, lg_code, layout, layout_version, kijunbi, files)
     path = folder / f"{name}{MANIFEST_SUFFIX}"

@@ -73,8 +73,7 @@ def build_table() -> list[Municipality]:
         if code5 in parent_of:
             out[code] = Municipality(code, "ku", pref, city, parent_of[code5])
         else:
-            out[code] = Municipality(code, "shikuchoson", pref, city,
-                                     with_lg_check(code5[:2] + "000"))
+            out[code] = Municipality(code, "shikuchoson", pref, city, with_lg_check(code5[:2] + "000"))
     return sorted(out.values(), key=lambda m: m.lg_code)
 
 

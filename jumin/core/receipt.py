@@ -52,8 +52,7 @@ class Receipt:
     def status(self) -> str:
         if self.pending:
             return "incomplete"
-        if (self.accepted == 0 and self.input > 0) or any(f.code.startswith("F")
-                                                        for f in self.findings):
+        if (self.accepted == 0 and self.input > 0) or any(f.code.startswith("F") for f in self.findings):
             return "rejected"
         return "accepted_with_errors" if self.rejected else "accepted"
 
@@ -72,16 +71,22 @@ class Receipt:
             "kijunbi": self.kijunbi,
             "status": self.status,
             "status_ja": STATUS_JA[self.status],
-            "counts": {"input": self.input, "accepted": self.accepted,
-                       "rejected": self.rejected,
-                       "warnings": sum(1 for f in self.findings if f.is_warning)},
+            "counts": {
+                "input": self.input,
+                "accepted": self.accepted,
+                "rejected": self.rejected,
+                "warnings": sum(1 for f in self.findings if f.is_warning),
+            },
             "files": self.files,
             "findings_total": len(self.findings),
             "findings_by_code": dict(sorted(by_code.items())),
             "findings_by_item": dict(sorted(by_item.items())),
             "findings": [
-                {**{k: v for k, v in asdict(f).items() if v not in ("", None)},
-                 "message_ja": message(f.code, "ja"), "message_en": message(f.code, "en")}
+                {
+                    **{k: v for k, v in asdict(f).items() if v not in ("", None)},
+                    "message_ja": message(f.code, "ja"),
+                    "message_en": message(f.code, "en"),
+                }
                 for f in self.findings[:MAX_LISTED]
             ],
             "gaiji": self.gaiji,
@@ -105,8 +110,7 @@ def render_ja(d: dict) -> str:
         f"団体: {d['dantai_mei']} ({d['lg_code']})",
         f"送付ファイル一覧: {d['manifest']}  受付番号: {d['set_id']}",
         f"レイアウト: {d['layout']}  基準日: {d['kijunbi']}",
-        f"件数: 入力 {c['input']} = 受付 {c['accepted']} + 差戻し {c['rejected']}"
-        f"  (警告 {c['warnings']})",
+        f"件数: 入力 {c['input']} = 受付 {c['accepted']} + 差戻し {c['rejected']}  (警告 {c['warnings']})",
         "",
     ]
     for cp, g in d.get("gaiji", {}).items():

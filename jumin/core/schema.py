@@ -74,6 +74,10 @@ def delta_schema(layout: Layout, compared: list[str]) -> pa.Schema:
     """Schema of a staged delta file: the kind of change, the items that changed, then the
     compared items (new values; last values seen for removed rows)."""
     typed = arrow_schema(layout)
-    return pa.schema([pa.field("change", pa.string()),
-                      pa.field("changed_items", pa.list_(pa.string())),
-                      *(typed.field(c) for c in compared)])
+    return pa.schema(
+        [
+            pa.field("change", pa.string()),
+            pa.field("changed_items", pa.list_(pa.string())),
+            *(typed.field(c) for c in compared),
+        ]
+    )

@@ -80,30 +80,32 @@ class Sheet:
     def with_value(self, row: int, column: str, value: str) -> Sheet:
         """A copy with one cell changed."""
         i = self.columns.index(column)
-        changed = (*self.rows[row][:i], value, *self.rows[row][i + 1:])
+        changed = (*self.rows[row][:i], value, *self.rows[row][i + 1 :])
         return self.with_fields(row, changed)
 
     def with_fields(self, row: int, fields: tuple[str, ...]) -> Sheet:
         """A copy where data row ``row`` has exactly ``fields`` (any number of them)."""
-        return replace(self, rows=(*self.rows[:row], fields, *self.rows[row + 1:]))
+        return replace(self, rows=(*self.rows[:row], fields, *self.rows[row + 1 :]))
 
     def without_column(self, column: str) -> Sheet:
         """A copy without ``column``, in the header and in every row."""
         i = self.columns.index(column)
+
         def drop(t: tuple[str, ...]) -> tuple[str, ...]:
-            return t[:i] + t[i + 1:]
+            return t[:i] + t[i + 1 :]
+
         return Sheet(self.layout, drop(self.columns), drop(self.header), tuple(map(drop, self.rows)))
 
     def with_column(self, header: str, value: str) -> Sheet:
         """A copy with one more column at the end, ``value`` in every row."""
-        return Sheet(self.layout, (*self.columns, header), (*self.header, header),
-                     tuple((*r, value) for r in self.rows))
+        return Sheet(
+            self.layout, (*self.columns, header), (*self.header, header), tuple((*r, value) for r in self.rows)
+        )
 
     def text(self, quote_all: bool = False) -> str:
         """The CSV text (RFC 4180, CRLF), quoting only where needed unless ``quote_all``."""
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n",
-                            quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL)
+        writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL)
         writer.writerow(self.header)
         writer.writerows(self.rows)
         return out.getvalue()
@@ -122,41 +124,86 @@ def _atena_records() -> list[dict[str, str]]:
     """Four 宛名 rows of 千代田区: one resident with two history rows, one resident born there,
     and one 住登外者 living in 横浜市港北区 whose birth date is 不詳 (a non-calendar date)."""
     sato = {
-        "atenabango": "000000000000001", "rirekibango": "1", "jutokubun": "1",
-        "juminhyokodo": "10000000014", "kojinbango": "123456789018",
-        "shimei": "佐藤　一郎", "uji_nihonjin": "佐藤", "na_nihonjin": "一郎",
-        "shimei_furigana": "サトウ　イチロウ", "seibetsu": "1", "seinengappi": "1980-05-12",
-        "seinengappi_fushofuragu": "0", "jusho_shikuchosonkodo": "131016",
-        "jusho_choazakodo": "0001001", "jusho_todofuken": "東京都",
-        "jusho_shikugunchosonmei": "千代田区", "jusho_choaza": "丸の内一丁目",
-        "jusho_banchigohyoki": "１番１号", "jusho_yubinbango": "1000005",
-        "idojiyu": "11", "idobi": "2015-04-01", "shoribi": "2015-04-03",
-        "daihyo_atena_flag": "0", "tagyomusanshofukafuragu": "0",
+        "atenabango": "000000000000001",
+        "rirekibango": "1",
+        "jutokubun": "1",
+        "juminhyokodo": "10000000014",
+        "kojinbango": "123456789018",
+        "shimei": "佐藤　一郎",
+        "uji_nihonjin": "佐藤",
+        "na_nihonjin": "一郎",
+        "shimei_furigana": "サトウ　イチロウ",
+        "seibetsu": "1",
+        "seinengappi": "1980-05-12",
+        "seinengappi_fushofuragu": "0",
+        "jusho_shikuchosonkodo": "131016",
+        "jusho_choazakodo": "0001001",
+        "jusho_todofuken": "東京都",
+        "jusho_shikugunchosonmei": "千代田区",
+        "jusho_choaza": "丸の内一丁目",
+        "jusho_banchigohyoki": "１番１号",
+        "jusho_yubinbango": "1000005",
+        "idojiyu": "11",
+        "idobi": "2015-04-01",
+        "shoribi": "2015-04-03",
+        "daihyo_atena_flag": "0",
+        "tagyomusanshofukafuragu": "0",
     }
     sato_moved = {
-        **sato, "rirekibango": "2", "jusho_choazakodo": "0002001", "jusho_choaza": "一番町",
-        "jusho_banchigohyoki": "１０番地２", "jusho_katagaki": "一番町ハイツ２０１号室",
-        "jusho_yubinbango": "1020082", "idojiyu": "30", "idobi": "2021-10-01",
+        **sato,
+        "rirekibango": "2",
+        "jusho_choazakodo": "0002001",
+        "jusho_choaza": "一番町",
+        "jusho_banchigohyoki": "１０番地２",
+        "jusho_katagaki": "一番町ハイツ２０１号室",
+        "jusho_yubinbango": "1020082",
+        "idojiyu": "30",
+        "idobi": "2021-10-01",
         "shoribi": "2021-10-04",
     }
     suzuki = {
-        **sato, "atenabango": "000000000000002", "juminhyokodo": "10000000022",
-        "kojinbango": "234567890121", "shimei": "鈴木　花子", "uji_nihonjin": "鈴木",
-        "na_nihonjin": "花子", "shimei_furigana": "スズキ　ハナコ", "seibetsu": "2",
-        "seinengappi": "1992-11-03", "jusho_choazakodo": "0003002", "jusho_choaza": "神田駿河台二丁目",
-        "jusho_banchigohyoki": "３番地", "jusho_yubinbango": "1010062",
-        "idojiyu": "10", "idobi": "1992-11-03", "shoribi": "1992-11-10",
+        **sato,
+        "atenabango": "000000000000002",
+        "juminhyokodo": "10000000022",
+        "kojinbango": "234567890121",
+        "shimei": "鈴木　花子",
+        "uji_nihonjin": "鈴木",
+        "na_nihonjin": "花子",
+        "shimei_furigana": "スズキ　ハナコ",
+        "seibetsu": "2",
+        "seinengappi": "1992-11-03",
+        "jusho_choazakodo": "0003002",
+        "jusho_choaza": "神田駿河台二丁目",
+        "jusho_banchigohyoki": "３番地",
+        "jusho_yubinbango": "1010062",
+        "idojiyu": "10",
+        "idobi": "1992-11-03",
+        "shoribi": "1992-11-10",
     }
     yamada = {
-        "atenabango": "000000000000003", "rirekibango": "1", "jutokubun": "2",
-        "shimei": "山田　太郎", "uji_nihonjin": "山田", "na_nihonjin": "太郎",
-        "shimei_furigana": "ヤマダ　タロウ", "seibetsu": "1", "seinengappi": "1951-02-29",
-        "seinengappi_fushofuragu": "1", "seinengappi_fushohyoki": "昭和２６年２月２９日",
-        "jusho_shikuchosonkodo": "141097", "jusho_choazakodo": "0000000",
-        "jusho_todofuken": "神奈川県", "jusho_shikugunchosonmei": "横浜市港北区",
-        "jusho_choaza": "日吉本町一丁目", "jusho_banchigohyoki": "２番３号",
-        "jusho_yubinbango": "2230062", "idojiyu": "15", "idobi": "2024-06-03",
-        "shoribi": "2024-06-05", "daihyo_atena_flag": "0", "tagyomusanshofukafuragu": "0",
+        "atenabango": "000000000000003",
+        "rirekibango": "1",
+        "jutokubun": "2",
+        "shimei": "山田　太郎",
+        "uji_nihonjin": "山田",
+        "na_nihonjin": "太郎",
+        "shimei_furigana": "ヤマダ　タロウ",
+        "seibetsu": "1",
+        "seinengappi": "1951-02-29",
+        "seinengappi_fushofuragu": "1",
+        "seinengappi_fushohyoki": "昭和２６年２月２９日",
+        "jusho_shikuchosonkodo": "141097",
+        "jusho_choazakodo": "0000000",
+        "jusho_todofuken": "神奈川県",
+        "jusho_shikugunchosonmei": "横浜市港北区",
+        "jusho_choaza": "日吉本町一丁目",
+        "jusho_banchigohyoki": "２番３号",
+        "jusho_yubinbango": "2230062",
+        "idojiyu": "15",
+        "idobi": "2024-06-03",
+        "shoribi": "2024-06-05",
+        "daihyo_atena_flag": "0",
+        "tagyomusanshofukafuragu": "0",
     }
     return [sato, sato_moved, suzuki, yamada]
 
@@ -164,17 +211,32 @@ def _atena_records() -> list[dict[str, str]]:
 def _juki_records() -> list[dict[str, str]]:
     """The current 本人確認情報 of the two residents of the 宛名 base (with a Japanese header)."""
     sato = {
-        "juminhyokodo": "10000000014", "rirekibango": "2", "shimei": "佐藤　一郎",
-        "shimei_furigana": "サトウ　イチロウ", "seibetsu": "1", "seinengappi": "1980-05-12",
-        "seinengappi_fushofuragu": "0", "jusho_shikuchosonkodo": "131016",
-        "jusho": "東京都千代田区一番町１０番地２", "kojinbango": "123456789018",
-        "idojiyu": "30", "idobi": "2021-10-01", "shoribi": "2021-10-04",
+        "juminhyokodo": "10000000014",
+        "rirekibango": "2",
+        "shimei": "佐藤　一郎",
+        "shimei_furigana": "サトウ　イチロウ",
+        "seibetsu": "1",
+        "seinengappi": "1980-05-12",
+        "seinengappi_fushofuragu": "0",
+        "jusho_shikuchosonkodo": "131016",
+        "jusho": "東京都千代田区一番町１０番地２",
+        "kojinbango": "123456789018",
+        "idojiyu": "30",
+        "idobi": "2021-10-01",
+        "shoribi": "2021-10-04",
     }
     suzuki = {
-        **sato, "juminhyokodo": "10000000022", "shimei": "鈴木　花子",
-        "shimei_furigana": "スズキ　ハナコ", "seibetsu": "2", "seinengappi": "1992-11-03",
-        "rirekibango": "1", "jusho": "東京都千代田区神田駿河台二丁目３番地",
-        "kojinbango": "234567890121", "idojiyu": "10", "idobi": "1992-11-03",
+        **sato,
+        "juminhyokodo": "10000000022",
+        "shimei": "鈴木　花子",
+        "shimei_furigana": "スズキ　ハナコ",
+        "seibetsu": "2",
+        "seinengappi": "1992-11-03",
+        "rirekibango": "1",
+        "jusho": "東京都千代田区神田駿河台二丁目３番地",
+        "kojinbango": "234567890121",
+        "idojiyu": "10",
+        "idobi": "1992-11-03",
         "shoribi": "1992-11-10",
     }
     return [sato, suzuki]
@@ -182,16 +244,17 @@ def _juki_records() -> list[dict[str, str]]:
 
 def _shien_records() -> list[dict[str, str]]:
     """One person under DV等支援措置: a one-year measure, then its extension (a new row)."""
-    first = {"atenabango": "000000000000002", "kubun": "1",
-             "kaishibi": "2025-04-01", "shuryobi": "2026-03-31"}
+    first = {"atenabango": "000000000000002", "kubun": "1", "kaishibi": "2025-04-01", "shuryobi": "2026-03-31"}
     return [first, {**first, "kaishibi": "2026-04-01", "shuryobi": "2027-03-31"}]
 
 
 def base() -> Base:
     """The valid base: every case applies one defect to a copy of it."""
-    return Base(atena=Sheet.of(ATENA, _atena_records()),
-                juki=Sheet.of(JUKI, _juki_records(), japanese=True),
-                shien=Sheet.of(SHIEN, _shien_records()))
+    return Base(
+        atena=Sheet.of(ATENA, _atena_records()),
+        juki=Sheet.of(JUKI, _juki_records(), japanese=True),
+        shien=Sheet.of(SHIEN, _shien_records()),
+    )
 
 
 # --- upload sets ----------------------------------------------------------------------------
@@ -247,10 +310,10 @@ class Upload:
 def make_upload(layout: Layout, data: bytes, rows: int, encoding: str = "utf-8") -> Upload:
     """A consistent one-file upload set: the manifest tells the truth about ``data``."""
     name = f"{layout.name}_{KIJUNBI.replace('-', '')}"
-    entry = FileEntry(name=f"{name}.csv", sha256=sha256_bytes(data), rows=rows,
-                      encoding=encoding)
-    manifest = Manifest(lg_code=LG_CODE, layout=layout.name, layout_version=layout.version,
-                        kijunbi=KIJUNBI, files=(entry,))
+    entry = FileEntry(name=f"{name}.csv", sha256=sha256_bytes(data), rows=rows, encoding=encoding)
+    manifest = Manifest(
+        lg_code=LG_CODE, layout=layout.name, layout_version=layout.version, kijunbi=KIJUNBI, files=(entry,)
+    )
     return Upload(name, manifest, {entry.name: data})
 
 
@@ -284,8 +347,10 @@ class Expected:
         return {
             "status": self.status,
             "counts": {"input": self.input, "accepted": self.accepted, "rejected": self.rejected},
-            "findings": [{"code": c, "file": f, "line": li, "item": it}
-                         for c, f, li, it in sorted(self.findings, key=_finding_order)],
+            "findings": [
+                {"code": c, "file": f, "line": li, "item": it}
+                for c, f, li, it in sorted(self.findings, key=_finding_order)
+            ],
         }
 
 
@@ -294,8 +359,9 @@ def _finding_order(f: Located) -> tuple[str, int, str, str]:
     return (f[1], f[2] or 0, f[3] or "", f[0])
 
 
-def set_rejected(upload: Upload, code: str, file: str, line: int | None = None,
-                 item: str | None = None, rows: int | None = None) -> Expected:
+def set_rejected(
+    upload: Upload, code: str, file: str, line: int | None = None, item: str | None = None, rows: int | None = None
+) -> Expected:
     """A file-level rejection: one finding; every declared row (or ``rows``) is rejected."""
     n = upload.declared_rows if rows is None else rows
     return Expected("rejected", n, 0, n, ((code, file, line, item),))
@@ -388,16 +454,22 @@ def manifest_negative_rows(b: Base) -> Case:
 def unknown_layout(b: Base) -> Case:
     """The manifest names a layout version that does not exist (atena v2)."""
     up = upload_of(b.atena).with_manifest(layout_version="2")
-    return Case("マニフェストのレイアウトの版 (atena 版2) が存在しない。",
-                up, set_rejected(up, "F0002", up.manifest_name, item="layout"))
+    return Case(
+        "マニフェストのレイアウトの版 (atena 版2) が存在しない。",
+        up,
+        set_rejected(up, "F0002", up.manifest_name, item="layout"),
+    )
 
 
 @case
 def lg_code_mismatch(b: Base) -> Case:
     """The manifest says 131024 (中央区) but sits in the folder of 131016 (千代田区)."""
     up = upload_of(b.atena).with_manifest(lg_code="131024")
-    return Case("千代田区 (131016) のフォルダに、中央区 (131024) のマニフェストが置かれている。",
-                up, set_rejected(up, "F0003", up.manifest_name, item="lg_code"))
+    return Case(
+        "千代田区 (131016) のフォルダに、中央区 (131024) のマニフェストが置かれている。",
+        up,
+        set_rejected(up, "F0003", up.manifest_name, item="lg_code"),
+    )
 
 
 @case
@@ -405,9 +477,12 @@ def missing_file(b: Base) -> Case:
     """The data file named in the manifest was never uploaded: once overdue, the set is
     reported incomplete (nothing taken in) and still waits for the file."""
     up = replace(upload_of(b.atena), files={})
-    return Case("マニフェストに記載されたデータファイルがアップロードされていない。"
-                "期限を過ぎると受付保留として通知し、ファイルが揃うのを待ち続ける。",
-                up, Expected("incomplete", 0, 0, 0, (("F0004", up.file, None, None),)))
+    return Case(
+        "マニフェストに記載されたデータファイルがアップロードされていない。"
+        "期限を過ぎると受付保留として通知し、ファイルが揃うのを待ち続ける。",
+        up,
+        Expected("incomplete", 0, 0, 0, (("F0004", up.file, None, None),)),
+    )
 
 
 @case
@@ -415,8 +490,11 @@ def unsafe_file_name(b: Base) -> Case:
     """A file name in the manifest contains '../' (a path outside the folder)."""
     up = upload_of(b.atena)
     up = up.with_entry(name=f"../{up.file}")
-    return Case("マニフェストのファイル名に「../」(フォルダ外を指すパス) が含まれている。",
-                up, set_rejected(up, "F0012", up.file))
+    return Case(
+        "マニフェストのファイル名に「../」(フォルダ外を指すパス) が含まれている。",
+        up,
+        set_rejected(up, "F0012", up.file),
+    )
 
 
 @case
@@ -424,56 +502,65 @@ def checksum_mismatch(b: Base) -> Case:
     """The data file was edited after the manifest was made: sha256 differs."""
     edited = b.atena.with_value(2, "jusho_katagaki", "駿河台マンション３０１号室")
     up = upload_of(b.atena).with_data(edited.text().encode("utf-8"))
-    return Case("マニフェスト作成後にデータファイルが編集され、sha256 が一致しない。",
-                up, set_rejected(up, "F0005", up.file))
+    return Case(
+        "マニフェスト作成後にデータファイルが編集され、sha256 が一致しない。", up, set_rejected(up, "F0005", up.file)
+    )
 
 
 @case
 def row_count_mismatch(b: Base) -> Case:
     """The manifest declares 5 rows; the file holds 4 records."""
     up = upload_of(b.atena).with_entry(rows=len(b.atena.rows) + 1)
-    return Case("マニフェストの件数 (5) が実際のレコード数 (4) と異なる。",
-                up, set_rejected(up, "F0006", up.file))
+    return Case("マニフェストの件数 (5) が実際のレコード数 (4) と異なる。", up, set_rejected(up, "F0006", up.file))
 
 
 @case
 def wrong_encoding_declared(b: Base) -> Case:
     """The manifest declares cp932 but the file is UTF-8 (first non-ASCII on line 2)."""
     up = upload_of(b.atena, encoding="utf-8", declared="cp932")
-    return Case("マニフェストは cp932 と宣言しているが、ファイルは UTF-8 (最初の全角文字は2行目)。",
-                up, set_rejected(up, "F0007", up.file, line=2))
+    return Case(
+        "マニフェストは cp932 と宣言しているが、ファイルは UTF-8 (最初の全角文字は2行目)。",
+        up,
+        set_rejected(up, "F0007", up.file, line=2),
+    )
 
 
 @case
 def utf8_declared_but_cp932(b: Base) -> Case:
     """The manifest declares utf-8 but the file is cp932 (first non-ASCII on line 2)."""
     up = upload_of(b.atena, encoding="cp932", declared="utf-8")
-    return Case("マニフェストは utf-8 と宣言しているが、ファイルは cp932 (最初の全角文字は2行目)。",
-                up, set_rejected(up, "F0007", up.file, line=2))
+    return Case(
+        "マニフェストは utf-8 と宣言しているが、ファイルは cp932 (最初の全角文字は2行目)。",
+        up,
+        set_rejected(up, "F0007", up.file, line=2),
+    )
 
 
 @case
 def missing_column(b: Base) -> Case:
     """The required column shimei (氏名) is missing from the header and the rows."""
     up = upload_of(b.atena.without_column("shimei"))
-    return Case("必須項目「氏名」の列が見出し行にもデータにもない。",
-                up, set_rejected(up, "F0008", up.file, line=1, item="shimei"))
+    return Case(
+        "必須項目「氏名」の列が見出し行にもデータにもない。",
+        up,
+        set_rejected(up, "F0008", up.file, line=1, item="shimei"),
+    )
 
 
 @case
 def unknown_column(b: Base) -> Case:
     """The header has a column 備考 that is not in the layout."""
     up = upload_of(b.atena.with_column("備考", ""))
-    return Case("レイアウトにない列「備考」が見出し行にある。",
-                up, set_rejected(up, "F0009", up.file, line=1, item="備考"))
+    return Case(
+        "レイアウトにない列「備考」が見出し行にある。", up, set_rejected(up, "F0009", up.file, line=1, item="備考")
+    )
 
 
 @case
 def empty_file(b: Base) -> Case:
     """The data file has 0 bytes (not even a header row)."""
     up = make_upload(ATENA, b"", rows=0)
-    return Case("データファイルが 0 バイト (見出し行もない)。",
-                up, set_rejected(up, "F0010", up.file))
+    return Case("データファイルが 0 バイト (見出し行もない)。", up, set_rejected(up, "F0010", up.file))
 
 
 @case
@@ -482,17 +569,23 @@ def truncated_in_quoted_field(b: Base) -> Case:
     open (manifest made for the cut file): malformed CSV rejects the set."""
     data = cut_in_last_row(b.atena.text(quote_all=True).encode("utf-8"), b.atena.value(3, "idobi"))
     up = make_upload(ATENA, data, rows=len(b.atena.rows))
-    return Case("全項目を引用符で囲むファイルが最終行 (5行目) の異動日の途中で切れ、引用符が閉じていない"
-                " (マニフェストは切れたファイルで作成)。CSV 形式エラーでセット全体を差し戻す。",
-                up, set_rejected(up, "F0011", up.file, line=Sheet.line(3)))
+    return Case(
+        "全項目を引用符で囲むファイルが最終行 (5行目) の異動日の途中で切れ、引用符が閉じていない"
+        " (マニフェストは切れたファイルで作成)。CSV 形式エラーでセット全体を差し戻す。",
+        up,
+        set_rejected(up, "F0011", up.file, line=Sheet.line(3)),
+    )
 
 
 @case
 def unknown_encoding(b: Base) -> Case:
     """The manifest declares euc-jp; only UTF-8 and cp932 are accepted."""
     up = upload_of(b.atena, encoding="euc-jp")
-    return Case("マニフェストの文字コードが euc-jp (受け付けるのは UTF-8 と cp932 のみ)。",
-                up, set_rejected(up, "F0013", up.file))
+    return Case(
+        "マニフェストの文字コードが euc-jp (受け付けるのは UTF-8 と cp932 のみ)。",
+        up,
+        set_rejected(up, "F0013", up.file),
+    )
 
 
 # --- row-structure cases (one row rejected, the rest accepted) -----------------------------
@@ -502,9 +595,12 @@ def unknown_encoding(b: Base) -> Case:
 def wrong_field_count_row(b: Base) -> Case:
     """Line 3 has an unquoted comma in 方書, so one field more than the header."""
     row, at = b.atena.rows[1], b.atena.columns.index("jusho_katagaki")
-    up = upload_of(b.atena.with_fields(1, (*row[:at], "一番町ハイツ", "２０１号室", *row[at + 1:])))
-    return Case("3行目の方書に引用符なしのカンマがあり、項目数が見出し行より1つ多い。",
-                up, row_findings(up, ("R0001", up.file, Sheet.line(1), None)))
+    up = upload_of(b.atena.with_fields(1, (*row[:at], "一番町ハイツ", "２０１号室", *row[at + 1 :])))
+    return Case(
+        "3行目の方書に引用符なしのカンマがあり、項目数が見出し行より1つ多い。",
+        up,
+        row_findings(up, ("R0001", up.file, Sheet.line(1), None)),
+    )
 
 
 @case
@@ -513,18 +609,27 @@ def truncated_file(b: Base) -> Case:
     cut file): a short row, so R0001 on that row only."""
     data = cut_in_last_row(b.atena.text().encode("utf-8"), b.atena.value(3, "idobi"))
     up = make_upload(ATENA, data, rows=len(b.atena.rows))
-    return Case("ファイルが最終行 (5行目) の異動日の途中で切れている (引用符なし、マニフェストは切れた"
-                "ファイルで作成)。項目数の足りない行となり、その行だけ R0001 で差し戻す。",
-                up, row_findings(up, ("R0001", up.file, Sheet.line(3), None)))
+    return Case(
+        "ファイルが最終行 (5行目) の異動日の途中で切れている (引用符なし、マニフェストは切れた"
+        "ファイルで作成)。項目数の足りない行となり、その行だけ R0001 で差し戻す。",
+        up,
+        row_findings(up, ("R0001", up.file, Sheet.line(3), None)),
+    )
 
 
 @case
 def control_char_in_field(b: Base) -> Case:
     """方書 on line 3 holds a control character (form feed U+000C). Only CRLF/LF end a record, so
     the row stays whole and the item is in error."""
-    return cell_case(b.atena, 1, "jusho_katagaki", "一番町ハイツ\x0c２０１号室", "E0002",
-                     "3行目の方書に制御文字 (改ページ U+000C) が含まれている。レコードの区切りは "
-                     "CRLF/LF だけなので、行は分割されずその項目のエラーになる。")
+    return cell_case(
+        b.atena,
+        1,
+        "jusho_katagaki",
+        "一番町ハイツ\x0c２０１号室",
+        "E0002",
+        "3行目の方書に制御文字 (改ページ U+000C) が含まれている。レコードの区切りは "
+        "CRLF/LF だけなので、行は分割されずその項目のエラーになる。",
+    )
 
 
 # --- item cases (E0001–E0004, W0001) -------------------------------------------------------
@@ -533,108 +638,144 @@ def control_char_in_field(b: Base) -> Case:
 @case
 def required_missing(b: Base) -> Case:
     """The required 氏名 on line 4 is empty."""
-    return cell_case(b.atena, 2, "shimei", "", "E0001",
-                     "4行目の氏名 (必須) が空欄。")
+    return cell_case(b.atena, 2, "shimei", "", "E0001", "4行目の氏名 (必須) が空欄。")
 
 
 @case
 def juki_required_jusho_missing(b: Base) -> Case:
     """住基 file (Japanese header): the required 住所 on line 3 is empty."""
-    return cell_case(b.juki, 1, "jusho", "", "E0001",
-                     "本人確認情報 (日本語の見出し行) の3行目の住所 (必須) が空欄。")
+    return cell_case(b.juki, 1, "jusho", "", "E0001", "本人確認情報 (日本語の見出し行) の3行目の住所 (必須) が空欄。")
 
 
 @case
 def half_width_in_full_width_item(b: Base) -> Case:
     """氏名 on line 4 is in half-width katakana (ｽｽﾞｷ　ﾊﾅｺ)."""
-    return cell_case(b.atena, 2, "shimei", "ｽｽﾞｷ　ﾊﾅｺ", "E0002",
-                     "4行目の氏名が半角カタカナ (ｽｽﾞｷ　ﾊﾅｺ)。")
+    return cell_case(b.atena, 2, "shimei", "ｽｽﾞｷ　ﾊﾅｺ", "E0002", "4行目の氏名が半角カタカナ (ｽｽﾞｷ　ﾊﾅｺ)。")
 
 
 @case
 def nbsp_in_full_width_item(b: Base) -> Case:
     """氏名 on line 2 separates 氏 and 名 with a NO-BREAK SPACE (U+00A0), not the full-width space."""
-    return cell_case(b.atena, 0, "shimei", "佐藤\u00a0一郎", "E0002",
-                     "2行目の氏名の氏と名の間が全角空白でなく NO-BREAK SPACE (U+00A0)。")
+    return cell_case(
+        b.atena,
+        0,
+        "shimei",
+        "佐藤\u00a0一郎",
+        "E0002",
+        "2行目の氏名の氏と名の間が全角空白でなく NO-BREAK SPACE (U+00A0)。",
+    )
 
 
 @case
 def private_use_gaiji(b: Base) -> Case:
     """氏名 on line 4 holds an unmapped 外字 in the private use area (U+E000)."""
-    return cell_case(b.atena, 2, "shimei", "鈴木　\ue000子", "E0002",
-                     "4行目の氏名に未登録の外字 (私用領域 U+E000) が含まれている。")
+    return cell_case(
+        b.atena, 2, "shimei", "鈴木　\ue000子", "E0002", "4行目の氏名に未登録の外字 (私用領域 U+E000) が含まれている。"
+    )
 
 
 @case
 def non_calendar_date_without_fusho(b: Base) -> Case:
     """生年月日 on line 2 is not a calendar date (1981-02-29) but 不詳フラグ is 0."""
-    return cell_case(b.atena, 0, "seinengappi", "1981-02-29", "E0002",
-                     "2行目の生年月日が暦にない日付 (1981-02-29) なのに不詳フラグが 0。")
+    return cell_case(
+        b.atena,
+        0,
+        "seinengappi",
+        "1981-02-29",
+        "E0002",
+        "2行目の生年月日が暦にない日付 (1981-02-29) なのに不詳フラグが 0。",
+    )
 
 
 @case
 def bad_code_value(b: Base) -> Case:
     """性別 on line 2 is not in the code table (9)."""
-    return cell_case(b.atena, 0, "seibetsu", "9", "E0002",
-                     "2行目の性別がコード表にない値 (9)。")
+    return cell_case(b.atena, 0, "seibetsu", "9", "E0002", "2行目の性別がコード表にない値 (9)。")
 
 
 @case
 def too_long(b: Base) -> Case:
     """住所_都道府県 (at most 4 characters) on line 2 holds 東京都千代田区 (7)."""
-    return cell_case(b.atena, 0, "jusho_todofuken", "東京都千代田区", "E0003",
-                     "2行目の住所_都道府県 (全角4文字まで) に「東京都千代田区」(7文字)。")
+    return cell_case(
+        b.atena,
+        0,
+        "jusho_todofuken",
+        "東京都千代田区",
+        "E0003",
+        "2行目の住所_都道府県 (全角4文字まで) に「東京都千代田区」(7文字)。",
+    )
 
 
 @case
 def bad_check_digit_kojinbango(b: Base) -> Case:
     """個人番号 on line 4 has a wrong check digit (valid: 234567890121)."""
-    return cell_case(b.atena, 2, "kojinbango", "234567890122", "E0004",
-                     "4行目の個人番号の検査数字が誤り (正しくは 234567890121)。")
+    return cell_case(
+        b.atena, 2, "kojinbango", "234567890122", "E0004", "4行目の個人番号の検査数字が誤り (正しくは 234567890121)。"
+    )
 
 
 @case
 def bad_check_digit_lg_code(b: Base) -> Case:
     """住所_市区町村コード on line 5 has a wrong check digit (141090; valid: 141097)."""
-    return cell_case(b.atena, 3, "jusho_shikuchosonkodo", "141090", "E0004",
-                     "5行目の住所_市区町村コードの検査数字が誤り (141090、正しくは 141097)。")
+    return cell_case(
+        b.atena,
+        3,
+        "jusho_shikuchosonkodo",
+        "141090",
+        "E0004",
+        "5行目の住所_市区町村コードの検査数字が誤り (141090、正しくは 141097)。",
+    )
 
 
 @case
 def duplicate_key(b: Base) -> Case:
     """Lines 2 and 3 share 宛名番号 and 履歴番号 (000000000000001, 1); both are rejected."""
     up = upload_of(b.atena.with_value(1, "rirekibango", "1"))
-    return Case("2行目と3行目が同じ宛名番号・履歴番号 (000000000000001, 1)。重複した行はどちらも差し戻す。",
-                up, row_findings(up, ("E0004", up.file, 2, "rirekibango"),
-                                 ("E0004", up.file, 3, "rirekibango")))
+    return Case(
+        "2行目と3行目が同じ宛名番号・履歴番号 (000000000000001, 1)。重複した行はどちらも差し戻す。",
+        up,
+        row_findings(up, ("E0004", up.file, 2, "rirekibango"), ("E0004", up.file, 3, "rirekibango")),
+    )
 
 
 @case
 def jutosha_without_juminhyokodo(b: Base) -> Case:
     """Line 4 is a registered resident (住登区分 1) without 住民票コード."""
-    return cell_case(b.atena, 2, "juminhyokodo", "", "E0004",
-                     "4行目は住登者 (住登区分 1) なのに住民票コードが空欄。")
+    return cell_case(b.atena, 2, "juminhyokodo", "", "E0004", "4行目は住登者 (住登区分 1) なのに住民票コードが空欄。")
 
 
 @case
 def idobi_after_shoribi(b: Base) -> Case:
     """処理日 (2021-09-30) on line 3 is before 異動日 (2021-10-01)."""
-    return cell_case(b.atena, 1, "shoribi", "2021-09-30", "E0004",
-                     "3行目の処理日 (2021-09-30) が異動日 (2021-10-01) より前。")
+    return cell_case(
+        b.atena, 1, "shoribi", "2021-09-30", "E0004", "3行目の処理日 (2021-09-30) が異動日 (2021-10-01) より前。"
+    )
 
 
 @case
 def shien_end_before_start(b: Base) -> Case:
     """支援措置 line 3 (an extension): 終了日 (2026-03-31) is before 開始日 (2026-04-01)."""
-    return cell_case(b.shien, 1, "shuryobi", "2026-03-31", "E0004",
-                     "支援措置の3行目 (延長) の終了日 (2026-03-31) が開始日 (2026-04-01) より前。")
+    return cell_case(
+        b.shien,
+        1,
+        "shuryobi",
+        "2026-03-31",
+        "E0004",
+        "支援措置の3行目 (延長) の終了日 (2026-03-31) が開始日 (2026-04-01) より前。",
+    )
 
 
 @case
 def juminhyokodo_check_digit_warning(b: Base) -> Case:
     """住民票コード on line 4 fails the public check digit: a warning only, the row is accepted."""
-    return cell_case(b.atena, 2, "juminhyokodo", "10000000023", "W0001",
-                     "4行目の住民票コードの検査数字が公開方式と一致しない。警告のみで行は受け付ける。")
+    return cell_case(
+        b.atena,
+        2,
+        "juminhyokodo",
+        "10000000023",
+        "W0001",
+        "4行目の住民票コードの検査数字が公開方式と一致しない。警告のみで行は受け付ける。",
+    )
 
 
 # --- writing the catalogue ------------------------------------------------------------------
@@ -648,16 +789,14 @@ def _one_line(doc: str | None) -> str:
 def build_cases() -> dict[str, Case]:
     """Every case, built from a fresh base, by name; its English description is its docstring."""
     b = base()
-    return {name: replace(fn(b), description_en=_one_line(fn.__doc__))
-            for name, fn in sorted(CASES.items())}
+    return {name: replace(fn(b), description_en=_one_line(fn.__doc__)) for name, fn in sorted(CASES.items())}
 
 
 def write_case(folder: Path, c: Case) -> None:
     """Write one case folder from scratch: the landing and ``expected.json``."""
     shutil.rmtree(folder, ignore_errors=True)
     c.upload.write(folder / "landing" / LG_CODE)
-    expected = {"description_ja": c.description_ja, "description_en": c.description_en,
-                **c.expected.to_dict()}
+    expected = {"description_ja": c.description_ja, "description_en": c.description_en, **c.expected.to_dict()}
     text = json.dumps(expected, ensure_ascii=False, indent=2) + "\n"
     atomic_write_text(folder / "expected.json", text)
 
@@ -701,12 +840,16 @@ def readme(cases: dict[str, Case]) -> str:
         "|---|---|---|---|---|",
     ]
     for name, c in cases.items():
-        lines.append(f"| `{name}` | {', '.join(c.codes)} | {c.expected.status} "
-                     f"| {c.description_ja} | {c.description_en} |")
+        lines.append(
+            f"| `{name}` | {', '.join(c.codes)} | {c.expected.status} | {c.description_ja} | {c.description_en} |"
+        )
     codes = {code for c in cases.values() for code in c.codes}
     missing = [code for code in CODES if code not in codes]
-    lines += ["", f"Codes covered: {len(codes)} of {len(CODES)}"
-              + (f" (missing: {', '.join(missing)})" if missing else "") + ".", ""]
+    lines += [
+        "",
+        f"Codes covered: {len(codes)} of {len(CODES)}" + (f" (missing: {', '.join(missing)})" if missing else "") + ".",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -724,8 +867,9 @@ def write_catalogue(out: Path) -> dict[str, Case]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m jumin.dev.badcases [OUT]``: regenerate the catalogue (default sample_data/bad)."""
-    parser = argparse.ArgumentParser(prog="python -m jumin.dev.badcases", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m jumin.dev.badcases", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("out", nargs="?", default="sample_data/bad", type=Path)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

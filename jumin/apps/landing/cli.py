@@ -28,8 +28,7 @@ _KEY_PREFIXES = ("ssh-", "ecdsa-", "sk-")
 
 
 def _config(args: argparse.Namespace) -> LandingConfig:
-    return LandingConfig(root=Path(args.root), state=Path(args.state), host=args.host,
-                         port=args.port)
+    return LandingConfig(root=Path(args.root), state=Path(args.state), host=args.host, port=args.port)
 
 
 def _key_text(value: str) -> str:
@@ -69,8 +68,10 @@ def cmd_provision(args: argparse.Namespace) -> int:
     config = _config(args)
     codes = list(args.lg_code or [])
     provision(config, codes, _keys(args.key))
-    _console().print(f"provisioned {', '.join(municipality_user(c) for c in codes) or 'no municipality'}"
-                     f" under {config.root} (service account {config.service_user})")
+    _console().print(
+        f"provisioned {', '.join(municipality_user(c) for c in codes) or 'no municipality'}"
+        f" under {config.root} (service account {config.service_user})"
+    )
     return EXIT_OK
 
 
@@ -78,8 +79,9 @@ def cmd_deprovision(args: argparse.Namespace) -> int:
     from jumin.apps.landing.provision import deprovision
 
     if not args.yes:
-        raise LandingError("deprovision deletes the municipality's inbox, outbox and archive: "
-                           "add --yes once they are saved elsewhere")
+        raise LandingError(
+            "deprovision deletes the municipality's inbox, outbox and archive: add --yes once they are saved elsewhere"
+        )
     deprovision(_config(args), list(args.lg_code), remove_zone=args.remove_zone)
     _console().print(f"removed {', '.join(args.lg_code)}")
     return EXIT_OK
@@ -90,8 +92,7 @@ def cmd_start(args: argparse.Namespace) -> int:
 
     config = _config(args)
     pid = sshd.start(config)
-    _console().print(f"sshd running on {config.host}:{config.port} (pid {pid}); "
-                     f"log {sshd.log_path(config)}")
+    _console().print(f"sshd running on {config.host}:{config.port} (pid {pid}); log {sshd.log_path(config)}")
     return EXIT_OK
 
 
@@ -120,9 +121,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     config = _config(args)
     pid = sshd.read_pid(config)
     console = _console()
-    console.print(f"sshd: {'running, pid ' + str(pid) if pid else 'not running'}; "
-                  f"{config.host}:{config.port}; config {sshd.config_path(config)}; "
-                  f"log {sshd.log_path(config)}")
+    console.print(
+        f"sshd: {'running, pid ' + str(pid) if pid else 'not running'}; "
+        f"{config.host}:{config.port}; config {sshd.config_path(config)}; "
+        f"log {sshd.log_path(config)}"
+    )
     table = Table(title=f"accounts of {config.root}")
     table.add_column("account")
     table.add_column("chroot")
@@ -140,8 +143,7 @@ def cmd_add_key(args: argparse.Namespace) -> int:
     from jumin.apps.landing.provision import add_key
 
     added = add_key(_config(args), args.user, _key_text(args.key))
-    _console().print(f"{args.user}: added {', '.join(added)}" if added
-                     else f"{args.user}: key already authorized")
+    _console().print(f"{args.user}: added {', '.join(added)}" if added else f"{args.user}: key already authorized")
     return EXIT_OK
 
 
@@ -162,8 +164,7 @@ def cmd_serve_embedded(args: argparse.Namespace) -> int:
     prepare_tree(config, list(args.lg_code or []), _keys(args.key))
     server = EmbeddedSftpServer(config)
     server.start()
-    _console().print(f"embedded SFTP server on {config.host}:{server.port} serving {config.root};"
-                     " Ctrl-C stops it")
+    _console().print(f"embedded SFTP server on {config.host}:{server.port} serving {config.root}; Ctrl-C stops it")
     server.serve_forever()
     return EXIT_OK
 
@@ -175,14 +176,25 @@ def _common() -> argparse.ArgumentParser:
     """Options every subcommand takes; defaults from JUMIN_LANDING_* or config.py."""
     p = argparse.ArgumentParser(add_help=False)
     env = os.environ.get
-    p.add_argument("--root", default=env("JUMIN_LANDING_ROOT", str(_DEFAULTS.root)),
-                   help="landing folders, chroot of the service account (default %(default)s)")
-    p.add_argument("--state", default=env("JUMIN_LANDING_STATE", str(_DEFAULTS.state)),
-                   help="sshd config, host key, authorized keys, pid, log (default %(default)s)")
-    p.add_argument("--host", default=env("JUMIN_LANDING_HOST", _DEFAULTS.host),
-                   help="listen address (default %(default)s)")
-    p.add_argument("--port", type=int, default=int(env("JUMIN_LANDING_PORT", _DEFAULTS.port)),
-                   help="listen port (default %(default)s)")
+    p.add_argument(
+        "--root",
+        default=env("JUMIN_LANDING_ROOT", str(_DEFAULTS.root)),
+        help="landing folders, chroot of the service account (default %(default)s)",
+    )
+    p.add_argument(
+        "--state",
+        default=env("JUMIN_LANDING_STATE", str(_DEFAULTS.state)),
+        help="sshd config, host key, authorized keys, pid, log (default %(default)s)",
+    )
+    p.add_argument(
+        "--host", default=env("JUMIN_LANDING_HOST", _DEFAULTS.host), help="listen address (default %(default)s)"
+    )
+    p.add_argument(
+        "--port",
+        type=int,
+        default=int(env("JUMIN_LANDING_PORT", _DEFAULTS.port)),
+        help="listen port (default %(default)s)",
+    )
     return p
 
 
@@ -203,26 +215,39 @@ def _add_commands(sub: Any) -> None:
         s = sub.add_parser(name, parents=common, help=helptext, description=helptext)
         s.set_defaults(func=func)
         if name in ("provision", "deprovision", "serve-embedded"):
-            s.add_argument("--lg-code", action="append", required=name == "deprovision",
-                           help="6-digit 全国地方公共団体コード (repeatable)")
+            s.add_argument(
+                "--lg-code",
+                action="append",
+                required=name == "deprovision",
+                help="6-digit 全国地方公共団体コード (repeatable)",
+            )
         if name in ("provision", "serve-embedded"):
-            s.add_argument("--key", action="append", metavar="USER=KEY",
-                           help="public key for an account: a .pub path or the key line "
-                                "(repeatable), e.g. lg131016=~/.ssh/id_ed25519.pub")
+            s.add_argument(
+                "--key",
+                action="append",
+                metavar="USER=KEY",
+                help="public key for an account: a .pub path or the key line "
+                "(repeatable), e.g. lg131016=~/.ssh/id_ed25519.pub",
+            )
         if name == "deprovision":
             s.add_argument("--yes", action="store_true", help="really delete the folders")
-            s.add_argument("--remove-zone", action="store_true",
-                           help="when none is left: also the service account, host key, folders")
+            s.add_argument(
+                "--remove-zone",
+                action="store_true",
+                help="when none is left: also the service account, host key, folders",
+            )
         if name in ("add-key", "remove-key"):
             s.add_argument("user", help="account, e.g. lg131016 or jumin")
-            s.add_argument("key", help="public key line, .pub file"
-                           + (" or SHA256: fingerprint" if name == "remove-key" else ""))
+            s.add_argument(
+                "key", help="public key line, .pub file" + (" or SHA256: fingerprint" if name == "remove-key" else "")
+            )
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``landing`` with its subcommands to an existing ``add_subparsers()`` object."""
-    p = subparsers.add_parser("landing", help="SFTP landing zone: provision, sshd, keys",
-                              description=__doc__.splitlines()[0])
+    p = subparsers.add_parser(
+        "landing", help="SFTP landing zone: provision, sshd, keys", description=__doc__.splitlines()[0]
+    )
     _add_commands(p.add_subparsers(dest="landing_command", required=True))
     return p
 
@@ -243,8 +268,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not logging.getLogger().handlers:
         from rich.logging import RichHandler
 
-        logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                            format="%(message)s", handlers=[RichHandler(show_path=False)])
+        logging.basicConfig(
+            level=logging.DEBUG if args.verbose else logging.INFO,
+            format="%(message)s",
+            handlers=[RichHandler(show_path=False)],
+        )
         # asyncssh logs every packet exchange at INFO; keep its warnings only
         logging.getLogger("asyncssh").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     try:

@@ -51,8 +51,7 @@ _WRITE_FLAGS = FXF_WRITE | FXF_CREAT | FXF_TRUNC | FXF_APPEND
 # --------------------------------------------------------------------------- folders and keys
 
 
-def prepare_tree(config: LandingConfig, lg_codes: Iterable[str],
-                 keys: dict[str, str] | None = None) -> None:
+def prepare_tree(config: LandingConfig, lg_codes: Iterable[str], keys: dict[str, str] | None = None) -> None:
     """Create the landing folders and authorize ``keys`` (user → public key), without accounts.
 
     The unprivileged counterpart of :func:`jumin.apps.landing.provision.provision`: same layout, no
@@ -135,7 +134,7 @@ class LandingSFTPServer(asyncssh.SFTPServer):
     def _visible(self, path: bytes) -> str:
         """The canonical path as the client sees it, after resolving any link on the host."""
         real = os.path.realpath(self.map_path(path))
-        return os.fsdecode(real[len(self._root):]) or "/"
+        return os.fsdecode(real[len(self._root) :]) or "/"
 
     def _require_write(self, path: bytes) -> None:
         visible = self._visible(path)
@@ -154,8 +153,7 @@ class LandingSFTPServer(asyncssh.SFTPServer):
             self._write_handles.add(id(file_obj))
         return file_obj
 
-    def open56(self, path: bytes, desired_access: int, flags: int,
-               attrs: asyncssh.SFTPAttrs) -> object:
+    def open56(self, path: bytes, desired_access: int, flags: int, attrs: asyncssh.SFTPAttrs) -> object:
         """SFTP v5/v6 open: never negotiated (the server speaks v3), refused for safety."""
         raise asyncssh.SFTPOpUnsupported("SFTP v5+ open not supported")
 
@@ -273,8 +271,9 @@ class EmbeddedSftpServer:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     def start(self) -> int:
@@ -283,34 +282,38 @@ class EmbeddedSftpServer:
             return self.port
         loop = asyncio.new_event_loop()
         self._loop = loop
-        self._thread = threading.Thread(target=loop.run_forever, name="jumin-embedded-sftp",
-                                        daemon=True)
+        self._thread = threading.Thread(target=loop.run_forever, name="jumin-embedded-sftp", daemon=True)
         self._thread.start()
         future = asyncio.run_coroutine_threadsafe(self._listen(), loop)
         try:
             self._acceptor = future.result(START_TIMEOUT)
         except TimeoutError as e:
             self.stop()
-            raise LandingTimeout(f"embedded SFTP server did not start within {START_TIMEOUT:.0f} s"
-                                 ) from e
+            raise LandingTimeout(f"embedded SFTP server did not start within {START_TIMEOUT:.0f} s") from e
         except (OSError, asyncssh.Error) as e:
             self.stop()
-            raise LandingError(f"embedded SFTP server cannot listen on "
-                               f"{self.config.host}:{self.config.port}: {e}") from e
+            raise LandingError(
+                f"embedded SFTP server cannot listen on {self.config.host}:{self.config.port}: {e}"
+            ) from e
         self.port = self._acceptor.get_port()
-        log.info("embedded SFTP server on %s:%d serving %s", self.config.host, self.port,
-                 self.config.root)
+        log.info("embedded SFTP server on %s:%d serving %s", self.config.host, self.port, self.config.root)
         return self.port
 
     async def _listen(self) -> asyncssh.SSHAcceptor:
         config = self.config
         return await asyncssh.create_server(
             lambda: _LandingSSHServer(config, self._connections),
-            config.host, config.port,
+            config.host,
+            config.port,
             server_host_keys=[load_host_key(config)],
             sftp_factory=lambda chan: LandingSFTPServer(chan, config),
-            allow_scp=False, agent_forwarding=False, x11_forwarding=False,
-            login_timeout=30, keepalive_interval=300, gss_host=None)
+            allow_scp=False,
+            agent_forwarding=False,
+            x11_forwarding=False,
+            login_timeout=30,
+            keepalive_interval=300,
+            gss_host=None,
+        )
 
     def stop(self) -> None:
         """Close the listener and every open connection, then end the loop's thread."""
@@ -322,13 +325,11 @@ class EmbeddedSftpServer:
             try:
                 future.result(STOP_TIMEOUT)
             except TimeoutError:
-                log.warning("embedded SFTP server: connections did not close in %.0f s",
-                            STOP_TIMEOUT)
+                log.warning("embedded SFTP server: connections did not close in %.0f s", STOP_TIMEOUT)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(STOP_TIMEOUT)
         if thread.is_alive():
-            raise LandingTimeout(f"embedded SFTP server thread did not end within "
-                                 f"{STOP_TIMEOUT:.0f} s")
+            raise LandingTimeout(f"embedded SFTP server thread did not end within {STOP_TIMEOUT:.0f} s")
         loop.close()
         self._loop = self._thread = self._acceptor = None
 

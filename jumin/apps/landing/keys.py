@@ -22,9 +22,14 @@ def generate_client_key(folder: Path, user: str) -> tuple[Path, str]:
     return path, key.export_public_key("openssh").decode().strip()
 
 
-def zone_settings(config: LandingConfig, port: int, user: str, key_file: Path,
-                  timeout_s: float = 30.0) -> SftpSettings:
+def zone_settings(config: LandingConfig, port: int, user: str, key_file: Path, timeout_s: float = 30.0) -> SftpSettings:
     """Connection settings for ``user``, pinned to the zone's own host key."""
     kind, blob = Path(str(config.host_key) + ".pub").read_text().split()[:2]
-    return SftpSettings(host=config.host, port=port, username=user, key_file=str(key_file),
-                        host_key=f"{kind} {blob}", timeout_s=timeout_s)
+    return SftpSettings(
+        host=config.host,
+        port=port,
+        username=user,
+        key_file=str(key_file),
+        host_key=f"{kind} {blob}",
+        timeout_s=timeout_s,
+    )

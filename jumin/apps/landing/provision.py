@@ -41,9 +41,17 @@ MANAGED_COMMENT = "jumin landing zone (managed)"
 NOLOGIN = "/usr/sbin/nologin"
 #: key types accepted in authorized keys (ssh-rsa is the RSA *key* type; sshd still only accepts
 #: rsa-sha2-256/512 signatures, see jumin.apps.landing.sshd.PUBKEY_ALGORITHMS)
-KEY_TYPES = frozenset({"ssh-ed25519", "sk-ssh-ed25519@openssh.com", "ecdsa-sha2-nistp256",
-                       "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
-                       "sk-ecdsa-sha2-nistp256@openssh.com", "ssh-rsa"})
+KEY_TYPES = frozenset(
+    {
+        "ssh-ed25519",
+        "sk-ssh-ed25519@openssh.com",
+        "ecdsa-sha2-nistp256",
+        "ecdsa-sha2-nistp384",
+        "ecdsa-sha2-nistp521",
+        "sk-ecdsa-sha2-nistp256@openssh.com",
+        "ssh-rsa",
+    }
+)
 MIN_RSA_BITS = 2048
 #: prepended to every key: no forwarding, no pty, no ~/.ssh/rc, whatever sshd_config says
 KEY_OPTIONS = "restrict"
@@ -86,8 +94,9 @@ def parse_public_keys(text: str) -> list[PublicKey]:
             continue
         parts = line.split(None, 2)
         if len(parts) < 2 or parts[0] not in KEY_TYPES:
-            raise LandingError(f"not a public key line (expected one of {sorted(KEY_TYPES)} "
-                               f"first, no options): {line[:60]!r}")
+            raise LandingError(
+                f"not a public key line (expected one of {sorted(KEY_TYPES)} first, no options): {line[:60]!r}"
+            )
         key = PublicKey(parts[0], parts[1], parts[2] if len(parts) > 2 else "")
         _check_blob(key)
         keys.append(key)
@@ -108,26 +117,28 @@ def _check_blob(key: PublicKey) -> None:
     if key.type == "ssh-rsa":
         bits = int.from_bytes(fields[2], "big").bit_length() if len(fields) > 2 else 0
         if bits < MIN_RSA_BITS:
-            raise LandingError(f"RSA key {key.comment!r} has {bits} bits; at least "
-                               f"{MIN_RSA_BITS} are required (better: ed25519)")
+            raise LandingError(
+                f"RSA key {key.comment!r} has {bits} bits; at least {MIN_RSA_BITS} are required (better: ed25519)"
+            )
 
 
 def _ssh_strings(blob: bytes) -> list[bytes]:
     """Split an SSH wire-format blob into its length-prefixed fields."""
     fields, i = [], 0
     while i < len(blob):
-        (n,) = struct.unpack(">I", blob[i:i + 4])
+        (n,) = struct.unpack(">I", blob[i : i + 4])
         if i + 4 + n > len(blob):
             raise ValueError("field runs past the end")
-        fields.append(blob[i + 4:i + 4 + n])
+        fields.append(blob[i + 4 : i + 4 + n])
         i += 4 + n
     return fields
 
 
 def _check_user(config: LandingConfig, user: str) -> None:
     if user != config.service_user and lg_code_of_user(user) is None:
-        raise LandingError(f"{user!r} is not an account of this landing zone "
-                           f"({config.service_user} or lg<6-digit code>)")
+        raise LandingError(
+            f"{user!r} is not an account of this landing zone ({config.service_user} or lg<6-digit code>)"
+        )
 
 
 def read_keys(config: LandingConfig, user: str) -> list[PublicKey]:
@@ -220,9 +231,22 @@ def ensure_account(user: str) -> bool:
     created = False
     if not sshd.user_exists(user):
         group_opt = ["--gid", user] if _group_exists(user) else ["--user-group"]
-        sshd.run_command(["useradd", "--system", "--no-create-home", "--home-dir", "/",
-                          "--shell", NOLOGIN, "--comment", MANAGED_COMMENT, *group_opt, user],
-                         f"creating account {user}")
+        sshd.run_command(
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--home-dir",
+                "/",
+                "--shell",
+                NOLOGIN,
+                "--comment",
+                MANAGED_COMMENT,
+                *group_opt,
+                user,
+            ],
+            f"creating account {user}",
+        )
         log.info("created account %s", user)
         created = True
     password = _getent_shadow(user)
@@ -230,8 +254,9 @@ def ensure_account(user: str) -> bool:
         if is_managed(user):
             sshd.run_command(["usermod", "-p", "*", user], f"unlocking account {user}")
         else:
-            log.warning("account %s is locked (%s…): sshd will refuse it; `usermod -p '*' %s`",
-                        user, password[:1], user)
+            log.warning(
+                "account %s is locked (%s…): sshd will refuse it; `usermod -p '*' %s`", user, password[:1], user
+            )
     return created
 
 
@@ -251,8 +276,9 @@ def _ensure_service_group(config: LandingConfig) -> None:
     entry = pwd.getpwnam(config.service_user)
     gr = grp.getgrnam(group)
     if entry.pw_gid != gr.gr_gid and config.service_user not in gr.gr_mem:
-        sshd.run_command(["usermod", "-a", "-G", group, config.service_user],
-                         f"adding {config.service_user} to group {group}")
+        sshd.run_command(
+            ["usermod", "-a", "-G", group, config.service_user], f"adding {config.service_user} to group {group}"
+        )
 
 
 def _remove_account(user: str) -> None:
@@ -278,8 +304,10 @@ def check_location(config: LandingConfig) -> None:
         resolved = path.resolve()
         for unsafe in UNSAFE_PARENTS:
             if resolved == Path(unsafe) or Path(unsafe) in resolved.parents:
-                raise LandingError(f"landing {label} {path} is under {unsafe}: sshd refuses a "
-                                   f"chroot below a group- or world-writable folder")
+                raise LandingError(
+                    f"landing {label} {path} is under {unsafe}: sshd refuses a "
+                    f"chroot below a group- or world-writable folder"
+                )
 
 
 def check_chroot_path(path: Path) -> None:
@@ -289,8 +317,10 @@ def check_chroot_path(path: Path) -> None:
         if stat.S_ISLNK(st.st_mode):
             raise LandingError(f"chroot path component {p} is a symlink")
         if st.st_uid != 0 or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-            raise LandingError(f"chroot path component {p} must be root-owned and not group- or "
-                               f"world-writable (is uid {st.st_uid}, mode {st.st_mode & 0o7777:o})")
+            raise LandingError(
+                f"chroot path component {p} must be root-owned and not group- or "
+                f"world-writable (is uid {st.st_uid}, mode {st.st_mode & 0o7777:o})"
+            )
 
 
 def _ensure_dir(path: Path, uid: int, gid: int, mode: int) -> None:
@@ -339,8 +369,10 @@ def ensure_host_key(config: LandingConfig) -> Path:
     """Generate the ed25519 host key once; an existing key is kept (clients pinned it)."""
     key = config.host_key
     if not key.exists():
-        sshd.run_command(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "jumin-landing",
-                          "-f", str(key)], f"generating host key {key}")
+        sshd.run_command(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "jumin-landing", "-f", str(key)],
+            f"generating host key {key}",
+        )
         log.info("generated host key %s", key)
     os.chmod(key, 0o600)
     return key
@@ -362,8 +394,7 @@ def provision(config: LandingConfig, lg_codes: list[str], keys: dict[str, str]) 
         _check_user(config, user)
         code = lg_code_of_user(user)
         if code is not None and user not in users and not (config.root / code).is_dir():
-            raise LandingError(f"key given for {user}, but {code} is neither being provisioned "
-                               f"nor provisioned already")
+            raise LandingError(f"key given for {user}, but {code} is neither being provisioned nor provisioned already")
     ensure_account(config.service_user)
     _ensure_service_group(config)
     for user in sorted(users):
@@ -403,8 +434,13 @@ def deprovision(config: LandingConfig, lg_codes: list[str], *, remove_zone: bool
         raise LandingError(f"stop the landing sshd before removing the zone at {config.root}")
     config.keys_of(config.service_user).unlink(missing_ok=True)
     _remove_account(config.service_user)
-    for path in (config.host_key, config.host_key.with_suffix(".pub"), sshd.config_path(config),
-                 sshd.pid_path(config), sshd.log_path(config)):
+    for path in (
+        config.host_key,
+        config.host_key.with_suffix(".pub"),
+        sshd.config_path(config),
+        sshd.pid_path(config),
+        sshd.log_path(config),
+    ):
         path.unlink(missing_ok=True)
     # rmdir, not rmtree: anything unexpected left there stays, and says so
     for folder in (config.authorized_keys, config.state, config.root / ARCHIVE, config.root):

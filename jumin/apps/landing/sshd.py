@@ -44,14 +44,31 @@ START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
 
 # Modern algorithms only; the tests connect with OpenSSH 9.2 sftp/ssh and paramiko 5.1.
-CIPHERS = ("chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com", "aes128-gcm@openssh.com",
-           "aes256-ctr", "aes192-ctr", "aes128-ctr")
-MACS = ("hmac-sha2-512-etm@openssh.com", "hmac-sha2-256-etm@openssh.com",
-        "umac-128-etm@openssh.com")
-KEX = ("sntrup761x25519-sha512@openssh.com", "curve25519-sha256", "curve25519-sha256@libssh.org",
-       "diffie-hellman-group16-sha512", "diffie-hellman-group18-sha512")
-PUBKEY_ALGORITHMS = ("ssh-ed25519", "sk-ssh-ed25519@openssh.com", "ecdsa-sha2-nistp256",
-                     "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "rsa-sha2-512", "rsa-sha2-256")
+CIPHERS = (
+    "chacha20-poly1305@openssh.com",
+    "aes256-gcm@openssh.com",
+    "aes128-gcm@openssh.com",
+    "aes256-ctr",
+    "aes192-ctr",
+    "aes128-ctr",
+)
+MACS = ("hmac-sha2-512-etm@openssh.com", "hmac-sha2-256-etm@openssh.com", "umac-128-etm@openssh.com")
+KEX = (
+    "sntrup761x25519-sha512@openssh.com",
+    "curve25519-sha256",
+    "curve25519-sha256@libssh.org",
+    "diffie-hellman-group16-sha512",
+    "diffie-hellman-group18-sha512",
+)
+PUBKEY_ALGORITHMS = (
+    "ssh-ed25519",
+    "sk-ssh-ed25519@openssh.com",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "rsa-sha2-512",
+    "rsa-sha2-256",
+)
 
 
 def config_path(config: LandingConfig) -> Path:
@@ -72,8 +89,7 @@ def log_path(config: LandingConfig) -> Path:
 def run_command(cmd: Sequence[str], what: str, timeout: float = 60.0) -> str:
     """Run a system command, return its stdout; raise :class:`LandingError` naming ``what``."""
     try:
-        done = subprocess.run(list(cmd), check=True, capture_output=True, text=True,
-                              timeout=timeout)
+        done = subprocess.run(list(cmd), check=True, capture_output=True, text=True, timeout=timeout)
     except FileNotFoundError as e:
         hint = " (install openssh-server: `make sshd`)" if "ssh" in cmd[0] else ""
         raise LandingError(f"{what}: {cmd[0]} not found{hint}") from e
@@ -165,8 +181,7 @@ def render_sshd_config(config: LandingConfig, lg_codes: Sequence[str]) -> str:
         f"    ChrootDirectory {config.root}",
     ]
     for code in lg_codes:
-        lines += [f"Match User {municipality_user(code)}",
-                  f"    ChrootDirectory {config.root / code}"]
+        lines += [f"Match User {municipality_user(code)}", f"    ChrootDirectory {config.root / code}"]
     return "\n".join(lines) + "\n"
 
 
@@ -233,8 +248,7 @@ def start(config: LandingConfig) -> int:
     run_command([str(SSHD), "-f", str(cfg), "-E", str(log_path(config))], "starting sshd")
     pid = _wait_for_pid(config, START_TIMEOUT)
     wait_for_port(config.host, config.port, START_TIMEOUT)
-    log.info("sshd listening on %s:%d (pid %d, log %s)", config.host, config.port, pid,
-             log_path(config))
+    log.info("sshd listening on %s:%d (pid %d, log %s)", config.host, config.port, pid, log_path(config))
     return pid
 
 
@@ -282,8 +296,10 @@ def _wait_for_pid(config: LandingConfig, timeout: float) -> int:
     deadline = time.monotonic() + timeout
     while (pid := read_pid(config)) is None:
         if time.monotonic() > deadline:
-            raise LandingTimeout(f"sshd wrote no pid file {pid_path(config)} within {timeout:.0f} s;"
-                                 f" see {log_path(config)}: {_log_tail(config)}")
+            raise LandingTimeout(
+                f"sshd wrote no pid file {pid_path(config)} within {timeout:.0f} s;"
+                f" see {log_path(config)}: {_log_tail(config)}"
+            )
         time.sleep(0.05)
     return pid
 
@@ -298,8 +314,7 @@ def wait_for_port(host: str, port: int, timeout: float) -> None:
                 return
         except OSError as e:
             if time.monotonic() > deadline:
-                raise LandingTimeout(f"{probe}:{port} not accepting connections after "
-                                     f"{timeout:.0f} s: {e}") from e
+                raise LandingTimeout(f"{probe}:{port} not accepting connections after {timeout:.0f} s: {e}") from e
             time.sleep(0.05)
 
 

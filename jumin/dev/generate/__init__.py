@@ -75,8 +75,9 @@ def _municipalities(lg_codes: list[str]) -> list[Municipality]:
         if m is None:
             raise ValueError(f"{code}: not a 全国地方公共団体コード in the table")
         if m.kind not in ("shikuchoson", "ku"):
-            raise ValueError(f"{code} ({m.todofuken}{m.shikuchoson}) is a {m.kind}; "
-                             "expected a 市区町村 or a 政令市の区")
+            raise ValueError(
+                f"{code} ({m.todofuken}{m.shikuchoson}) is a {m.kind}; expected a 市区町村 or a 政令市の区"
+            )
         out.append(m)
     return out
 
@@ -93,16 +94,13 @@ def _check_encodings(lg_codes: list[str], encodings: dict[str, str] | None) -> d
     return {c: encodings.get(c, "utf-8") for c in lg_codes}
 
 
-def _outside_municipalities(rng: np.random.Generator, munis: list[Municipality]
-                            ) -> list[Municipality]:
+def _outside_municipalities(rng: np.random.Generator, munis: list[Municipality]) -> list[Municipality]:
     """A few municipalities outside the set where 住登外者 live, mostly nearby."""
     chosen = {m.lg_code for m in munis}
-    table = [m for _, m in sorted(load_table().items())
-             if m.kind in ("shikuchoson", "ku") and m.lg_code not in chosen]
+    table = [m for _, m in sorted(load_table().items()) if m.kind in ("shikuchoson", "ku") and m.lg_code not in chosen]
     prefs = {m.todofuken for m in munis}
     near = [m for m in table if m.todofuken in prefs]
-    picks = [near[i] for i in rng.choice(len(near), min(OUTSIDE_SAME_PREFECTURE, len(near)),
-                                         replace=False)]
+    picks = [near[i] for i in rng.choice(len(near), min(OUTSIDE_SAME_PREFECTURE, len(near)), replace=False)]
     rest = [m for m in table if m not in picks]
     picks += [rest[i] for i in rng.choice(len(rest), OUTSIDE_ANYWHERE, replace=False)]
     return picks
@@ -114,9 +112,14 @@ def _segments(keys: np.ndarray, n: int) -> list[slice]:
     return [slice(int(bounds[i]), int(bounds[i + 1])) for i in range(n)]
 
 
-def generate(out: Path, lg_codes: list[str], residents: int, seed: int = 1,
-             kijunbi: str = "2026-11-01", encodings: dict[str, str] | None = None
-             ) -> GenerateResult:
+def generate(
+    out: Path,
+    lg_codes: list[str],
+    residents: int,
+    seed: int = 1,
+    kijunbi: str = "2026-11-01",
+    encodings: dict[str, str] | None = None,
+) -> GenerateResult:
     """Write one atena, juki and shien upload set per municipality and the ground truth.
 
     ``residents`` persons are registered across ``lg_codes`` (split evenly; about 1.5 % more
@@ -134,7 +137,7 @@ def generate(out: Path, lg_codes: list[str], residents: int, seed: int = 1,
     rng_towns = np.random.default_rng(seeds[0])
     towns = load_towns(munis + _outside_municipalities(rng_towns, munis), rng_towns)
     pools = build_name_pools(seed)
-    buildings = building_names(pools.uji_kanji[:pools.n_uji_base])
+    buildings = building_names(pools.uji_kanji[: pools.n_uji_base])
     pop = build_population(seeds[1], pools, towns, len(munis), residents, kij, len(buildings))
     ps = person_strings(pop.persons)
     log.info("model built in %.1f s", time.perf_counter() - started)
@@ -165,13 +168,13 @@ def generate(out: Path, lg_codes: list[str], residents: int, seed: int = 1,
                 columns = juki_columns(pop, towns, s, ps, juki_seg[m])
             else:
                 columns = shien_columns(pop, shien_seg[m])
-            path, count = write_upload_set(folder, code, layout, kijunbi, columns, encoding,
-                                           bom)
+            path, count = write_upload_set(folder, code, layout, kijunbi, columns, encoding, bom)
             del columns
             manifests.append(path)
             rows[(code, layout.name)] = count
     truth = out / GROUND_TRUTH
     write_plain_csv(truth, ground_truth_columns(pop, list(lg_codes), ps))
-    log.info("generated %d upload sets for %d residents in %.1f s", len(manifests), residents,
-             time.perf_counter() - started)
+    log.info(
+        "generated %d upload sets for %d residents in %.1f s", len(manifests), residents, time.perf_counter() - started
+    )
     return GenerateResult(manifests=manifests, rows=rows, ground_truth=truth)

@@ -27,8 +27,16 @@ log = logging.getLogger(__name__)
 # office towers, descriptive ranges.
 _SKIP_NOTES = re.compile(r"以下に掲載がない場合|階$|階層不明|空港内")
 _SKIP_NAMES = re.compile(r"[（）()「」〔〕、〜]|場合|一円$")
-_BUILDINGS = ("コーポ{}", "{}ハイツ", "メゾン{}", "{}荘", "レジデンス{}", "パークハイツ{}",
-              "{}マンション", "グリーンコーポ{}")
+_BUILDINGS = (
+    "コーポ{}",
+    "{}ハイツ",
+    "メゾン{}",
+    "{}荘",
+    "レジデンス{}",
+    "パークハイツ{}",
+    "{}マンション",
+    "グリーンコーポ{}",
+)
 _PUBLIC_HOUSING = ("市営住宅", "県営住宅", "公社住宅")
 #: share of addresses with a 方書 (apartment dwellers)
 KATAGAKI_RATE = 0.35
@@ -73,7 +81,9 @@ def _postal_rows(code5s: list[str]) -> list[dict[str, object]]:
     try:
         rows = con.execute(
             f"select data from postal_data where json_extract(data, '$.jisx0402') in ({marks})"
-            " order by code, neighborhood", code5s).fetchall()
+            " order by code, neighborhood",
+            code5s,
+        ).fetchall()
     finally:
         con.close()
     return [json.loads(r[0]) for r in rows]
@@ -123,11 +133,19 @@ def load_towns(munis: list[Municipality], rng: np.random.Generator) -> Towns:
     weights = rng.gamma(2.0, 1.0, len(names))
     cdf = np.empty(len(names))
     for i in range(len(munis)):
-        seg = weights[starts[i]:starts[i + 1]]
-        cdf[starts[i]:starts[i + 1]] = i + np.cumsum(seg) / seg.sum()
+        seg = weights[starts[i] : starts[i + 1]]
+        cdf[starts[i] : starts[i + 1]] = i + np.cumsum(seg) / seg.sum()
     log.debug("towns: %d in %d municipalities", len(names), len(munis))
-    return Towns(tuple(munis), tuple(cities), starts, tuple(names), tuple(postal),
-                 max_chome, np.array(serial, dtype=np.int64), cdf)
+    return Towns(
+        tuple(munis),
+        tuple(cities),
+        starts,
+        tuple(names),
+        tuple(postal),
+        max_chome,
+        np.array(serial, dtype=np.int64),
+        cdf,
+    )
 
 
 @dataclass(frozen=True)
@@ -155,12 +173,10 @@ class Addresses:
     def concat(cls, parts: list[Addresses]) -> Addresses:
         """One address table holding ``parts`` in order (indices of part k shift by the
         lengths before it)."""
-        return cls(*(np.concatenate(col) for col in zip(*(p.fields for p in parts),
-                                                         strict=True)))
+        return cls(*(np.concatenate(col) for col in zip(*(p.fields for p in parts), strict=True)))
 
 
-def draw_addresses(rng: np.random.Generator, towns: Towns, muni: np.ndarray,
-                   n_buildings: int) -> Addresses:
+def draw_addresses(rng: np.random.Generator, towns: Towns, muni: np.ndarray, n_buildings: int) -> Addresses:
     """One fresh address in municipality ``muni[i]`` for every i, vectorised.
 
     The town is drawn by its weight inside the municipality: ``towns.cdf`` holds
@@ -171,13 +187,10 @@ def draw_addresses(rng: np.random.Generator, towns: Towns, muni: np.ndarray,
     town = np.minimum(town, towns.start[muni + 1] - 1)
     max_chome = towns.max_chome[town]
     has_chome = max_chome > 0
-    chome = np.where(has_chome, 1 + (rng.random(n) * np.maximum(max_chome, 1)).astype(np.int64),
-                     0)
+    chome = np.where(has_chome, 1 + (rng.random(n) * np.maximum(max_chome, 1)).astype(np.int64), 0)
     # 住居表示 blocks are small numbers; 地番 runs into the hundreds, skewed low
-    ban = np.where(has_chome, rng.integers(1, 31, n),
-                   1 + (rng.pareto(1.2, n) * 60).astype(np.int64) % (MAX_NUMBER - 1))
-    go = np.where(has_chome, rng.integers(1, 26, n),
-                  np.where(rng.random(n) < 0.6, rng.integers(1, 21, n), 0))
+    ban = np.where(has_chome, rng.integers(1, 31, n), 1 + (rng.pareto(1.2, n) * 60).astype(np.int64) % (MAX_NUMBER - 1))
+    go = np.where(has_chome, rng.integers(1, 26, n), np.where(rng.random(n) < 0.6, rng.integers(1, 21, n), 0))
     building = np.where(rng.random(n) < KATAGAKI_RATE, rng.integers(0, n_buildings, n), -1)
     room = rng.integers(1, 13, n) * 100 + rng.integers(1, 11, n)
     return Addresses(town, chome, ban, go, building, room)
@@ -214,8 +227,7 @@ class AddressStrings:
     room: pa.Array  # full-width "１０１号室" per room number 0..1299
 
 
-def address_strings(towns: Towns, buildings: list[str],
-                    f: Callable[[str], str]) -> AddressStrings:
+def address_strings(towns: Towns, buildings: list[str], f: Callable[[str], str]) -> AddressStrings:
     """Pools of address strings, each text passed through ``f`` (identity or CP932-safe)."""
     return AddressStrings(
         todofuken=pa.array([f(m.todofuken) for m in towns.municipalities]),
@@ -229,8 +241,7 @@ def address_strings(towns: Towns, buildings: list[str],
     )
 
 
-def render_addresses(addr: Addresses, towns: Towns, s: AddressStrings,
-                     ids: np.ndarray) -> dict[str, pa.Array]:
+def render_addresses(addr: Addresses, towns: Towns, s: AddressStrings, ids: np.ndarray) -> dict[str, pa.Array]:
     """Address items (romaji names of the atena layout, plus ``jusho`` for juki) of
     addresses ``ids``."""
     town = addr.town[ids]
@@ -239,21 +250,20 @@ def render_addresses(addr: Addresses, towns: Towns, s: AddressStrings,
     building, room = addr.building[ids], addr.room[ids]
     num = s.number
     jukyo = _join(_take(num, chome), "丁目", _take(num, ban), "番", _take(num, go), "号")
-    chiban = pc.if_else(pa.array(go > 0),
-                        _join(_take(num, ban), "番地", _take(num, go)),
-                        _join(_take(num, ban), "番地"))
+    chiban = pc.if_else(
+        pa.array(go > 0), _join(_take(num, ban), "番地", _take(num, go)), _join(_take(num, ban), "番地")
+    )
     banchi = pc.if_else(pa.array(chome > 0), jukyo, chiban)
     has_kata = building >= 0
-    katagaki = pc.if_else(pa.array(has_kata),
-                          _join(_take(s.building, np.maximum(building, 0)), _take(s.room, room)),
-                          "")
+    katagaki = pc.if_else(
+        pa.array(has_kata), _join(_take(s.building, np.maximum(building, 0)), _take(s.room, room)), ""
+    )
     pref, city, choaza = _take(s.todofuken, muni), _take(s.city, muni), _take(s.town, town)
     base = _join(pref, city, choaza, banchi)
     code = towns.serial[town] * 1000 + chome
     return {
         "jusho_shikuchosonkodo": _take(s.lg_code, muni),
-        "jusho_choazakodo": pc.utf8_lpad(pc.cast(pa.array(code), pa.string()), width=7,
-                                         padding="0"),
+        "jusho_choazakodo": pc.utf8_lpad(pc.cast(pa.array(code), pa.string()), width=7, padding="0"),
         "jusho_todofuken": pref,
         "jusho_shikugunchosonmei": city,
         "jusho_choaza": choaza,

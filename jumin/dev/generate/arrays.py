@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def pick(rng: np.random.Generator, candidates: np.ndarray, rate: float,
-         minimum: int = 1, base: int | None = None) -> np.ndarray:
+def pick(
+    rng: np.random.Generator, candidates: np.ndarray, rate: float, minimum: int = 1, base: int | None = None
+) -> np.ndarray:
     """Exactly ``max(minimum, round(rate * base))`` of ``candidates`` (all when fewer), sorted.
 
     Rare traits use exact counts so that even a 300-person sample shows each of them.

@@ -12,9 +12,13 @@ YEAR = 365.2425
 #: 外国人住民 entered the 住民基本台帳 on this day (改正住基法 2012)
 FOREIGN_REGISTRATION_START = "2012-07-09"
 # (era, first day): 明治 to 令和, newest last
-_ERAS = (("明治", dt.date(1868, 1, 25)), ("大正", dt.date(1912, 7, 30)),
-         ("昭和", dt.date(1926, 12, 25)), ("平成", dt.date(1989, 1, 8)),
-         ("令和", dt.date(2019, 5, 1)))
+_ERAS = (
+    ("明治", dt.date(1868, 1, 25)),
+    ("大正", dt.date(1912, 7, 30)),
+    ("昭和", dt.date(1926, 12, 25)),
+    ("平成", dt.date(1989, 1, 8)),
+    ("令和", dt.date(2019, 5, 1)),
+)
 
 
 def to_days(iso: str) -> int:

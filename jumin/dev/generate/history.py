@@ -37,9 +37,17 @@ SHIBO, TENSHUTSU = 20, 21
 TENKYO, SHIMEI_HENKO, JUTOGAI_HENKO = 30, 32, 35
 # (a 転居 on the moving day happens before the 転出; death ends the day)
 PRIO = np.zeros(100, dtype=np.int64)
-for _code, _prio in ((SHUSSEI, 0), (KOKUGAI_TENNYU, 0), (TENKYO, 2), (SHIMEI_HENKO, 2),
-                     (TENSHUTSU, 3), (TENNYU, 4), (SHIBO, 9), (JUTOGAI_TOROKU, 10),
-                     (JUTOGAI_HENKO, 11)):
+for _code, _prio in (
+    (SHUSSEI, 0),
+    (KOKUGAI_TENNYU, 0),
+    (TENKYO, 2),
+    (SHIMEI_HENKO, 2),
+    (TENSHUTSU, 3),
+    (TENNYU, 4),
+    (SHIBO, 9),
+    (JUTOGAI_TOROKU, 10),
+    (JUTOGAI_HENKO, 11),
+):
     PRIO[_code] = _prio
 
 
@@ -73,8 +81,7 @@ class Events:
         return len(self.person)
 
 
-def make_story(rng: np.random.Generator, p: Persons, n_gen: int, kijunbi: int
-               ) -> tuple[Story, np.ndarray]:
+def make_story(rng: np.random.Generator, p: Persons, n_gen: int, kijunbi: int) -> tuple[Story, np.ndarray]:
     """Entry (出生 or 転入), death and moves between generated municipalities.
 
     Returns the story and the 異動事由 of each person's entry.
@@ -84,8 +91,7 @@ def make_story(rng: np.random.Generator, p: Persons, n_gen: int, kijunbi: int
     age = (kijunbi - p.birth) / YEAR
     japanese = p.foreign < 0
     foreign_start = to_days(FOREIGN_REGISTRATION_START)
-    born_p = np.where(japanese, np.where(age < 40, 0.35, 0.15),
-                      np.where(p.birth >= foreign_start, 0.3, 0.0))
+    born_p = np.where(japanese, np.where(age < 40, 0.35, 0.15), np.where(p.birth >= foreign_start, 0.3, 0.0))
     born_here = (p.fusho < 0) & (rng.random(n) < born_p)
     abroad = rng.random(n) < np.where(japanese, 0.03, 0.7)
     code = np.where(born_here, SHUSSEI, np.where(abroad, KOKUGAI_TENNYU, TENNYU))
@@ -112,19 +118,31 @@ def make_story(rng: np.random.Generator, p: Persons, n_gen: int, kijunbi: int
     return Story(entry, end, dead, move_date, move_to), code
 
 
-def _event_part(person: np.ndarray, date: np.ndarray, code: int | np.ndarray,
-                muni: np.ndarray, sets_addr: bool, uji: np.ndarray | None = None
-                ) -> dict[str, np.ndarray]:
+def _event_part(
+    person: np.ndarray,
+    date: np.ndarray,
+    code: int | np.ndarray,
+    muni: np.ndarray,
+    sets_addr: bool,
+    uji: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
     """Columns of one kind of event; ``muni`` matters only when the event sets an address."""
     n = len(person)
     codes = np.broadcast_to(np.asarray(code, dtype=np.int64), (n,))
-    return {"person": person, "date": date, "code": codes, "prio": PRIO[codes],
-            "muni": muni, "sets_addr": np.full(n, sets_addr),
-            "uji": np.full(n, -1, dtype=np.int64) if uji is None else uji}
+    return {
+        "person": person,
+        "date": date,
+        "code": codes,
+        "prio": PRIO[codes],
+        "muni": muni,
+        "sets_addr": np.full(n, sets_addr),
+        "uji": np.full(n, -1, dtype=np.int64) if uji is None else uji,
+    }
 
 
-def _raw_events(rng: np.random.Generator, pools: NamePools, p: Persons, s: Story,
-                entry_code: np.ndarray) -> list[dict[str, np.ndarray]]:
+def _raw_events(
+    rng: np.random.Generator, pools: NamePools, p: Persons, s: Story, entry_code: np.ndarray
+) -> list[dict[str, np.ndarray]]:
     """All events, one dict of columns per kind, unsorted."""
     n = len(p)
     everyone = np.arange(n)
@@ -134,8 +152,7 @@ def _raw_events(rng: np.random.Generator, pools: NamePools, p: Persons, s: Story
     who = np.repeat(everyone, count)
     date = uniform_days(rng, s.entry[who] + 1, s.end[who])
     moved = (s.move_date[who] >= 0) & (date > s.move_date[who])
-    parts.append(_event_part(who, date, TENKYO, np.where(moved, s.move_to[who], p.home[who]),
-                             True))
+    parts.append(_event_part(who, date, TENKYO, np.where(moved, s.move_to[who], p.home[who]), True))
 
     # marriage between 18 and 45, while registered here
     lo = np.maximum(s.entry + 1, p.birth + int(18 * YEAR))
@@ -157,9 +174,16 @@ def _raw_events(rng: np.random.Generator, pools: NamePools, p: Persons, s: Story
     return parts
 
 
-def make_events(rng: np.random.Generator, pools: NamePools, towns: Towns, p: Persons,
-                s: Story, entry_code: np.ndarray, kijunbi: int, n_buildings: int
-                ) -> tuple[Events, Addresses]:
+def make_events(
+    rng: np.random.Generator,
+    pools: NamePools,
+    towns: Towns,
+    p: Persons,
+    s: Story,
+    entry_code: np.ndarray,
+    kijunbi: int,
+    n_buildings: int,
+) -> tuple[Events, Addresses]:
     """Sorted events with the address, surname and municipality in force after each."""
     parts = _raw_events(rng, pools, p, s, entry_code)
     col = {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
@@ -180,12 +204,10 @@ def make_events(rng: np.random.Generator, pools: NamePools, towns: Towns, p: Per
     first = segment_starts(col["person"])
     # 出生届 within 14 days; other changes mostly recorded the same day
     late = rng.random(n) < LATE_RATE
-    delay = np.where(col["code"] == SHUSSEI, rng.integers(0, 15, n),
-                     np.where(late, rng.integers(1, 15, n), 0))
+    delay = np.where(col["code"] == SHUSSEI, rng.integers(0, 15, n), np.where(late, rng.integers(1, 15, n), 0))
     shoribi = np.minimum(col["date"] + delay, kijunbi)
     shoribi = cummax_in_segment(shoribi, first)  # 履歴番号 follows the order of recording
-    events = Events(col["person"], col["date"], col["prio"], col["code"], shoribi, addr, uji,
-                    muni, first)
+    events = Events(col["person"], col["date"], col["prio"], col["code"], shoribi, addr, uji, muni, first)
     return events, addresses
 
 

@@ -56,8 +56,9 @@ class Persons:
         return len(self.home)
 
 
-def _names(rng: np.random.Generator, pools: NamePools, sex: np.ndarray, birth: np.ndarray,
-           foreign: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _names(
+    rng: np.random.Generator, pools: NamePools, sex: np.ndarray, birth: np.ndarray, foreign: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Given name by sex and birth cohort; surname by frequency, some as 異体字 or IVS."""
     n = len(sex)
     name_sex = np.where(sex == 0, rng.integers(1, 3, n), sex)
@@ -79,8 +80,7 @@ def _names(rng: np.random.Generator, pools: NamePools, sex: np.ndarray, birth: n
     return given, uji
 
 
-def _tsusho(rng: np.random.Generator, pools: NamePools, foreign: np.ndarray
-            ) -> tuple[np.ndarray, np.ndarray]:
+def _tsusho(rng: np.random.Generator, pools: NamePools, foreign: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """通称 (a Japanese-style name) for some Korean and Chinese residents."""
     n = len(foreign)
     kanji_culture = np.array([f[0] in KANJI_CULTURES for f in pools.foreign])
@@ -92,8 +92,9 @@ def _tsusho(rng: np.random.Generator, pools: NamePools, foreign: np.ndarray
     return uji, given
 
 
-def make_persons(rng: np.random.Generator, pools: NamePools, residents: int, n_gen: int,
-                 n_outside: int, kijunbi: int) -> Persons:
+def make_persons(
+    rng: np.random.Generator, pools: NamePools, residents: int, n_gen: int, n_outside: int, kijunbi: int
+) -> Persons:
     """``residents`` persons spread evenly over the generated municipalities, plus a few
     registered in the outside ones."""
     n_out = max(MIN_OUTSIDE, round(OUTSIDE_RATE * residents))
@@ -113,14 +114,25 @@ def make_persons(rng: np.random.Generator, pools: NamePools, residents: int, n_g
     fusho[chosen] = np.arange(len(chosen)) % 3
     given, uji = _names(rng, pools, sex, birth, foreign)
     tsusho_uji, tsusho_given = _tsusho(rng, pools, foreign)
-    juminhyokodo = with_check_digit(unique_numbers(rng, n, 10**10), 10,
-                                    (5, 4, 3, 2, 7, 6, 5, 4, 3, 2))
-    kojin = with_check_digit(unique_numbers(rng, n, 10**11), 11,
-                             (6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2))
+    juminhyokodo = with_check_digit(unique_numbers(rng, n, 10**10), 10, (5, 4, 3, 2, 7, 6, 5, 4, 3, 2))
+    kojin = with_check_digit(unique_numbers(rng, n, 10**11), 11, (6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2))
     kojin = np.where(rng.random(n) < KOJINBANGO_RATE, kojin, -1)
     kana_juki = rng.random(n) < KANA_JUKI_RATE
     # 宛名 systems hold a reading for nearly everyone, including those 住基 lacks
     extra = (KANA_ATENA_RATE - KANA_JUKI_RATE) / (1 - KANA_JUKI_RATE)
     kana_atena = kana_juki | (rng.random(n) < extra)
-    return Persons(home, sex, birth, fusho, foreign, given, uji, tsusho_uji, tsusho_given,
-                   juminhyokodo, kojin, kana_juki, kana_atena)
+    return Persons(
+        home,
+        sex,
+        birth,
+        fusho,
+        foreign,
+        given,
+        uji,
+        tsusho_uji,
+        tsusho_given,
+        juminhyokodo,
+        kojin,
+        kana_juki,
+        kana_atena,
+    )

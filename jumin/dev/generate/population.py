@@ -39,22 +39,31 @@ class Population:
     shien: ShienRows
 
 
-def build_population(seed_seq: np.random.SeedSequence, pools: NamePools, towns: Towns,
-                     n_gen: int, residents: int, kijunbi: int, n_buildings: int) -> Population:
+def build_population(
+    seed_seq: np.random.SeedSequence,
+    pools: NamePools,
+    towns: Towns,
+    n_gen: int,
+    residents: int,
+    kijunbi: int,
+    n_buildings: int,
+) -> Population:
     """The complete model; every stage draws from its own child of ``seed_seq`` so that
     changing one stage leaves the others' draws alone."""
-    r_person, r_story, r_event, r_record, r_shien = (
-        np.random.default_rng(s) for s in seed_seq.spawn(5))
+    r_person, r_story, r_event, r_record, r_shien = (np.random.default_rng(s) for s in seed_seq.spawn(5))
     n_outside = len(towns.municipalities) - n_gen
     p = make_persons(r_person, pools, residents, n_gen, n_outside, kijunbi)
     story, entry_code = make_story(r_story, p, n_gen, kijunbi)
-    ev, addresses = make_events(r_event, pools, towns, p, story, entry_code, kijunbi,
-                                n_buildings)
+    ev, addresses = make_events(r_event, pools, towns, p, story, entry_code, kijunbi, n_buildings)
     juki_event, juki_rireki = juki_rows(ev, p, n_gen)
-    atena = make_records(r_record, towns, p, story, ev, addresses, n_gen, residents, kijunbi,
-                         n_buildings)
+    atena = make_records(r_record, towns, p, story, ev, addresses, n_gen, residents, kijunbi, n_buildings)
     shien = make_shien(r_shien, atena, p, story, residents, kijunbi, n_gen)
-    log.info("population: %d persons, %d events, %d 宛名 records, %d 宛名 rows, %d 支援措置 rows",
-             len(p), len(ev), len(atena.records.muni), len(atena.rows.record), len(shien.record))
-    return Population(n_gen, kijunbi, p, ev, atena.addresses, juki_event, juki_rireki,
-                      atena.records, atena.rows, shien)
+    log.info(
+        "population: %d persons, %d events, %d 宛名 records, %d 宛名 rows, %d 支援措置 rows",
+        len(p),
+        len(ev),
+        len(atena.records.muni),
+        len(atena.rows.record),
+        len(shien.record),
+    )
+    return Population(n_gen, kijunbi, p, ev, atena.addresses, juki_event, juki_rireki, atena.records, atena.rows, shien)

@@ -76,8 +76,7 @@ class _RecordBuilder:
     rows: list[dict[str, np.ndarray]] = field(default_factory=list)
     count: int = 0
 
-    def add_records(self, muni: np.ndarray, person: np.ndarray, kind: int,
-                    kojin_known: np.ndarray) -> np.ndarray:
+    def add_records(self, muni: np.ndarray, person: np.ndarray, kind: int, kojin_known: np.ndarray) -> np.ndarray:
         """New records; returns their ids."""
         ids = np.arange(self.count, self.count + len(muni))
         self.count += len(muni)
@@ -87,24 +86,41 @@ class _RecordBuilder:
         self.kojin_known.append(kojin_known)
         return ids
 
-    def add_rows(self, record: np.ndarray, code: int | np.ndarray, idobi: np.ndarray,
-                 shoribi: np.ndarray, jutokubun: int, addr: np.ndarray, uji: np.ndarray) -> None:
+    def add_rows(
+        self,
+        record: np.ndarray,
+        code: int | np.ndarray,
+        idobi: np.ndarray,
+        shoribi: np.ndarray,
+        jutokubun: int,
+        addr: np.ndarray,
+        uji: np.ndarray,
+    ) -> None:
         """History rows of existing records."""
         n = len(record)
         codes = np.broadcast_to(np.asarray(code, dtype=np.int64), (n,))
-        self.rows.append({
-            "record": record, "code": codes, "idobi": idobi, "shoribi": shoribi,
-            "prio": PRIO[codes], "jutokubun": np.full(n, jutokubun), "addr": addr, "uji": uji})
+        self.rows.append(
+            {
+                "record": record,
+                "code": codes,
+                "idobi": idobi,
+                "shoribi": shoribi,
+                "prio": PRIO[codes],
+                "jutokubun": np.full(n, jutokubun),
+                "addr": addr,
+                "uji": uji,
+            }
+        )
 
 
-def _late(rng: np.random.Generator, day: np.ndarray, kijunbi: int, max_days: int = 14
-          ) -> np.ndarray:
+def _late(rng: np.random.Generator, day: np.ndarray, kijunbi: int, max_days: int = 14) -> np.ndarray:
     """A 処理日 for changes a municipality learns of with some delay."""
     return np.minimum(day + rng.integers(0, max_days + 1, len(day)), kijunbi)
 
 
-def _resident_records(rng: np.random.Generator, b: _RecordBuilder, p: Persons, s: Story,
-                      ev: Events, n_gen: int, kijunbi: int) -> np.ndarray:
+def _resident_records(
+    rng: np.random.Generator, b: _RecordBuilder, p: Persons, s: Story, ev: Events, n_gen: int, kijunbi: int
+) -> np.ndarray:
     """住登者 records of everyone registered in a generated municipality; a mover keeps the
     old 宛名番号 as a former resident (転出, then 住登外者登録) and gets a new one.
 
@@ -119,8 +135,7 @@ def _resident_records(rng: np.random.Generator, b: _RecordBuilder, p: Persons, s
         who = gen[kind[gen] == k]
         first_rec[who] = b.add_records(p.home[who], who, k, np.ones(len(who), dtype=bool))
     new_rec = np.full(len(p), -1, dtype=np.int64)
-    new_rec[movers] = b.add_records(s.move_to[movers], movers, JUTOSHA,
-                                    np.ones(len(movers), dtype=bool))
+    new_rec[movers] = b.add_records(s.move_to[movers], movers, JUTOSHA, np.ones(len(movers), dtype=bool))
 
     # events from the 国内転入 on belong to the new record (same-day events sort by PRIO)
     md = s.move_date[ev.person]
@@ -134,18 +149,21 @@ def _resident_records(rng: np.random.Generator, b: _RecordBuilder, p: Persons, s
     j = np.flatnonzero(movein)
     person = ev.person[j]
     day = np.minimum(ev.date[j] + rng.integers(0, 15, len(j)), kijunbi)
-    b.add_rows(first_rec[person], JUTOGAI_TOROKU, day, _late(rng, day, kijunbi), 2,
-               ev.addr[j], ev.uji[j])
+    b.add_rows(first_rec[person], JUTOGAI_TOROKU, day, _late(rng, day, kijunbi), 2, ev.addr[j], ev.uji[j])
     return first_rec
 
 
-def _elsewhere_records(rng: np.random.Generator, b: _RecordBuilder, p: Persons, s: Story,
-                       ev: Events, n_gen: int, kijunbi: int) -> None:
+def _elsewhere_records(
+    rng: np.random.Generator, b: _RecordBuilder, p: Persons, s: Story, ev: Events, n_gen: int, kijunbi: int
+) -> None:
     """住登外者 who live elsewhere (e.g. taxpayers owning land here): every outside person,
     and some residents of another generated municipality."""
     outside = np.flatnonzero(p.home >= n_gen)
-    inside = (pick(rng, np.flatnonzero(p.home < n_gen), ELSEWHERE_RATE, minimum=1)
-              if n_gen > 1 else np.array([], dtype=np.int64))
+    inside = (
+        pick(rng, np.flatnonzero(p.home < n_gen), ELSEWHERE_RATE, minimum=1)
+        if n_gen > 1
+        else np.array([], dtype=np.int64)
+    )
     who = np.concatenate([outside, inside])
     day = uniform_days(rng, s.entry[who], s.end[who])
     j = state_at(ev, who, day)
@@ -163,45 +181,54 @@ def _elsewhere_records(rng: np.random.Generator, b: _RecordBuilder, p: Persons, 
     changed = (ev.date[last] > day) & ((ev.addr[last] != ev.addr[j]) | (ev.uji[last] != ev.uji[j]))
     upd = np.flatnonzero(changed & (rng.random(len(who)) < 0.6))
     later = np.minimum(ev.date[last[upd]] + rng.integers(0, 61, len(upd)), kijunbi)
-    b.add_rows(ids[upd], JUTOGAI_HENKO, later, _late(rng, later, kijunbi), 2,
-               ev.addr[last[upd]], ev.uji[last[upd]])
+    b.add_rows(ids[upd], JUTOGAI_HENKO, later, _late(rng, later, kijunbi), 2, ev.addr[last[upd]], ev.uji[last[upd]])
 
 
-def _dv_records(rng: np.random.Generator, b: _RecordBuilder, towns: Towns, p: Persons,
-                s: Story, ev: Events, n_gen: int, residents: int, kijunbi: int,
-                n_buildings: int, addr_offset: int
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Addresses]:
+def _dv_records(
+    rng: np.random.Generator,
+    b: _RecordBuilder,
+    towns: Towns,
+    p: Persons,
+    s: Story,
+    ev: Events,
+    n_gen: int,
+    residents: int,
+    kijunbi: int,
+    n_buildings: int,
+    addr_offset: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, Addresses]:
     """DV victims living away from their 住民票 address, registered as 住登外者 where they
     actually live. Returns (person, record, start day) and the addresses they live at,
     numbered from ``addr_offset``."""
     adult = p.birth <= kijunbi - int(20 * YEAR)
-    ok = ((p.sex == 2) & (p.foreign < 0) & adult & ~s.dead & (s.move_date < 0)
-          & ((p.home >= n_gen) | (n_gen > 1)))
+    ok = (p.sex == 2) & (p.foreign < 0) & adult & ~s.dead & (s.move_date < 0) & ((p.home >= n_gen) | (n_gen > 1))
     who = pick(rng, np.flatnonzero(ok), DV_RATE, minimum=1, base=residents)
     where = rng.integers(0, n_gen, len(who))
     clash = where == p.home[who]
     if n_gen > 1:
         where[clash] = (where[clash] + rng.integers(1, n_gen, int(clash.sum()))) % n_gen
-    day = uniform_days(rng, np.maximum(s.entry[who], kijunbi - int(2 * YEAR)),
-                       np.full(len(who), kijunbi))
+    day = uniform_days(rng, np.maximum(s.entry[who], kijunbi - int(2 * YEAR)), np.full(len(who), kijunbi))
     hidden = draw_addresses(rng, towns, where, n_buildings)
     j = state_at(ev, who, day)
     ids = b.add_records(where, who, DV, rng.random(len(who)) < 0.8)
-    b.add_rows(ids, JUTOGAI_TOROKU, day, _late(rng, day, kijunbi), 2,
-               addr_offset + np.arange(len(who)), ev.uji[j])
+    b.add_rows(ids, JUTOGAI_TOROKU, day, _late(rng, day, kijunbi), 2, addr_offset + np.arange(len(who)), ev.uji[j])
     return who, ids, day, hidden
 
 
-def _number_records(b: _RecordBuilder, first_day: np.ndarray, rng: np.random.Generator
-                    ) -> Records:
+def _number_records(b: _RecordBuilder, first_day: np.ndarray, rng: np.random.Generator) -> Records:
     """宛名番号 per municipality in order of registration, as a municipality issues them."""
     muni = np.concatenate(b.muni)
     order = np.lexsort((np.arange(len(muni)), first_day, muni))
     number = np.empty(len(muni), dtype=np.int64)
     number[order] = rank_in_segment(segment_starts(muni[order]))
-    return Records(muni=muni, number=number, person=np.concatenate(b.person),
-                   kind=np.concatenate(b.kind), kojin_known=np.concatenate(b.kojin_known),
-                   sansho_fuka=rng.random(len(muni)) < SANSHO_FUKA_RATE)
+    return Records(
+        muni=muni,
+        number=number,
+        person=np.concatenate(b.person),
+        kind=np.concatenate(b.kind),
+        kojin_known=np.concatenate(b.kojin_known),
+        sansho_fuka=rng.random(len(muni)) < SANSHO_FUKA_RATE,
+    )
 
 
 def _sort_rows(rows: list[dict[str, np.ndarray]], rec: Records) -> AtenaRows:
@@ -211,10 +238,16 @@ def _sort_rows(rows: list[dict[str, np.ndarray]], rec: Records) -> AtenaRows:
     order = np.lexsort((col["prio"], col["idobi"], rec.number[r], rec.muni[r]))
     col = {k: v[order] for k, v in col.items()}
     starts = segment_starts(col["record"])
-    return AtenaRows(record=col["record"], code=col["code"], idobi=col["idobi"],
-                     shoribi=cummax_in_segment(col["shoribi"], starts),
-                     jutokubun=col["jutokubun"], addr=col["addr"], uji=col["uji"],
-                     rireki=rank_in_segment(starts))
+    return AtenaRows(
+        record=col["record"],
+        code=col["code"],
+        idobi=col["idobi"],
+        shoribi=cummax_in_segment(col["shoribi"], starts),
+        jutokubun=col["jutokubun"],
+        addr=col["addr"],
+        uji=col["uji"],
+        rireki=rank_in_segment(starts),
+    )
 
 
 @dataclass(frozen=True)
@@ -233,18 +266,34 @@ class AtenaModel:
     addresses: Addresses
 
 
-def make_records(rng: np.random.Generator, towns: Towns, p: Persons, s: Story, ev: Events,
-                 addresses: Addresses, n_gen: int, residents: int, kijunbi: int,
-                 n_buildings: int) -> AtenaModel:
+def make_records(
+    rng: np.random.Generator,
+    towns: Towns,
+    p: Persons,
+    s: Story,
+    ev: Events,
+    addresses: Addresses,
+    n_gen: int,
+    residents: int,
+    kijunbi: int,
+    n_buildings: int,
+) -> AtenaModel:
     """Every 宛名 record of the generated municipalities, numbered and with its history."""
     b = _RecordBuilder()
     home_rec = _resident_records(rng, b, p, s, ev, n_gen, kijunbi)
     _elsewhere_records(rng, b, p, s, ev, n_gen, kijunbi)
-    dv_person, dv_rec, dv_day, hidden = _dv_records(rng, b, towns, p, s, ev, n_gen, residents,
-                                                    kijunbi, n_buildings, len(addresses))
+    dv_person, dv_rec, dv_day, hidden = _dv_records(
+        rng, b, towns, p, s, ev, n_gen, residents, kijunbi, n_buildings, len(addresses)
+    )
     first_day = np.full(b.count, np.iinfo(np.int64).max)
     for r in b.rows:
         np.minimum.at(first_day, r["record"], r["idobi"])
     rec = _number_records(b, first_day, rng)
-    return AtenaModel(rec, _sort_rows(b.rows, rec), first_day, home_rec,
-                      (dv_person, dv_rec, dv_day), Addresses.concat([addresses, hidden]))
+    return AtenaModel(
+        rec,
+        _sort_rows(b.rows, rec),
+        first_day,
+        home_rec,
+        (dv_person, dv_rec, dv_day),
+        Addresses.concat([addresses, hidden]),
+    )

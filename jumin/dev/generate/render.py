@@ -78,7 +78,8 @@ def strings_for(encoding: str, pools: NamePools, towns: Towns, buildings: list[s
         uji_kana=pa.array(list(pools.uji_kana)),
         given_kanji=pa.array([f(s) for s in pools.given_kanji]),
         given_kana=pa.array(list(pools.given_kana)),
-        foreign_alpha=pa.array(alpha), foreign_kana=pa.array(kana),
+        foreign_alpha=pa.array(alpha),
+        foreign_kana=pa.array(kana),
         foreign_kanji=pa.array([f(s) for s in kanji]),
         address=address_strings(towns, buildings, f),
     )
@@ -138,8 +139,9 @@ def person_strings(p: Persons) -> PersonStrings:
     )
 
 
-def name_columns(p: Persons, person: np.ndarray, uji: np.ndarray, s: Strings,
-                 with_kana: np.ndarray) -> dict[str, pa.Array]:
+def name_columns(
+    p: Persons, person: np.ndarray, uji: np.ndarray, s: Strings, with_kana: np.ndarray
+) -> dict[str, pa.Array]:
     """Name items of rows (person, surname form at that row).
 
     氏名 is 氏 + U+3000 + 名 for Japanese; for foreign residents it is the full-width
@@ -150,11 +152,16 @@ def name_columns(p: Persons, person: np.ndarray, uji: np.ndarray, s: Strings,
     given = p.given[person]
     uji_k, na_k = _take(s.uji_kanji, uji), _take(s.given_kanji, given)
     alpha = _take(s.foreign_alpha, foreign)
-    kana = _when(japanese, _join(_take(s.uji_kana, uji), _take(s.given_kana, given),
-                                 sep="\u3000"), _take(s.foreign_kana, foreign))
+    kana = _when(
+        japanese,
+        _join(_take(s.uji_kana, uji), _take(s.given_kana, given), sep="\u3000"),
+        _take(s.foreign_kana, foreign),
+    )
     t_uji, t_given = p.tsusho_uji[person], p.tsusho_given[person]
-    tsusho = _when(t_uji >= 0, _join(_take(s.uji_kanji, np.maximum(t_uji, 0)),
-                                     _take(s.given_kanji, np.maximum(t_given, 0)), sep="\u3000"))
+    tsusho = _when(
+        t_uji >= 0,
+        _join(_take(s.uji_kanji, np.maximum(t_uji, 0)), _take(s.given_kanji, np.maximum(t_given, 0)), sep="\u3000"),
+    )
     return {
         "shimei": _when(japanese, _join(uji_k, na_k, sep="\u3000"), alpha),
         "uji_nihonjin": _when(japanese, uji_k),
@@ -177,11 +184,9 @@ def _person_columns(ps: PersonStrings, person: np.ndarray) -> dict[str, pa.Array
     }
 
 
-def _ido_columns(code: np.ndarray, idobi: np.ndarray, shoribi: np.ndarray
-                 ) -> dict[str, pa.Array]:
+def _ido_columns(code: np.ndarray, idobi: np.ndarray, shoribi: np.ndarray) -> dict[str, pa.Array]:
     """異動事由, 異動日 and 処理日 items."""
-    return {"idojiyu": _take(_CODES, code), "idobi": iso_dates(idobi),
-            "shoribi": iso_dates(shoribi)}
+    return {"idojiyu": _take(_CODES, code), "idobi": iso_dates(idobi), "shoribi": iso_dates(shoribi)}
 
 
 def atenabango(number: np.ndarray) -> pa.Array:
@@ -189,8 +194,7 @@ def atenabango(number: np.ndarray) -> pa.Array:
     return zero_padded(number, 10)
 
 
-def atena_columns(pop: Population, towns: Towns, s: Strings, ps: PersonStrings,
-                  rows: slice) -> dict[str, pa.Array]:
+def atena_columns(pop: Population, towns: Towns, s: Strings, ps: PersonStrings, rows: slice) -> dict[str, pa.Array]:
     """Items of the atena layout for the 宛名 rows ``rows``."""
     a, rec = pop.atena, pop.records
     record = a.record[rows]
@@ -213,8 +217,7 @@ def atena_columns(pop: Population, towns: Towns, s: Strings, ps: PersonStrings,
     }
 
 
-def juki_columns(pop: Population, towns: Towns, s: Strings, ps: PersonStrings,
-                 rows: slice) -> dict[str, pa.Array]:
+def juki_columns(pop: Population, towns: Towns, s: Strings, ps: PersonStrings, rows: slice) -> dict[str, pa.Array]:
     """Items of the juki layout for the 住基 rows ``rows``."""
     ev = pop.events
     e = pop.juki_event[rows]
@@ -245,8 +248,7 @@ def shien_columns(pop: Population, rows: slice) -> dict[str, pa.Array]:
     }
 
 
-def ground_truth_columns(pop: Population, lg_codes: list[str], ps: PersonStrings
-                         ) -> dict[str, pa.Array]:
+def ground_truth_columns(pop: Population, lg_codes: list[str], ps: PersonStrings) -> dict[str, pa.Array]:
     """Which 住基 person every 宛名 record belongs to, sorted by (lg_code, 宛名番号)."""
     rec = pop.records
     order = np.lexsort((rec.number, rec.muni))

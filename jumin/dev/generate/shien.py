@@ -16,6 +16,7 @@ SHIEN_RATE = 0.003
 SHIEN_HOUSEHOLD_RATE = 0.4  # 申出者 with a 併せて支援を求める者
 SHIEN_EXTEND_RATE = 0.6
 
+
 @dataclass(frozen=True)
 class ShienRows:
     """支援措置 rows, sorted by (municipality, 宛名番号, 開始日)."""
@@ -26,8 +27,9 @@ class ShienRows:
     shuryo: np.ndarray
 
 
-def _terms(rng: np.random.Generator, record: np.ndarray, kubun: np.ndarray, start: np.ndarray,
-           kijunbi: int) -> ShienRows:
+def _terms(
+    rng: np.random.Generator, record: np.ndarray, kubun: np.ndarray, start: np.ndarray, kijunbi: int
+) -> ShienRows:
     """One-year terms from ``start``; an expired term is often extended by a new row."""
     recs, kubuns, starts, ends = [record], [kubun], [start], [one_year_term_end(start)]
     cur_rec, cur_kubun, cur_end = record, kubun, ends[0]
@@ -40,22 +42,22 @@ def _terms(rng: np.random.Generator, record: np.ndarray, kubun: np.ndarray, star
         kubuns.append(cur_kubun)
         starts.append(nxt)
         ends.append(cur_end)
-    return ShienRows(np.concatenate(recs), np.concatenate(kubuns), np.concatenate(starts),
-                     np.concatenate(ends))
+    return ShienRows(np.concatenate(recs), np.concatenate(kubuns), np.concatenate(starts), np.concatenate(ends))
 
 
-def make_shien(rng: np.random.Generator, atena: AtenaModel, p: Persons, s: Story,
-               residents: int, kijunbi: int, n_gen: int) -> ShienRows:
+def make_shien(
+    rng: np.random.Generator, atena: AtenaModel, p: Persons, s: Story, residents: int, kijunbi: int, n_gen: int
+) -> ShienRows:
     """申出者 (with some household members) among living residents, and every DV victim in
     both the municipality she lives in and the one holding her 住民票."""
     rec, first_day = atena.records, atena.first_day
     person = rec.person
-    alive_resident = ((rec.kind == JUTOSHA) & ~s.dead[person]
-                      & (p.birth[person] <= kijunbi - int(18 * YEAR)))
+    alive_resident = (rec.kind == JUTOSHA) & ~s.dead[person] & (p.birth[person] <= kijunbi - int(18 * YEAR))
     cand = np.flatnonzero(alive_resident)
     applicants = pick(rng, cand, SHIEN_RATE, minimum=1, base=residents)
-    start = uniform_days(rng, np.maximum(first_day[applicants], kijunbi - int(3 * YEAR)),
-                         np.full(len(applicants), kijunbi))
+    start = uniform_days(
+        rng, np.maximum(first_day[applicants], kijunbi - int(3 * YEAR)), np.full(len(applicants), kijunbi)
+    )
 
     # 併せて支援を求める者: another resident of the same municipality
     by_muni = cand[np.argsort(rec.muni[cand], kind="stable")]
@@ -68,13 +70,17 @@ def make_shien(rng: np.random.Generator, atena: AtenaModel, p: Persons, s: Story
     at_home = atena.home_record[dv_person]
     home_known = (at_home >= 0) & (p.home[dv_person] < n_gen)
     record = np.concatenate([applicants, mate[with_mate], dv_rec, at_home[home_known]])
-    kubun = np.concatenate([np.ones(len(applicants), dtype=np.int64),
-                            np.full(int(with_mate.sum()), 2), np.ones(len(dv_rec), dtype=np.int64),
-                            np.ones(int(home_known.sum()), dtype=np.int64)])
+    kubun = np.concatenate(
+        [
+            np.ones(len(applicants), dtype=np.int64),
+            np.full(int(with_mate.sum()), 2),
+            np.ones(len(dv_rec), dtype=np.int64),
+            np.ones(int(home_known.sum()), dtype=np.int64),
+        ]
+    )
     begin = np.concatenate([start, start[with_mate], dv_day, dv_day[home_known]])
     terms = _terms(rng, record, kubun, begin, kijunbi)
     order = np.lexsort((terms.kaishi, rec.number[terms.record], rec.muni[terms.record]))
     keep = segment_starts(terms.record[order] * (1 << 20) + terms.kaishi[order])
     order = order[keep]  # one row per (宛名番号, 開始日)
-    return ShienRows(terms.record[order], terms.kubun[order], terms.kaishi[order],
-                     terms.shuryo[order])
+    return ShienRows(terms.record[order], terms.kubun[order], terms.kaishi[order], terms.shuryo[order])

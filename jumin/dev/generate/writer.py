@@ -57,8 +57,7 @@ def _rows(table: pa.Table, eol: str) -> bytes:
     return buf.getvalue()
 
 
-def write_table(f: BinaryIO, header: list[str], table: pa.Table, encoding: str,
-                bom: bool = False) -> None:
+def write_table(f: BinaryIO, header: list[str], table: pa.Table, encoding: str, bom: bool = False) -> None:
     """Write header and rows of ``table`` to ``f`` in chunks (bounded memory)."""
     eol = line_ending(encoding)
     if bom:
@@ -75,12 +74,12 @@ def layout_table(layout: Layout, columns: dict[str, pa.Array]) -> pa.Table:
     missing = [i.romaji for i in layout.items if i.romaji not in columns]
     if missing:
         raise KeyError(f"{layout.name}: no column for {missing}")
-    return pa.Table.from_arrays([columns[i.romaji] for i in layout.items],
-                                names=[i.ja for i in layout.items])
+    return pa.Table.from_arrays([columns[i.romaji] for i in layout.items], names=[i.ja for i in layout.items])
 
 
-def write_upload_set(folder: Path, lg_code: str, layout: Layout, kijunbi: str,
-                     columns: dict[str, pa.Array], encoding: str, bom: bool) -> tuple[Path, int]:
+def write_upload_set(
+    folder: Path, lg_code: str, layout: Layout, kijunbi: str, columns: dict[str, pa.Array], encoding: str, bom: bool
+) -> tuple[Path, int]:
     """``<layout>_<YYYYMMDD>.csv`` plus its manifest in ``folder``; returns the manifest path
     and the number of data rows."""
     stem = f"{layout.name}_{kijunbi.replace('-', '')}"
@@ -88,10 +87,8 @@ def write_upload_set(folder: Path, lg_code: str, layout: Layout, kijunbi: str,
     table = layout_table(layout, columns)
     with atomic_path(folder / name) as tmp, tmp.open("wb") as f:
         write_table(f, [i.ja for i in layout.items], table, encoding, bom)
-    manifest = write_manifest(folder, stem, lg_code, layout.name, layout.version, kijunbi,
-                              [(name, encoding)])
-    log.debug("wrote %s (%d rows, %s%s)", folder / name, table.num_rows, encoding,
-              " BOM" if bom else "")
+    manifest = write_manifest(folder, stem, lg_code, layout.name, layout.version, kijunbi, [(name, encoding)])
+    log.debug("wrote %s (%d rows, %s%s)", folder / name, table.num_rows, encoding, " BOM" if bom else "")
     return manifest, table.num_rows
 
 
