@@ -219,7 +219,8 @@ def late_records(accepted: Path) -> dict[str, tuple[str, dict[str, Any]]]:
     atena = get_layout("atena")
     found: dict[str, tuple[str, dict[str, Any]]] = {}
     for code in LG_CODES:
-        rows = pq.ParquetFile(next((accepted / "atena" / f"lg_code={code}").glob("*.parquet"))).read().to_pylist()
+        [accepted_file] = Lake(accepted.parent).accepted_files("atena", code)
+        rows = pq.ParquetFile(accepted_file).read().to_pylist()
         for r in sorted(rows, key=lambda r: (r["idobi"], r[atena.person], r["rirekibango"]), reverse=True):
             if r["shoribi"] <= r["idobi"] or idojiyu_group(r["idojiyu"]) == "消除":
                 continue

@@ -12,6 +12,7 @@ from expectations.main import validate_municipality
 from extract.inbox import deliver_local
 from extract.main import ingest_municipality
 from jumin.core.gaiji import GaijiMapInvalid, apply_map, parse_map, register_map
+from jumin.core.lake import Lake
 from jumin.core.manifest import write_manifest
 from tests.conftest import REPO
 
@@ -40,8 +41,8 @@ def run(tmp: Path) -> dict:
     landing, lake = upload_with_gaiji(tmp), tmp / "lake"
     ingest_municipality(landing, lake, CODE)
     validate_municipality(lake, CODE)
-    [path] = list((lake / "receipts" / f"lg_code={CODE}").glob("*.json"))
-    return json.loads(path.read_text()) | {"text": path.with_suffix(".txt").read_text()}
+    [path] = Lake(lake).receipts(CODE)
+    return json.loads(path.read_text()) | {"text": Lake.receipt_text(path).read_text()}
 
 
 def test_unmapped_gaiji_is_an_error_not_kept(tmp_path: Path) -> None:
@@ -58,9 +59,11 @@ def test_registered_map_is_applied_and_reported(tmp_path: Path) -> None:
     assert receipt["status"] == "accepted", receipt["findings"][:3]
     assert receipt["gaiji"] == {"U+E000": {"to": "髙", "count": 1}}
     assert "外字置換: U+E000 → 「髙」 1件" in receipt["text"]
-    accepted = pq.read_table(next((tmp_path / "lake").glob("accepted/atena/*/*.parquet")))
+    [accepted_file] = Lake(tmp_path / "lake").accepted_files("atena", CODE)
+    accepted = pq.read_table(accepted_file)
     assert accepted.column("shimei")[0].as_py().startswith("髙橋\u3000")
-    raw = next((tmp_path / "lake").glob("raw/*/*/atena_x.csv")).read_bytes()
+    [receipt] = Lake(tmp_path / "lake").receipts(CODE)
+    raw = (Lake(tmp_path / "lake").raw(CODE, receipt.stem) / "atena_x.csv").read_bytes()
     assert GAIJI in raw, "the raw zone keeps the bytes as sent"
 
 

@@ -18,6 +18,7 @@ from jumin.apps.landing.embedded import EmbeddedSftpServer, prepare_tree
 from jumin.apps.landing.keys import generate_client_key as client_key
 from jumin.apps.landing.keys import zone_settings
 from jumin.apps.upload import check_locally, prepare, upload, wait_for_receipt
+from jumin.core.lake import Lake
 from tests.conftest import REPO
 
 CODE = "131016"
@@ -77,7 +78,7 @@ def test_interrupted_upload_resumes_and_is_processed_once_complete(zone: dict, t
     assert sent[0] == 1100, "sending resumed after the 1000 bytes already there"
     assert sent[-1] == len(data)
     assert [r["status"] for r in run_pipeline(zone["svc"], lake)] == ["parsed"]
-    raw = lake / "raw" / f"lg_code={CODE}" / f"set={up.set_id}" / "juki_20261101.csv"
+    raw = Lake(lake).raw(CODE, up.set_id) / "juki_20261101.csv"
     assert raw.read_bytes() == data
 
 
