@@ -8,6 +8,7 @@ suites as JSON into ``expectations/suites/`` (the published contract; a test kee
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -15,6 +16,8 @@ from typing import Any
 
 import great_expectations as gx
 from great_expectations.expectations.expectation import Expectation
+from great_expectations.expectations.row_conditions import AndCondition, Column, OrCondition
+from great_expectations.expectations.row_conditions import Condition as RowCondition
 
 from expectations.custom import (
     ExpectColumnValuesToHaveValidCheckDigit,
@@ -27,14 +30,20 @@ from jumin.core.layouts import LAYOUTS, Layout
 SUITES = Path(__file__).parent / "suites"
 
 
-def pandas_condition(when: Condition) -> str:
-    """A pandas row condition: every clause holds ("" = empty, "*" = not empty)."""
+def gx_condition(when: Condition) -> RowCondition:
+    """A GX row condition: every clause holds ("" = empty, "*" = not empty).
 
-    def value(column: str, v: str) -> str:
-        return {"": f"{column}.isna()", NOT_EMPTY: f"{column}.notna()"}.get(v, f'{column} == "{v}"')
+    GX takes an OR of ANDs but no OR inside an AND, so the clauses (each an OR of its values)
+    are multiplied out: (a or b) and c becomes (a and c) or (b and c).
+    """
 
-    clauses = [" | ".join(f"({value(c, v)})" for v in values) for c, values in when]
-    return clauses[0] if len(clauses) == 1 else " & ".join(f"({c})" for c in clauses)
+    def value(column: str, v: str) -> RowCondition:
+        c = Column(column)
+        return c.is_null() if v == "" else c.is_not_null() if v == NOT_EMPTY else c == v
+
+    terms = [list(t) for t in itertools.product(*([value(c, v) for v in values] for c, values in when))]
+    ands: list[RowCondition] = [t[0] if len(t) == 1 else AndCondition(conditions=t) for t in terms]
+    return ands[0] if len(ands) == 1 else OrCondition(conditions=ands)
 
 
 def to_expectation(rule: Rule, rule_id: int) -> Expectation:
@@ -43,7 +52,7 @@ def to_expectation(rule: Rule, rule_id: int) -> Expectation:
         "meta": {"code": rule.code, "item": rule.item, "rule": rule.name, "hint": rule.hint, "rule_id": rule_id}
     }
     if rule.when:
-        common |= {"row_condition": pandas_condition(rule.when), "condition_parser": "pandas"}
+        common["row_condition"] = gx_condition(rule.when)
     col = rule.columns[0]
     e = gx.expectations
     match rule.kind:
