@@ -24,13 +24,18 @@ retry; one municipality's failure never blocks the others. Rerun one municipalit
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import pendulum
 from airflow.sdk import Asset, Param, dag, task
 
 from jumin.apps.orchestration import ACCEPTED_ASSET, LG_CODES_PARAM, default_paths
 
+if TYPE_CHECKING:
+    from airflow.sdk.types import OutletEventAccessorsProtocol
+
 PATHS = default_paths()
-RETRY = {"retries": 3, "retry_delay": pendulum.duration(seconds=30)}
+RETRY: dict[str, Any] = {"retries": 3, "retry_delay": pendulum.duration(seconds=30)}
 ACCEPTED = Asset(ACCEPTED_ASSET)
 
 
@@ -53,7 +58,7 @@ ACCEPTED = Asset(ACCEPTED_ASSET)
 )
 def jumin_ingest() -> None:
     @task(**RETRY)
-    def municipalities(params: dict | None = None) -> list[str]:
+    def municipalities(params: dict[str, Any] | None = None) -> list[str]:
         from extract.landing import municipalities_at
         from jumin.apps.orchestration import fail_fast, landing_source
 
@@ -62,7 +67,7 @@ def jumin_ingest() -> None:
         return [c for c in found if c in p["lg_codes"]] if p["lg_codes"] else found
 
     @task(**RETRY, map_index_template="{{ lg_code }}")
-    def ingest(lg_code: str, params: dict | None = None) -> str:
+    def ingest(lg_code: str, params: dict[str, Any] | None = None) -> str:
         from extract.main import ingest_municipality
         from jumin.apps.orchestration import fail_fast, landing_source
 
@@ -71,22 +76,21 @@ def jumin_ingest() -> None:
         return lg_code
 
     @task(map_index_template="{{ lg_code }}")
-    def validate(lg_code: str, params: dict | None = None) -> list[dict]:
+    def validate(lg_code: str, params: dict[str, Any] | None = None) -> list[dict[str, str | int]]:
         from expectations.main import validate_municipality
         from jumin.apps.orchestration import fail_fast
 
-        results = fail_fast(validate_municipality, (params or {})["lake"], lg_code)
-        return [{k: r[k] for k in ("lg_code", "kijunbi", "layout", "status", "accepted")} for r in results]
+        return [r.to_dict() for r in fail_fast(validate_municipality, (params or {})["lake"], lg_code)]
 
     @task(map_index_template="{{ lg_code }}")
-    def data_docs(lg_code: str, params: dict | None = None) -> list[str]:
+    def data_docs(lg_code: str, params: dict[str, Any] | None = None) -> list[str]:
         from expectations.data_docs import build_data_docs
         from jumin.apps.orchestration import fail_fast
 
         return fail_fast(build_data_docs, (params or {})["lake"], lg_code)
 
     @task(**RETRY, map_index_template="{{ lg_code }}")
-    def return_receipts(lg_code: str, params: dict | None = None) -> list[str]:
+    def return_receipts(lg_code: str, params: dict[str, Any] | None = None) -> list[str]:
         from extract.main import return_municipality_receipts
         from jumin.apps.orchestration import fail_fast, landing_source
 
@@ -94,7 +98,9 @@ def jumin_ingest() -> None:
         return fail_fast(return_municipality_receipts, landing_source(p), p["lake"], lg_code)
 
     @task(outlets=[ACCEPTED], trigger_rule="all_done")
-    def announce(validated: list[list[dict]], outlet_events=None) -> dict:
+    def announce(
+        validated: list[list[dict[str, Any]]], outlet_events: OutletEventAccessorsProtocol | None = None
+    ) -> dict[str, Any]:
         from airflow.sdk.exceptions import AirflowSkipException
 
         from jumin.apps.orchestration import accepted_event
@@ -102,13 +108,14 @@ def jumin_ingest() -> None:
         extra = accepted_event([r for results in validated if results for r in results])
         if extra is None:
             raise AirflowSkipException("nothing new was accepted: no snapshot needed")
+        assert outlet_events is not None, "Airflow gives a task with outlets its outlet_events"
         outlet_events[ACCEPTED].extra = extra
         return extra
 
     codes = ingest.expand(lg_code=municipalities())
     validated = validate.expand(lg_code=codes)
     validated >> [return_receipts.expand(lg_code=codes), data_docs.expand(lg_code=codes)]
-    announce(validated)
+    announce(validated)  # type: ignore[arg-type]  # Airflow resolves the XComArg when the task runs
 
 
 jumin_ingest()

@@ -19,10 +19,15 @@ Backfill a month: `{"kijunbi": "2026-10-01", "until": "2026-10-31"}` (see `docs/
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import pendulum
 from airflow.sdk import Asset, Param, dag, task
 
 from jumin.apps.orchestration import ACCEPTED_ASSET, LG_CODES_PARAM, OPTIONAL_DATE_PARAM, default_paths
+
+if TYPE_CHECKING:
+    from airflow.sdk.execution_time.context import TriggeringAssetEventsAccessor
 
 PATHS = default_paths()
 
@@ -47,7 +52,9 @@ PATHS = default_paths()
 )
 def jumin_snapshot() -> None:
     @task
-    def plan(params: dict | None = None, triggering_asset_events=None) -> list[dict]:
+    def plan(
+        params: dict[str, Any] | None = None, triggering_asset_events: TriggeringAssetEventsAccessor | None = None
+    ) -> list[dict[str, str | None]]:
         from jumin.apps.orchestration import fail_fast, snapshot_plan
 
         p = params or {}
@@ -55,22 +62,27 @@ def jumin_snapshot() -> None:
         return fail_fast(snapshot_plan, p["lake"], p, events)
 
     @task(map_index_template="{{ lg_code }}")
-    def snapshot(lg_code: str, kijunbi: str, until: str | None, params: dict | None = None) -> list[dict]:
+    def snapshot(
+        lg_code: str, kijunbi: str, until: str | None, params: dict[str, Any] | None = None
+    ) -> list[dict[str, str | int]]:
         from jumin.apps.orchestration import fail_fast
         from load.main import snapshot_municipality
 
         p = params or {}
-        return fail_fast(snapshot_municipality, p["lake"], lg_code, kijunbi, p["known_at"] or None, until)
+        staged = fail_fast(snapshot_municipality, p["lake"], lg_code, kijunbi, p["known_at"] or None, until)
+        return [r.to_dict() for r in staged]
 
     @task(map_index_template="{{ lg_code }}")
-    def delta(lg_code: str, kijunbi: str, until: str | None, params: dict | None = None) -> list[dict]:
+    def delta(
+        lg_code: str, kijunbi: str, until: str | None, params: dict[str, Any] | None = None
+    ) -> list[dict[str, str | int]]:
         from jumin.apps.orchestration import fail_fast
         from load.main import delta_municipality
 
         p = params or {}
         if not p["delta"] or p["known_at"]:
             return []  # deltas chain the snapshots as known on their own day
-        return fail_fast(delta_municipality, p["lake"], lg_code, kijunbi, until)
+        return [r.to_dict() for r in fail_fast(delta_municipality, p["lake"], lg_code, kijunbi, until)]
 
     planned = plan()
     snapshot.expand_kwargs(planned) >> delta.expand_kwargs(planned)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import duckdb
 import pyarrow as pa
@@ -25,11 +26,38 @@ from jumin.core.errors import SEVERITY_WARNING, Finding
 from jumin.core.files import atomic_write_bytes
 from jumin.core.lake import Lake, write_work_table
 from jumin.core.layouts import Layout, get_layout
-from jumin.core.receipt import Receipt, is_final, write_receipt
+from jumin.core.parsed import ParsedSet
+from jumin.core.receipt import Receipt, ReceiptStatus, is_final, write_receipt
 from jumin.core.schema import arrow_schema, typed_select_sql
 
 log = logging.getLogger(__name__)
 Engine = Literal["duckdb", "gx"]
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """Outcome of validating one parsed set: where its rows went and the receipt's counts;
+    small enough for XCom (:meth:`to_dict`)."""
+
+    set_id: str
+    lg_code: str
+    layout: str
+    kijunbi: str
+    status: ReceiptStatus
+    #: rows in the set (``input == accepted + rejected``)
+    input: int
+    #: rows accepted (written to ``accepted_path``)
+    accepted: int
+    #: rows rejected (quarantined, or the whole set for a file-level finding)
+    rejected: int
+    #: warnings (they reject no row)
+    warnings: int
+    accepted_path: str
+    receipt: str
+    data_docs: str
+
+    def to_dict(self) -> dict[str, str | int]:
+        return asdict(self)
 
 
 def rules_table(rules: list[Rule]) -> pa.Table:
@@ -65,21 +93,21 @@ def find_violations(con: duckdb.DuckDBPyConnection, layout: Layout, rules: list[
     return duck.arrow(con, f"findings {layout.name}", findings_sql(rules, "parsed"))
 
 
-def validate_set(parsed_path: str | Path, lake_root: str | Path, engine: Engine = "duckdb") -> dict[str, Any]:
+def validate_set(parsed_path: str | Path, lake_root: str | Path, engine: Engine = "duckdb") -> ValidationResult:
     """Validate one parsed upload set; writes accepted, rejected and the receipt."""
     parsed_path = Path(parsed_path)
     lake = Lake(Path(lake_root))
-    sidecar = json.loads(Lake.parsed_sidecar(parsed_path).read_text())
-    manifest = sidecar["manifest_data"]
-    layout = get_layout(manifest["layout"], manifest["layout_version"])
-    lg_code, set_id, kijunbi = manifest["lg_code"], sidecar["set_id"], manifest["kijunbi"]
+    sidecar = ParsedSet.from_json(Lake.parsed_sidecar(parsed_path).read_text(encoding="utf-8"))
+    manifest = sidecar.manifest_data
+    layout = get_layout(manifest.layout, manifest.layout_version)
+    lg_code, set_id, kijunbi = manifest.lg_code, sidecar.set_id, manifest.kijunbi
     rules = rules_for(layout)
     con = duck.connect()
     load_parsed(con, parsed_path)
     con.register("hits", find_violations(con, layout, rules, engine))
     con.register("rules", rules_table(rules))
     duck.run(con, "bad", "CREATE TABLE bad AS SELECT DISTINCT _row FROM hits JOIN rules USING (rule) WHERE NOT warning")
-    findings = row_findings(con) + [Finding(**f) for f in sidecar["findings"]]
+    findings = row_findings(con) + list(sidecar.findings)
     findings.sort(key=lambda f: (f.file, f.line or 0, f.item, f.code, f.detail))
     total = duck.scalar(con, "parsed", "SELECT count(*) FROM parsed")
     bad = duck.scalar(con, "bad", "SELECT count(*) FROM bad")
@@ -98,32 +126,36 @@ def validate_set(parsed_path: str | Path, lake_root: str | Path, engine: Engine 
     receipt = write_receipt(
         Receipt(
             set_id=set_id,
-            manifest=sidecar["manifest"],
+            manifest=sidecar.manifest,
             lg_code=lg_code,
             layout=layout.name,
             kijunbi=kijunbi,
-            input=sidecar["rows_read"],
+            input=sidecar.rows_read,
             accepted=total - bad,
-            rejected=bad + len(sidecar["findings"]),
+            rejected=bad + len(sidecar.findings),
             findings=findings,
-            files=sidecar["files"],
-            gaiji=sidecar.get("gaiji", {}),
+            files=list(sidecar.files),
+            gaiji=sidecar.gaiji,
             data_docs=str(docs.relative_to(lake.root)),
         ),
         receipt_path,
     )
-    log.info("%s %s: %s", lg_code, sidecar["manifest"], receipt["counts"])
-    return {
-        "set_id": set_id,
-        "lg_code": lg_code,
-        "layout": layout.name,
-        "kijunbi": kijunbi,
-        "status": receipt["status"],
-        "accepted": str(lake.accepted(layout.name, lg_code, set_id)),
-        "receipt": str(receipt_path),
-        "data_docs": str(docs),
-        **receipt["counts"],
-    }
+    counts = receipt["counts"]
+    log.info("%s %s: %s", lg_code, sidecar.manifest, counts)
+    return ValidationResult(
+        set_id=set_id,
+        lg_code=lg_code,
+        layout=layout.name,
+        kijunbi=kijunbi,
+        status=receipt["status"],
+        input=counts["input"],
+        accepted=counts["accepted"],
+        rejected=counts["rejected"],
+        warnings=counts["warnings"],
+        accepted_path=str(lake.accepted(layout.name, lg_code, set_id)),
+        receipt=str(receipt_path),
+        data_docs=str(docs),
+    )
 
 
 def row_findings(con: duckdb.DuckDBPyConnection) -> list[Finding]:
@@ -162,7 +194,7 @@ def accepted(con: duckdb.DuckDBPyConnection, layout: Layout, lg_code: str, kijun
 
 def validate_municipality(
     lake_root: str | Path, lg_code: str, force: bool = False, engine: Engine = "duckdb"
-) -> list[dict[str, Any]]:
+) -> list[ValidationResult]:
     """Validate every parsed set of one municipality that has no receipt yet (all if ``force``)."""
     lake = Lake(Path(lake_root))
     out = []

@@ -16,7 +16,6 @@ A file-level failure rejects the whole set with a receipt; other sets go on.
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import time
@@ -24,7 +23,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
 import pyarrow as pa
 
@@ -37,14 +36,20 @@ from extract.parse import ParsedFile, decode, parse
 from jumin.core.checkdigits import is_valid_lg_code
 from jumin.core.errors import Finding
 from jumin.core.files import atomic_write_bytes, sha256_bytes, sha256_file
-from jumin.core.gaiji import apply_map, load_map
+from jumin.core.gaiji import GaijiUse, apply_map, load_map
 from jumin.core.lake import Lake, write_work_table
 from jumin.core.landing import PARTIAL_SUFFIX
 from jumin.core.layouts import get_layout
 from jumin.core.manifest import ENCODINGS, MANIFEST_SUFFIX, Manifest
+from jumin.core.parsed import FileRows, ParsedSet
 from jumin.core.receipt import Receipt, is_final, write_receipt
 
 log = logging.getLogger(__name__)
+
+#: what ingest did with an upload set: parsed into the lake; rejected as a whole (receipt
+#: written); incomplete and overdue (an "incomplete" receipt); still waiting for its files; or
+#: the same manifest bytes were processed before
+IngestStatus = Literal["parsed", "rejected", "incomplete", "waiting", "already_ingested"]
 
 
 @dataclass(frozen=True)
@@ -55,8 +60,10 @@ class IngestResult:
     lg_code: str
     manifest: str
     layout: str
-    status: str  # parsed | rejected | incomplete | waiting | already_ingested
+    status: IngestStatus
+    #: the parsed set (``parsed`` and ``already_ingested``)
     parsed: str = ""
+    #: the receipt written (``rejected`` and ``incomplete``)
     receipt: str = ""
 
     def to_dict(self) -> dict[str, str]:
@@ -74,7 +81,7 @@ def ingest_municipality(
     lg_code: str,
     config: ExtractConfig | None = None,
     now: float | None = None,
-) -> list[dict[str, str]]:
+) -> list[IngestResult]:
     """Ingest every upload set waiting for one municipality.
 
     ``source`` is a local landing folder or the ``sftp://`` URI of the landing zone.
@@ -91,7 +98,7 @@ def return_municipality_receipts(source: str | Path, lake_root: str | Path, lg_c
 
 def ingest_inbox(
     inbox: Inbox, lake_root: str | Path, config: ExtractConfig | None = None, now: float | None = None
-) -> list[dict[str, str]]:
+) -> list[IngestResult]:
     """Ingest every upload set in ``inbox``; one bad set never stops the others.
 
     ``now`` (seconds since the epoch) only decides when an incomplete set is reported.
@@ -100,9 +107,7 @@ def ingest_inbox(
     lake, cfg = Lake(Path(lake_root)), config or ExtractConfig()
     clock = time.time() if now is None else now
     return [
-        ingest_set(inbox, files, name, lake, cfg, clock).to_dict()
-        for name in sorted(files)
-        if name.endswith(MANIFEST_SUFFIX)
+        ingest_set(inbox, files, name, lake, cfg, clock) for name in sorted(files) if name.endswith(MANIFEST_SUFFIX)
     ]
 
 
@@ -318,9 +323,9 @@ def merge_counts(counts: Iterable[dict[str, int]]) -> dict[str, int]:
     return dict(sorted(total.items()))
 
 
-def gaiji_report(table: dict[int, str], counts: dict[str, int]) -> dict[str, dict[str, Any]]:
+def gaiji_report(table: dict[int, str], counts: dict[str, int]) -> dict[str, GaijiUse]:
     """What each replaced 外字 became and how often, for the receipt."""
-    return {cp: {"to": table[int(cp[2:], 16)], "count": n} for cp, n in counts.items()}
+    return {cp: GaijiUse(to=table[int(cp[2:], 16)], count=n) for cp, n in counts.items()}
 
 
 def write_parsed(
@@ -329,20 +334,20 @@ def write_parsed(
     manifest_name: str,
     set_id: str,
     path: Path,
-    gaiji: dict[str, dict[str, Any]],
+    gaiji: dict[str, GaijiUse],
 ) -> None:
     """Write the parsed rows (Parquet) and what ingest learnt (JSON sidecar) atomically."""
     write_work_table(pa.concat_tables([p.table for p in parsed]), path)
-    sidecar = {
-        "set_id": set_id,
-        "manifest": manifest_name,
-        "manifest_data": json.loads(manifest.to_json()),
-        "rows_read": sum(p.rows_read for p in parsed),
-        "files": [
-            {"name": e.name, "rows": p.rows_read, "encoding": e.encoding}
+    sidecar = ParsedSet(
+        set_id=set_id,
+        manifest=manifest_name,
+        manifest_data=manifest,
+        rows_read=sum(p.rows_read for p in parsed),
+        files=tuple(
+            FileRows(name=e.name, rows=p.rows_read, encoding=e.encoding)
             for e, p in zip(manifest.files, parsed, strict=True)
-        ],
-        "findings": [asdict(f) for p in parsed for f in p.findings],
-        "gaiji": gaiji,
-    }
-    atomic_write_bytes(Lake.parsed_sidecar(path), json.dumps(sidecar, ensure_ascii=False, indent=1).encode())
+        ),
+        findings=tuple(f for p in parsed for f in p.findings),
+        gaiji=gaiji,
+    )
+    atomic_write_bytes(Lake.parsed_sidecar(path), sidecar.to_json().encode())

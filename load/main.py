@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,53 @@ from transform.delta import compared_items
 from transform.main import AcceptedHistory, accepted_history, day_range, delta_rows
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SnapshotResult:
+    """One staged snapshot partition; small enough for XCom (:meth:`to_dict`)."""
+
+    layout: str
+    lg_code: str
+    kijunbi: str
+    known_at: str
+    rows: int
+    #: the partition's ``part-0.parquet``
+    path: str
+
+    def to_dict(self) -> dict[str, str | int]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DeltaResult:
+    """One staged delta partition: the changes from snapshot ``from_ref`` to ``to_ref``
+    (references like ``2026-11-01`` or ``2026-11-01@2026-11-05``)."""
+
+    layout: str
+    lg_code: str
+    from_ref: str
+    to_ref: str
+    rows: int
+    added: int
+    removed: int
+    changed: int
+    #: the partition's ``part-0.parquet``
+    path: str
+
+    def to_dict(self) -> dict[str, str | int]:
+        """JSON-ready, with ``from`` and ``to`` named as in the partition folders and manifest."""
+        return {
+            "layout": self.layout,
+            "lg_code": self.lg_code,
+            "from": self.from_ref,
+            "to": self.to_ref,
+            "rows": self.rows,
+            "added": self.added,
+            "removed": self.removed,
+            "changed": self.changed,
+            "path": self.path,
+        }
 
 
 class Tally:
@@ -85,7 +133,7 @@ def snapshot_layout(
     known_at: str | None = None,
     until: str | None = None,
     config: ParquetConfig | None = None,
-) -> list[dict[str, Any]]:
+) -> list[SnapshotResult]:
     """Build and stage the snapshots of one layout for 基準日 ``kijunbi`` (through ``until``),
     as known at ``known_at`` (default: each 基準日). Nothing when nothing was accepted yet."""
     lake = Lake(Path(lake_root))
@@ -98,21 +146,21 @@ def snapshot_layout(
         known = known_at or as_of
         manifest = _stage_day(history, lake, as_of, known, config)
         out.append(
-            {
-                "layout": layout.name,
-                "lg_code": lg_code,
-                "kijunbi": as_of,
-                "known_at": known,
-                "rows": manifest["rows"],
-                "path": str(lake.snapshot(layout.name, as_of, known, lg_code) / PART_FILE),
-            }
+            SnapshotResult(
+                layout=layout.name,
+                lg_code=lg_code,
+                kijunbi=as_of,
+                known_at=known,
+                rows=manifest["rows"],
+                path=str(lake.snapshot(layout.name, as_of, known, lg_code) / PART_FILE),
+            )
         )
     return out
 
 
 def snapshot_municipality(
     lake_root: str | Path, lg_code: str, kijunbi: str, known_at: str | None = None, until: str | None = None
-) -> list[dict[str, Any]]:
+) -> list[SnapshotResult]:
     """Snapshots of every layout with accepted data for one municipality, for 基準日
     ``kijunbi`` (through ``until``: a backfill)."""
     return [r for name in LAYOUTS for r in snapshot_layout(lake_root, name, lg_code, kijunbi, known_at, until)]
@@ -133,7 +181,7 @@ def delta_layout(
     from_ref: str,
     to_ref: str,
     config: ParquetConfig | None = None,
-) -> dict[str, Any]:
+) -> DeltaResult:
     """Stage the changes between two staged snapshots of one layout (references like
     ``2026-11-01`` or ``2026-11-01@2026-11-05``)."""
     lake = Lake(Path(lake_root))
@@ -165,22 +213,32 @@ def delta_layout(
         },
         config,
     )
-    counts = {k: changes.rows.get(k, 0) for k in ("added", "removed", "changed")}
-    log.info("delta %s %s %s: %s", layout.name, lg_code, label, counts)
-    return {
-        "layout": layout.name,
-        "lg_code": lg_code,
-        "from": from_ref,
-        "to": to_ref,
-        "rows": manifest["rows"],
-        **counts,
-        "path": str(target / PART_FILE),
-    }
+    result = DeltaResult(
+        layout=layout.name,
+        lg_code=lg_code,
+        from_ref=from_ref,
+        to_ref=to_ref,
+        rows=manifest["rows"],
+        added=changes.rows.get("added", 0),
+        removed=changes.rows.get("removed", 0),
+        changed=changes.rows.get("changed", 0),
+        path=str(target / PART_FILE),
+    )
+    log.info(
+        "delta %s %s %s: %d added, %d removed, %d changed",
+        layout.name,
+        lg_code,
+        label,
+        result.added,
+        result.removed,
+        result.changed,
+    )
+    return result
 
 
 def delta_municipality(
     lake_root: str | Path, lg_code: str, kijunbi: str, until: str | None = None, since: str | None = None
-) -> list[dict[str, Any]]:
+) -> list[DeltaResult]:
     """Deltas into each staged 基準日 from ``kijunbi`` through ``until``, each from the staged
     snapshot before it (or from ``since`` for the first one), for every layout that has both.
 

@@ -47,8 +47,8 @@ def accepted_zone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("accepted")
     landing, lake = deliver(root / "landing"), root / "lake"
     for code in LG_CODES:
-        assert {r["status"] for r in ingest_municipality(landing, lake, code)} == {"parsed"}
-        assert {r["status"] for r in validate_municipality(lake, code)} == {"accepted"}
+        assert {r.status for r in ingest_municipality(landing, lake, code)} == {"parsed"}
+        assert {r.status for r in validate_municipality(lake, code)} == {"accepted"}
     for name in LAYOUT_NAMES:
         assert sorted(p.name for p in (lake / "accepted" / name).iterdir()) == [f"lg_code={c}" for c in LG_CODES]
     return lake / "accepted"
@@ -164,7 +164,7 @@ def test_deltas_chain_from_first_to_last_day(accepted_zone: Path, tmp_path: Path
     for code in LG_CODES:
         snapshot_municipality(lake, code, FIRST, until=LAST)
         deltas = delta_municipality(lake, code, FIRST, until=LAST)
-        assert sorted((d["layout"], d["from"], d["to"]) for d in deltas) == sorted(
+        assert sorted((d.layout, d.from_ref, d.to_ref) for d in deltas) == sorted(
             (name, a, b) for name in LAYOUT_NAMES for a, b in DAY_PAIRS
         )
     assert cli(["delta", "--lake", str(lake), "--to", LAST, "--since", FIRST]) == 0

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import paramiko
 import pytest
@@ -35,6 +35,9 @@ from jumin.apps.landing.config import LandingConfig
 from jumin.apps.landing.provision import add_key, deprovision, provision, remove_key
 from jumin.core.landing import SERVICE_USER, municipality_user, remote_archive, remote_inbox, remote_outbox
 from tests.sftp_client import pinned_sftp
+
+if TYPE_CHECKING:
+    from extract.main import IngestResult
 
 A, B = "131016", "012025"
 USER_A, USER_B = municipality_user(A), municipality_user(B)
@@ -534,7 +537,7 @@ def service_uri(zone: Zone) -> str:
     ).to_uri()
 
 
-def run_pipeline(zone: Zone, lake: Path) -> list[dict[str, str]]:
+def run_pipeline(zone: Zone, lake: Path) -> list[IngestResult]:
     """What the ingest DAG does for one municipality, through the real sshd."""
     from expectations.main import validate_municipality
     from extract.main import ingest_municipality, return_municipality_receipts
@@ -565,21 +568,21 @@ rename {manifest}.part {manifest}
     )
     assert first.returncode == 0, first.stderr
     lake = tmp_path / "lake"
-    assert [r["status"] for r in run_pipeline(zone, lake)] == ["waiting"]
+    assert [r.status for r in run_pipeline(zone, lake)] == ["waiting"]
     assert not (lake / "parsed").exists()
     # completed: the rename the guide asks for
     second = sftp_batch(zone, USER_A, "a", f"rename /inbox/{data}.part /inbox/{data}")
     assert second.returncode == 0, second.stderr
     [result] = run_pipeline(zone, lake)
-    assert result["status"] == "parsed"
+    assert result.status == "parsed"
     stem = manifest.removesuffix(".manifest.json")
-    receipt = f"{stem}_{result['set_id']}.receipt.txt"
+    receipt = f"{stem}_{result.set_id}.receipt.txt"
     fetched = sftp_batch(zone, USER_A, "a", f"ls -1 /inbox\nget /outbox/{receipt} {receipt}")
     assert fetched.returncode == 0, fetched.stderr
     text = (zone.work / receipt).read_text(encoding="utf-8")
     assert "受付完了" in text and "団体: 東京都千代田区 (131016)" in text
     assert data not in fetched.stdout, "the processed set left the inbox"
-    assert (zone.config.archive(A) / result["set_id"] / data).is_file()
+    assert (zone.config.archive(A) / result.set_id / data).is_file()
     # the other municipality sees none of it
     other = sftp_batch(zone, USER_B, "b", "ls -1 /outbox")
     assert other.returncode == 0 and receipt not in other.stdout

@@ -97,7 +97,7 @@ def test_rerun_is_byte_identical(tmp_path: Path) -> None:
     before = digest(tmp_path / "a")
     landing = deliver(tmp_path / "la")  # the same sets uploaded again
     for code in LG_CODES:  # a second run over the same lake changes nothing
-        assert {r["status"] for r in ingest_municipality(landing, tmp_path / "a", code)} == {"already_ingested"}
+        assert {r.status for r in ingest_municipality(landing, tmp_path / "a", code)} == {"already_ingested"}
         assert not list((landing / code / "inbox").iterdir())
         assert validate_municipality(tmp_path / "a", code) == []
         snapshot_municipality(tmp_path / "a", code, KIJUNBI)

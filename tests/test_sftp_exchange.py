@@ -11,7 +11,7 @@ import pytest
 
 from expectations.main import validate_municipality
 from extract.errors import SftpRefused
-from extract.main import ingest_municipality, return_municipality_receipts
+from extract.main import IngestResult, ingest_municipality, return_municipality_receipts
 from extract.sftp import SftpSettings
 from jumin.apps.landing.config import LandingConfig
 from jumin.apps.landing.embedded import EmbeddedSftpServer, prepare_tree
@@ -41,7 +41,7 @@ def zone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         }
 
 
-def run_pipeline(svc: SftpSettings, lake: Path) -> list[dict]:
+def run_pipeline(svc: SftpSettings, lake: Path) -> list[IngestResult]:
     uri = svc.to_uri()
     results = ingest_municipality(uri, lake, CODE)
     validate_municipality(lake, CODE)
@@ -56,7 +56,7 @@ def test_upload_ingest_and_receipt_round_trip(zone: dict, tmp_path: Path) -> Non
     upload(up, zone["muni"], lambda n, d, t: seen.append((n, d, t)))
     assert seen[-1][0].endswith(".manifest.json"), "the manifest goes last"
     results = run_pipeline(zone["svc"], tmp_path / "lake")
-    assert [(r["status"], r["set_id"]) for r in results] == [("parsed", up.set_id)]
+    assert [(r.status, r.set_id) for r in results] == [("parsed", up.set_id)]
     receipt = wait_for_receipt(up, zone["muni"], timeout_s=5, interval_s=0.1)
     assert receipt is not None and receipt["status"] == "accepted"
     assert receipt["counts"]["input"] == up.manifest.files[0].rows
@@ -77,7 +77,7 @@ def test_interrupted_upload_resumes_and_is_processed_once_complete(zone: dict, t
     upload(up, zone["muni"], lambda n, d, t: sent.append(d) if n.endswith(".csv") else None, block_size=100)
     assert sent[0] == 1100, "sending resumed after the 1000 bytes already there"
     assert sent[-1] == len(data)
-    assert [r["status"] for r in run_pipeline(zone["svc"], lake)] == ["parsed"]
+    assert [r.status for r in run_pipeline(zone["svc"], lake)] == ["parsed"]
     raw = Lake(lake).raw(CODE, up.set_id) / "juki_20261101.csv"
     assert raw.read_bytes() == data
 

@@ -29,7 +29,7 @@ def put(landing: Path, name: str, data: bytes | None = None) -> None:
 
 
 def statuses(landing: Path, lake: Path, now: float) -> list[str]:
-    return [r["status"] for r in ingest_municipality(landing, lake, CODE, now=now)]
+    return [r.status for r in ingest_municipality(landing, lake, CODE, now=now)]
 
 
 def test_set_waits_for_missing_file_then_reports_then_completes(tmp_path: Path) -> None:
@@ -48,7 +48,7 @@ def test_set_waits_for_missing_file_then_reports_then_completes(tmp_path: Path) 
     put(landing, DATA)  # the missing file arrives
     assert statuses(landing, lake, now=mtime + 7300) == ["parsed"]
     assert list(inbox(landing).iterdir()) == []
-    assert [r["status"] for r in validate_municipality(lake, CODE)] == ["accepted"]
+    assert [r.status for r in validate_municipality(lake, CODE)] == ["accepted"]
     return_municipality_receipts(landing, lake, CODE)
     [final] = [json.loads(p.read_text()) for p in outbox.glob("*.json")]
     assert final["status"] == "accepted", "the final receipt replaces the incomplete one"
@@ -110,10 +110,10 @@ def test_validation_writes_gx_data_docs_linked_from_the_receipt(tmp_path: Path) 
         put(landing, p.name, p.read_bytes())
     ingest_municipality(landing, lake, CODE)
     [summary] = validate_municipality(lake, CODE)
-    assert build_data_docs(lake, CODE) == [summary["data_docs"]]
+    assert build_data_docs(lake, CODE) == [summary.data_docs]
     assert build_data_docs(lake, CODE) == [], "already built"
-    receipt = json.loads(Path(summary["receipt"]).read_text())
+    receipt = json.loads(Path(summary.receipt).read_text())
     html = (lake / receipt["data_docs"]).read_text()
-    assert Path(summary["data_docs"]) == lake / receipt["data_docs"]
+    assert Path(summary.data_docs) == lake / receipt["data_docs"]
     assert "Great Expectations" in html and receipt["set_id"] in html
     assert "2 unexpected values found" in html  # the duplicated key, on both rows

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +40,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from extract.main import ingest_municipality
 
     codes = args.lg_code or municipalities_at(args.landing)
-    rows = [r for c in codes for r in ingest_municipality(args.landing, Path(args.lake), c)]
-    _table("ingest", rows, ["lg_code", "manifest", "layout", "status", "set_id"])
-    return EXIT_REJECTED if any(r["status"] == "rejected" for r in rows) else EXIT_OK
+    results = [r for c in codes for r in ingest_municipality(args.landing, Path(args.lake), c)]
+    _table("ingest", [r.to_dict() for r in results], ["lg_code", "manifest", "layout", "status", "set_id"])
+    return EXIT_REJECTED if any(r.status == "rejected" for r in results) else EXIT_OK
 
 
 def cmd_return_receipts(args: argparse.Namespace) -> int:
@@ -63,11 +63,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     lake = Path(args.lake)
     codes = _lg_codes(args, lake, "parsed")
-    rows = [r for c in codes for r in validate_municipality(lake, c, force=args.force, engine=args.engine)]
+    results = [r for c in codes for r in validate_municipality(lake, c, force=args.force, engine=args.engine)]
     for c in codes:
         build_data_docs(lake, c)
-    _table("validate", rows, ["lg_code", "layout", "status", "input", "accepted", "rejected", "warnings"])
-    return EXIT_REJECTED if any(r["rejected"] for r in rows) else EXIT_OK
+    columns = ["lg_code", "layout", "status", "input", "accepted", "rejected", "warnings"]
+    _table("validate", [r.to_dict() for r in results], columns)
+    return EXIT_REJECTED if any(r.rejected for r in results) else EXIT_OK
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
@@ -82,10 +83,10 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     lake = Path(args.lake)
     codes = _lg_codes(args, lake, "accepted")
-    rows = [r for c in codes for r in snapshot_municipality(lake, c, args.as_of, args.known_at, args.until)]
+    rows = [r.to_dict() for c in codes for r in snapshot_municipality(lake, c, args.as_of, args.known_at, args.until)]
     _table("snapshot", rows, ["lg_code", "layout", "kijunbi", "known_at", "rows", "path"])
     if args.delta:
-        deltas = [r for c in codes for r in delta_municipality(lake, c, args.as_of, args.until)]
+        deltas = [r.to_dict() for c in codes for r in delta_municipality(lake, c, args.as_of, args.until)]
         _table("delta", deltas, ["lg_code", "layout", "from", "to", "added", "removed", "changed"])
     return EXIT_OK
 
@@ -95,7 +96,7 @@ def cmd_delta(args: argparse.Namespace) -> int:
 
     lake = Path(args.lake)
     codes = _lg_codes(args, lake, "accepted")
-    rows = [r for c in codes for r in delta_municipality(lake, c, args.to, args.until, args.since)]
+    rows = [r.to_dict() for c in codes for r in delta_municipality(lake, c, args.to, args.until, args.since)]
     _table("delta", rows, ["lg_code", "layout", "from", "to", "added", "removed", "changed", "path"])
     return EXIT_OK
 
@@ -186,7 +187,7 @@ def _console() -> Any:
     return Console(stderr=False)
 
 
-def _table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
+def _table(title: str, rows: Sequence[Mapping[str, object]], columns: list[str]) -> None:
     from rich.table import Table
 
     t = Table(title=title)

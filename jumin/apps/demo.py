@@ -52,11 +52,12 @@ def run_dag(dag: Any, conf: dict[str, Any]) -> str:
 def summary(lake: Path, kijunbi: str) -> list[dict[str, Any]]:
     """Per municipality and layout: rows in, accepted, rejected and snapshot rows."""
     from jumin.core import duck
+    from jumin.core.receipt import ReceiptData
 
     con = duck.connect()
     out = []
     for receipt in Lake(lake).receipts():
-        d = json.loads(receipt.read_text())
+        d: ReceiptData = json.loads(receipt.read_text(encoding="utf-8"))
         snap = Lake(lake).snapshot(d["layout"], kijunbi, kijunbi, d["lg_code"]) / PART_FILE
         rows = 0
         if snap.exists():

@@ -6,7 +6,7 @@ Kept free of Airflow imports at module level so DAG files stay cheap to parse.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -74,13 +74,15 @@ ACCEPTED_ASSET = "jumin_accepted"
 OPTIONAL_DATE_PARAM: dict[str, Any] = {"type": "string", "pattern": r"^$|^\d{4}-\d{2}-\d{2}$"}
 
 
-def accepted_event(results: list[dict[str, Any]]) -> dict[str, Any] | None:
+def accepted_event(results: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
     """The extra of the "accepted" asset event: which municipality got rows for which 基準日.
 
-    ``results`` are the validation results of one ingest run; None when nothing was accepted
-    (no event, so no snapshot run).
+    ``results`` are the validation results of one ingest run as they travel through XCom
+    (:meth:`ValidationResult.to_dict <expectations.main.ValidationResult.to_dict>`), where
+    ``accepted`` is the count of accepted rows; None when no set had any (no event, so no
+    snapshot run).
     """
-    sets = sorted({(r["lg_code"], r["kijunbi"]) for r in results if r.get("accepted")})
+    sets = sorted({(str(r["lg_code"]), str(r["kijunbi"])) for r in results if int(r["accepted"]) > 0})
     return {"sets": [{"lg_code": c, "kijunbi": k} for c, k in sets]} if sets else None
 
 

@@ -17,12 +17,20 @@ import json
 import re
 from collections import Counter
 from pathlib import Path
+from typing import TypedDict
 
 from jumin.core.errors import TerminalError
 from jumin.core.files import atomic_write_text
 from jumin.core.lake import Lake
 
 PUA_FIRST, PUA_LAST = 0xE000, 0xF8FF
+
+
+class GaijiUse(TypedDict):
+    """What one replaced 外字 became and how often, as the receipt reports it."""
+
+    to: str
+    count: int
 
 
 class GaijiMapInvalid(TerminalError):

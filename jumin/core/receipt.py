@@ -9,23 +9,93 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, NotRequired, TypedDict
 
 from jumin.core.errors import ADVICE_JA, Finding, message
 from jumin.core.files import atomic_write_bytes
+from jumin.core.gaiji import GaijiUse
 from jumin.core.lake import Lake
 from jumin.core.layouts import LAYOUTS
 from jumin.core.municipalities import name_of
+from jumin.core.parsed import FileRows
 
 MAX_LISTED = 1000
 
-STATUS_JA = {
+#: what happened to an upload set, as its receipt says
+ReceiptStatus = Literal["accepted", "accepted_with_errors", "rejected", "incomplete"]
+
+STATUS_JA: dict[ReceiptStatus, str] = {
     "accepted": "受付完了",
     "accepted_with_errors": "一部受付 (エラー行あり)",
     "rejected": "受付不可 (ファイル全体を差し戻し)",
     "incomplete": "受付保留 (ファイルが揃っていません)",
 }
+
+
+class ReceiptCounts(TypedDict):
+    """Rows of a set: ``input == accepted + rejected``; warnings do not reject a row."""
+
+    input: int
+    accepted: int
+    rejected: int
+    warnings: int
+
+
+class Located(TypedDict):
+    """Where a finding is, as far as known (empty fields left out)."""
+
+    code: str
+    file: NotRequired[str]
+    line: NotRequired[int]
+    item: NotRequired[str]
+    value: NotRequired[str]
+    detail: NotRequired[str]
+
+
+class ListedFinding(Located):
+    """A finding as the receipt lists it, with its messages in both languages."""
+
+    message_ja: str
+    message_en: str
+
+
+class ReceiptData(TypedDict):
+    """The receipt's JSON (``<set_id>.json``), keys in the order written."""
+
+    set_id: str
+    manifest: str
+    lg_code: str
+    dantai_mei: str
+    layout: str
+    kijunbi: str
+    status: ReceiptStatus
+    status_ja: str
+    counts: ReceiptCounts
+    files: list[FileRows]
+    findings_total: int
+    findings_by_code: dict[str, int]
+    findings_by_item: dict[str, int]
+    findings: list[ListedFinding]
+    gaiji: dict[str, GaijiUse]
+    data_docs: str
+
+
+def listed(f: Finding) -> ListedFinding:
+    """``f`` as a receipt lists it: its non-empty fields in field order, then the messages."""
+    where: Located = {"code": f.code}
+    if f.file:
+        where["file"] = f.file
+    if f.line is not None:
+        where["line"] = f.line
+    if f.item:
+        where["item"] = f.item
+    if f.value:
+        where["value"] = f.value
+    if f.detail:
+        where["detail"] = f.detail
+    return {**where, "message_ja": message(f.code, "ja"), "message_en": message(f.code, "en")}
 
 
 @dataclass
@@ -41,22 +111,22 @@ class Receipt:
     accepted: int
     rejected: int
     findings: list[Finding] = field(default_factory=list)
-    files: list[dict[str, object]] = field(default_factory=list)
+    files: list[FileRows] = field(default_factory=list)
     data_docs: str = ""
     #: the set is not complete yet: nothing was taken in, the receipt says what is missing
     pending: bool = False
     #: 外字 replaced by the municipality's map: U+XXXX → {"to": text, "count": n}
-    gaiji: dict[str, dict[str, object]] = field(default_factory=dict)
+    gaiji: dict[str, GaijiUse] = field(default_factory=dict)
 
     @property
-    def status(self) -> str:
+    def status(self) -> ReceiptStatus:
         if self.pending:
             return "incomplete"
         if (self.accepted == 0 and self.input > 0) or any(f.code.startswith("F") for f in self.findings):
             return "rejected"
         return "accepted_with_errors" if self.rejected else "accepted"
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> ReceiptData:
         """The receipt as JSON-ready data (deterministic order)."""
         if self.input != self.accepted + self.rejected:
             raise AssertionError(f"receipt {self.set_id}: counts do not add up")
@@ -81,14 +151,7 @@ class Receipt:
             "findings_total": len(self.findings),
             "findings_by_code": dict(sorted(by_code.items())),
             "findings_by_item": dict(sorted(by_item.items())),
-            "findings": [
-                {
-                    **{k: v for k, v in asdict(f).items() if v not in ("", None)},
-                    "message_ja": message(f.code, "ja"),
-                    "message_en": message(f.code, "en"),
-                }
-                for f in self.findings[:MAX_LISTED]
-            ],
+            "findings": [listed(f) for f in self.findings[:MAX_LISTED]],
             "gaiji": self.gaiji,
             "data_docs": self.data_docs,
         }
@@ -100,7 +163,7 @@ def is_final(path: Path) -> bool:
     return path.exists() and json.loads(path.read_text(encoding="utf-8"))["status"] != "incomplete"
 
 
-def render_ja(d: dict) -> str:
+def render_ja(d: ReceiptData) -> str:
     """A plain-text report in Japanese for municipal staff."""
     layout = LAYOUTS.get(str(d["layout"]))
     item_ja = {i.romaji: i.ja for i in layout.items} if layout else {}
@@ -137,7 +200,7 @@ def render_ja(d: dict) -> str:
     return "\n".join(lines)
 
 
-def write_receipt(receipt: Receipt, path: Path) -> dict:
+def write_receipt(receipt: Receipt, path: Path) -> ReceiptData:
     """Write ``<set_id>.json`` and ``<set_id>.txt`` atomically; returns the JSON data."""
     d = receipt.to_dict()
     atomic_write_bytes(path, (json.dumps(d, ensure_ascii=False, indent=2) + "\n").encode())
