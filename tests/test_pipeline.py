@@ -14,7 +14,10 @@ from expectations.main import validate_municipality
 from extract.inbox import deliver_local
 from extract.main import ingest_municipality, return_municipality_receipts
 from jumin.apps.cli import main as cli
+from jumin.core.lake import PART_FILE, PARTITION_MANIFEST, Lake
+from jumin.core.layouts import idojiyu_group
 from load.main import snapshot_municipality
+from tests.accounting import CODECS, assert_every_row_accounted_for, source_lines
 from tests.conftest import REPO
 
 SAMPLE = REPO / "sample_data"
@@ -27,7 +30,7 @@ def digest(folder: Path) -> dict[str, str]:
     return {
         str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(folder.rglob("*"))
-        if p.suffix == ".parquet" or p.name == "_manifest.json"
+        if p.suffix == ".parquet" or p.name == PARTITION_MANIFEST
     }
 
 
@@ -51,15 +54,16 @@ def run_library(landing: Path, lake: Path) -> None:
 
 
 def test_every_sample_row_is_accounted_for(landing: Path, tmp_path: Path) -> None:
-    lake = tmp_path / "lake"
-    run_library(landing, lake)
-    receipts = [json.loads(p.read_text()) for p in lake.glob("receipts/*/*.json")]
+    lake = Lake(tmp_path / "lake")
+    run_library(landing, lake.root)
+    receipts = [json.loads(p.read_text()) for p in lake.receipts()]
     assert len(receipts) == 3 * len(LG_CODES)
     for r in receipts:
-        c = r["counts"]
-        assert c["input"] == c["accepted"] + c["rejected"]
-        manifest = json.loads((SAMPLE / "landing" / r["lg_code"] / r["manifest"]).read_text())
-        assert c["input"] == sum(f["rows"] for f in manifest["files"])
+        folder = SAMPLE / "landing" / r["lg_code"]
+        # the sample's rows, counted here from the CSV files, each accepted or rejected once
+        assert_every_row_accounted_for(lake, r, source_lines(folder, r["manifest"]))
+        manifest = json.loads((folder / r["manifest"]).read_text())
+        assert r["counts"]["input"] == sum(f["rows"] for f in manifest["files"])
         # processed sets leave the inbox for the archive; receipts reach the outbox
         assert not (landing / r["lg_code"] / "inbox" / r["manifest"]).exists()
         assert (landing / "archive" / r["lg_code"] / r["set_id"] / r["manifest"]).is_file()
@@ -69,24 +73,76 @@ def test_every_sample_row_is_accounted_for(landing: Path, tmp_path: Path) -> Non
         assert "受付結果" in (outbox / f"{stem}_{r['set_id']}.receipt.txt").read_text()
 
 
+def atena_history() -> dict[tuple[str, str], list[dict[str, str]]]:
+    """The sample's 宛名 history rows as sent (Japanese headers), by (lg_code, 宛名番号)."""
+    rows: dict[tuple[str, str], list[dict[str, str]]] = {}
+    for code in LG_CODES:
+        folder = SAMPLE / "landing" / code
+        manifest = json.loads((folder / f"atena_{KIJUNBI.replace('-', '')}.manifest.json").read_text())
+        for f in manifest["files"]:
+            with (folder / f["name"]).open(encoding=CODECS[f["encoding"]], newline="") as fh:
+                for row in csv.DictReader(fh):
+                    rows.setdefault((code, row["宛名番号"]), []).append(row)
+    return rows
+
+
+def present_in_truth() -> tuple[dict[tuple[str, str], dict[str, str]], dict[tuple[str, str], dict[str, str]]]:
+    """Every 宛名 record of the ground truth, and those that must be in the 基準日 snapshot, each
+    with its last history row.
+
+    ``ground_truth.csv`` names every 宛名 record the generator made and how many history rows it
+    has (``rirekibango_max``); the record is present on the 基準日 unless that last row is a
+    消除 (a death: a mover keeps the old number as 住登外者, with a later 住登外者登録 row).
+    """
+    with (SAMPLE / "ground_truth.csv").open(encoding="utf-8", newline="") as fh:
+        truth = {(r["lg_code"], r["atenabango"]): r for r in csv.DictReader(fh)}
+    history = atena_history()
+    assert sorted(history) == sorted(truth), "the ground truth names exactly the 宛名 records sent"
+    last = {}
+    for key, t in truth.items():
+        rows = history[key]
+        assert sorted(int(r["履歴番号"]) for r in rows) == list(range(1, int(t["rirekibango_max"]) + 1))
+        # everything in the sample took effect and was recorded by the 基準日, so the last row
+        # (highest 履歴番号, latest 異動日) is the state on the 基準日
+        assert all(r["異動日"] <= KIJUNBI and r["処理日"] <= KIJUNBI for r in rows)
+        [last[key]] = [r for r in rows if r["履歴番号"] == t["rirekibango_max"]]
+        assert last[key]["異動日"] == max(r["異動日"] for r in rows)
+    present = {k: {**truth[k], **last[k]} for k in truth if idojiyu_group(last[k]["異動事由"]) != "消除"}
+    return truth, present
+
+
+def assert_same_persons(got: list[tuple[str, str]], expected: set[tuple[str, str]]) -> None:
+    """One snapshot row per person, and exactly the ``expected`` persons."""
+    assert len(got) == len(set(got)), "a person appears twice"
+    diff = {"missing": sorted(expected - set(got)), "extra": sorted(set(got) - expected)}
+    assert diff == {"missing": [], "extra": []}
+
+
 def test_snapshot_agrees_with_ground_truth(landing: Path, tmp_path: Path) -> None:
-    lake = tmp_path / "lake"
-    run_library(landing, lake)
-    truth = {
-        (r["lg_code"], r["atenabango"]): r for r in csv.DictReader((SAMPLE / "ground_truth.csv").open(encoding="utf-8"))
-    }
+    lake = Lake(tmp_path / "lake")
+    run_library(landing, lake.root)
+    truth, present = present_in_truth()
+    assert 0 < len(present) < len(truth), "the sample has both present and departed records"
     con = duckdb.connect()
+    hive = "hive_partitioning = true, hive_types = {'kijunbi': DATE, 'known_at': DATE, 'lg_code': VARCHAR}"
     rows = con.execute(
-        "SELECT lg_code, atenabango, jutokubun, juminhyokodo FROM read_parquet(?, "
-        "hive_partitioning = true, hive_types = {'kijunbi': DATE, 'known_at': DATE, "
-        "'lg_code': VARCHAR})",
-        [str(lake / "snapshot" / "atena" / "**" / "*.parquet")],
+        f"SELECT lg_code, atenabango, rirekibango, jutokubun, juminhyokodo FROM read_parquet(?, {hive})",
+        [lake.dataset_glob("snapshot", "atena")],
     ).fetchall()
-    assert {r[0] for r in rows} == set(LG_CODES)
-    for lg_code, atenabango, jutokubun, juminhyokodo in rows:
-        t = truth[(lg_code, atenabango)]
+    # the same persons, none missing and none extra
+    assert_same_persons([(lg_code, atenabango) for lg_code, atenabango, *_ in rows], set(present))
+    for lg_code, atenabango, rirekibango, jutokubun, juminhyokodo in rows:
+        t = present[(lg_code, atenabango)]
+        assert (rirekibango, jutokubun) == (int(t["rirekibango_max"]), t["住登区分"]), (lg_code, atenabango)
+        # 住登者 (住登区分 1) are the jutosha records and carry the person's 住民票コード
+        assert (jutokubun == "1") is (t["kind"] == "jutosha"), (lg_code, atenabango, t["kind"])
         if jutokubun == "1":
-            assert juminhyokodo == t["juminhyokodo"] and t["kind"] == "jutosha"
+            assert juminhyokodo == t["juminhyokodo"], (lg_code, atenabango)
+    # 住基: every present 住登者 by 住民票コード in the municipality where they live, and nobody else
+    juki = con.execute(
+        f"SELECT lg_code, juminhyokodo FROM read_parquet(?, {hive})", [lake.dataset_glob("snapshot", "juki")]
+    ).fetchall()
+    assert_same_persons(juki, {(lg, t["juminhyokodo"]) for (lg, _), t in present.items() if t["kind"] == "jutosha"})
 
 
 def test_rerun_is_byte_identical(tmp_path: Path) -> None:
@@ -115,15 +171,7 @@ def test_cli_exit_codes(landing: Path, tmp_path: Path) -> None:
     assert (
         cli(["snapshot", "--lake", lake, "--as-of", KIJUNBI, "--known-at", "2026-11-05", "--delta"]) == 1
     )  # deltas chain snapshots known on their own day only
-    assert (
-        Path(lake)
-        / "delta"
-        / "juki"
-        / "from=2026-10-30"
-        / "to=2026-11-01"
-        / f"lg_code={LG_CODES[0]}"
-        / "_manifest.json"
-    ).is_file()
+    assert Lake.is_staged(Lake(Path(lake)).delta("juki", "2026-10-30", KIJUNBI, LG_CODES[0]))
     deliver(landing)
     broken = landing / LG_CODES[0] / "inbox" / "atena_20261101.csv"
     data = bytearray(broken.read_bytes())
@@ -199,15 +247,7 @@ def test_dags_run_end_to_end_with_airflow(airflow_db: str, landing: Path, tmp_pa
     assert run_dag(dags["jumin_snapshot"], snapshot_conf(lake)) == "success"
     for code in LG_CODES:
         for layout in ("atena", "juki", "shien"):
-            assert (
-                lake
-                / "snapshot"
-                / layout
-                / f"kijunbi={KIJUNBI}"
-                / f"known_at={KIJUNBI}"
-                / f"lg_code={code}"
-                / "part-0.parquet"
-            ).is_file()
+            assert (Lake(lake).snapshot(layout, KIJUNBI, KIJUNBI, code) / PART_FILE).is_file()
     # rerun one municipality: only its partitions are rewritten, with the same bytes
     before = digest(lake / "snapshot")
     assert run_dag(dags["jumin_snapshot"], snapshot_conf(lake, lg_codes=[LG_CODES[0]])) == "success"
