@@ -16,10 +16,10 @@ import os
 import pwd
 import secrets
 import shutil
+import signal
 import socket
 import stat
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -32,6 +32,7 @@ import pytest
 from extract.errors import SftpRefused
 from jumin.apps.landing import cli, sshd
 from jumin.apps.landing.config import LandingConfig
+from jumin.apps.landing.errors import LandingTimeout
 from jumin.apps.landing.provision import add_key, deprovision, provision, remove_key
 from jumin.core.landing import SERVICE_USER, municipality_user, remote_archive, remote_inbox, remote_outbox
 from tests.sftp_client import pinned_sftp
@@ -508,13 +509,28 @@ def test_effective_sshd_config(zone: Zone) -> None:
     assert f"Accepted publickey for {USER_A}" in log
 
 
-def test_stop_is_bounded_and_start_again(zone: Zone) -> None:
-    t0 = time.monotonic()
-    assert sshd.stop(zone.config)
+def test_stop_is_bounded_and_start_again(zone: Zone, monkeypatch: pytest.MonkeyPatch) -> None:
+    """stop() waits for the daemon at most its own STOP_TIMEOUT: a daemon that does not end
+    (stopped with SIGSTOP, so SIGTERM stays pending) makes it raise instead of hang. A daemon
+    that ends leaves no listener, and start() brings up a new one."""
+    pid = sshd.read_pid(zone.config)
+    assert pid is not None
+    monkeypatch.setattr(sshd, "STOP_TIMEOUT", 0.5)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        with pytest.raises(LandingTimeout, match=f"pid {pid}"):
+            sshd.stop(zone.config)
+        assert sshd.read_pid(zone.config) == pid, "a daemon that did not stop is still known as ours"
+    finally:
+        os.kill(pid, signal.SIGCONT)  # the pending SIGTERM ends it now
+    monkeypatch.undo()
+    sshd.stop(zone.config)  # waits (bounded) if it is still exiting; False once it is gone
     assert not sshd.is_running(zone.config) and not sshd.stop(zone.config)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", zone.config.port), timeout=TIMEOUT).close()
     assert sftp_batch(zone, USER_A, "a", "ls /").returncode != 0
-    sshd.start(zone.config)
-    assert sshd.is_running(zone.config) and time.monotonic() - t0 < 20
+    new = sshd.start(zone.config)  # returns once the port accepts, or raises after START_TIMEOUT
+    assert new != pid and sshd.read_pid(zone.config) == new
     assert sftp_batch(zone, USER_A, "a", "ls /").returncode == 0
 
 
