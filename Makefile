@@ -16,7 +16,7 @@ export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint format typecheck bench sample docs clean sshd
+.PHONY: help install demo test lint format typecheck lock lock-check bench sample docs clean sshd
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -37,12 +37,19 @@ sshd: ## Install openssh-server (apt) unless /usr/sbin/sshd exists; the landing 
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 \
 		apt-get install -y --no-install-recommends openssh-server openssh-client; }
 
-test: $(STAMP) sshd ## Run lint, type checks and the test suite
+test: $(STAMP) sshd ## Run lint, type checks, the lock check and the test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+	$(BIN)/python -m jumin.dev.lock check
 	$(BIN)/pytest -q
+
+lock: ## Regenerate requirements.lock from pyproject.toml in a throwaway venv (keeps versions that still fit)
+	$(PYTHON) -m jumin.dev.lock generate $(PYTHON)
+
+lock-check: $(STAMP) ## Check that .venv is exactly requirements.lock and every third-party import is declared
+	$(BIN)/python -m jumin.dev.lock check
 
 lint: $(STAMP) ## Ruff (lint and format check) and the import-layer contract
 	$(BIN)/ruff check .
