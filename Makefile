@@ -60,7 +60,7 @@ format: $(STAMP) ## Format the code and fix what ruff can
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-typecheck: $(STAMP) ## mypy on the library code
+typecheck: $(STAMP) ## mypy on the library, the DAG files and the tests (settings in pyproject.toml)
 	$(BIN)/mypy
 
 bench: $(STAMP) ## Benchmarks; every figure prints as `BENCH <name> <value> <unit>`

@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.conftest import REPO
 
+if TYPE_CHECKING:
+    from airflow.dag_processing.dagbag import DagBag
+
 DAG_IDS = {"jumin_ingest", "jumin_snapshot"}
 
 
 @pytest.fixture(scope="module")
-def dagbag():
+def dagbag() -> DagBag:
     from airflow.dag_processing.dagbag import DagBag
 
     return DagBag(dag_folder=str(REPO / "dags"))
 
 
-def test_dagbag_imports_without_errors(dagbag) -> None:
+def test_dagbag_imports_without_errors(dagbag: DagBag) -> None:
     assert dagbag.import_errors == {}
     assert set(dagbag.dag_ids) == DAG_IDS
 
@@ -48,7 +53,7 @@ LAKE_PARAM = "lake"
 
 
 @pytest.mark.parametrize("dag_id", sorted(DAG_IDS))
-def test_dag_shape(dagbag, dag_id: str) -> None:
+def test_dag_shape(dagbag: DagBag, dag_id: str) -> None:
     dag = dagbag.dags[dag_id]
     shape = SHAPES[dag_id]
     assert {t.task_id for t in dag.tasks} == set(shape)
@@ -60,6 +65,7 @@ def test_dag_shape(dagbag, dag_id: str) -> None:
     assert dag.catchup is False
     assert "lg_codes" in dag.params
     # the doc an operator reads in the UI: the DAG's heading, and every Param it can set, in bold
+    assert dag.doc_md is not None
     assert dag.doc_md.lstrip().startswith(f"### {dag_id} — ")
     undocumented = [p for p in dag.params if p != LAKE_PARAM and f"**{p}**" not in dag.doc_md]
     assert undocumented == [], f"{dag_id}'s doc_md does not explain these Params"
@@ -80,17 +86,21 @@ def test_dag_files_import_no_heavy_libraries_at_parse_time() -> None:
     assert out.stdout.splitlines()[-1:] == ["heavy: "], out.stdout
 
 
-def test_accepted_data_triggers_the_snapshot_dag(dagbag) -> None:
+def test_accepted_data_triggers_the_snapshot_dag(dagbag: DagBag) -> None:
+    from airflow.sdk import Asset, AssetAll
+
     from jumin.apps.orchestration import ACCEPTED_ASSET
 
     announce = dagbag.dags["jumin_ingest"].get_task("announce")
     assert [a.name for a in announce.outlets] == [ACCEPTED_ASSET]
     snapshot = dagbag.dags["jumin_snapshot"]
     assert type(snapshot.timetable).__name__ == "AssetTriggeredTimetable"
-    assert [a.name for a in snapshot.timetable.asset_condition.objects] == [ACCEPTED_ASSET]
+    condition = snapshot.timetable.asset_condition
+    assert isinstance(condition, AssetAll)
+    assert list(condition.objects) == [Asset(ACCEPTED_ASSET)]
 
 
-def test_snapshot_plan_from_events_and_params(tmp_path) -> None:
+def test_snapshot_plan_from_events_and_params(tmp_path: Path) -> None:
     from jumin.apps.orchestration import accepted_event, snapshot_plan
     from jumin.core.errors import TerminalError
 

@@ -18,13 +18,14 @@ def run(old: list[dict], new: list[dict]) -> list[dict]:
     schema = pa.schema([(c, pa.string()) for c in COLUMNS])
     con.register("old", pa.Table.from_pylist(old, schema=schema))
     con.register("new", pa.Table.from_pylist(new, schema=schema))
-    return duck.arrow(con, "delta", delta_sql(SHIEN, "old", "new")).to_pylist()
+    rows: list[dict] = duck.arrow(con, "delta", delta_sql(SHIEN, "old", "new")).to_pylist()
+    return rows
 
 
 def reference(old: list[dict], new: list[dict]) -> list[tuple]:
     key = lambda r: (r["atenabango"], r["kaishibi"])  # noqa: E731
     o, n = {key(r): r for r in old}, {key(r): r for r in new}
-    out = []
+    out: list[tuple] = []
     for k in sorted(set(o) | set(n)):
         if k not in o:
             out.append(("added", k, []))

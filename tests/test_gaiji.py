@@ -42,7 +42,8 @@ def run(tmp: Path) -> dict:
     ingest_municipality(landing, lake, CODE)
     validate_municipality(lake, CODE)
     [path] = Lake(lake).receipts(CODE)
-    return json.loads(path.read_text()) | {"text": Lake.receipt_text(path).read_text()}
+    receipt: dict = json.loads(path.read_text())
+    return receipt | {"text": Lake.receipt_text(path).read_text()}
 
 
 def test_unmapped_gaiji_is_an_error_not_kept(tmp_path: Path) -> None:
@@ -62,8 +63,8 @@ def test_registered_map_is_applied_and_reported(tmp_path: Path) -> None:
     [accepted_file] = Lake(tmp_path / "lake").accepted_files("atena", CODE)
     accepted = pq.read_table(accepted_file)
     assert accepted.column("shimei")[0].as_py().startswith("髙橋\u3000")
-    [receipt] = Lake(tmp_path / "lake").receipts(CODE)
-    raw = (Lake(tmp_path / "lake").raw(CODE, receipt.stem) / "atena_x.csv").read_bytes()
+    [receipt_path] = Lake(tmp_path / "lake").receipts(CODE)
+    raw = (Lake(tmp_path / "lake").raw(CODE, receipt_path.stem) / "atena_x.csv").read_bytes()
     assert GAIJI in raw, "the raw zone keeps the bytes as sent"
 
 

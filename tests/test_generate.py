@@ -381,7 +381,7 @@ def test_dv_victims_are_jutogaisha_under_support(medium: tuple[Path, GenerateRes
 
 def test_shien_refers_to_local_atena_and_runs_one_year(medium: tuple[Path, GenerateResult]) -> None:
     out, _ = medium
-    kinds = Counter()
+    kinds: Counter[str] = Counter()
     active = expired = 0
     for code, rows in all_rows(out, SHIEN).items():
         numbers = {r["atenabango"] for r in read_set(out / "landing" / code, ATENA)[1]}

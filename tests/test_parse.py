@@ -18,7 +18,8 @@ HEADER = "宛名番号,区分,開始日,終了日"
 
 
 def rows(text: str) -> list[dict]:
-    return parse(text, SHIEN, "f.csv").table.to_pylist()
+    table: list[dict] = parse(text, SHIEN, "f.csv").table.to_pylist()
+    return table
 
 
 @pytest.mark.parametrize(
@@ -105,7 +106,7 @@ cells = st.lists(st.sampled_from(["a", "佐", '"', ",", "\n", "\r\n", " ", "ｱ"
     encoding=st.sampled_from(["utf-8", "cp932"]),
 )
 def test_manifest_row_count_agrees_with_the_parser(
-    records: list[list[str]], crlf: bool, encoding: str, tmp_path_factory
+    records: list[list[str]], crlf: bool, encoding: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\r\n" if crlf else "\n").writerows([HEADER.split(","), *records])

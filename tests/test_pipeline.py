@@ -206,11 +206,12 @@ def triggering(extra: dict) -> object:
     """The ``triggering_asset_events`` a run created by one ``jumin_accepted`` event receives."""
     import datetime as dt
 
+    from airflow.sdk.api.datamodels._generated import AssetReferenceAssetEventDagRun
     from airflow.sdk.execution_time.comms import AssetEventDagRunReferenceResult
     from airflow.sdk.execution_time.context import TriggeringAssetEventsAccessor
 
     event = AssetEventDagRunReferenceResult(
-        asset={"name": "jumin_accepted", "uri": "jumin_accepted", "extra": {}},
+        asset=AssetReferenceAssetEventDagRun(name="jumin_accepted", uri="jumin_accepted", extra={}),
         extra=extra,
         source_task_id="announce",
         source_dag_id="jumin_ingest",

@@ -48,7 +48,8 @@ def run_snapshot(
         locator=("_row",),
         drop=(*PARTITION_KEYS, "_row"),
     )
-    return duck.arrow(con, "snapshot", sql).to_pylist()
+    result: list[dict] = duck.arrow(con, "snapshot", sql).to_pylist()
+    return result
 
 
 def run_delta(old: list[dict], new: list[dict]) -> list[dict]:
@@ -56,7 +57,8 @@ def run_delta(old: list[dict], new: list[dict]) -> list[dict]:
     schema = arrow_schema(ATENA)
     for name, rows in (("old", old), ("new", new)):
         con.register(name, pa.Table.from_pylist(rows, schema=schema))
-    return duck.arrow(con, "delta", delta_sql(ATENA, "old", "new")).to_pylist()
+    changes: list[dict] = duck.arrow(con, "delta", delta_sql(ATENA, "old", "new")).to_pylist()
+    return changes
 
 
 def row(
@@ -177,7 +179,7 @@ def reference_snapshot(rows: list[dict], as_of: dt.date, known_at: dt.date) -> d
 
 def reference_delta(old: dict[str, dict], new: dict[str, dict]) -> list[tuple]:
     items = compared_items(ATENA)
-    out = []
+    out: list[tuple] = []
     for p in sorted(set(old) | set(new)):
         if p not in old:
             out.append(("added", p, []))

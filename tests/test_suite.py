@@ -10,7 +10,7 @@ from expectations.rules import rules_for
 from expectations.sql import findings_sql
 from expectations.suite import build_suite
 from jumin.core import duck
-from jumin.core.layouts import ATENA, LAYOUTS, SHIEN
+from jumin.core.layouts import ATENA, LAYOUTS, SHIEN, Layout
 
 VALID_ATENA = {
     "atenabango": "000000000000001",
@@ -38,7 +38,7 @@ VALID_ATENA = {
 }
 
 
-def parsed(layout, rows: list[dict]) -> pa.Table:
+def parsed(layout: Layout, rows: list[dict]) -> pa.Table:
     cols = {c: pa.array([r.get(c) for r in rows], pa.string()) for c in layout.romaji}
     n = len(rows)
     return pa.table(
@@ -51,7 +51,7 @@ def parsed(layout, rows: list[dict]) -> pa.Table:
     )
 
 
-def run_engine(engine: str, layout, table: pa.Table) -> pa.Table:
+def run_engine(engine: str, layout: Layout, table: pa.Table) -> pa.Table:
     if engine == "gx":
         return gx_hits(layout, table)
     con = duck.connect()
@@ -59,7 +59,7 @@ def run_engine(engine: str, layout, table: pa.Table) -> pa.Table:
     return duck.arrow(con, "findings", findings_sql(rules_for(layout), "parsed"))
 
 
-def findings(layout, rows: list[dict], engine: str = "both") -> set[tuple[int, str, str]]:
+def findings(layout: Layout, rows: list[dict], engine: str = "both") -> set[tuple[int, str, str]]:
     """(row, code, item) of every broken rule; with "both", the two engines must agree."""
     rules = rules_for(layout)
     got = {}
@@ -75,7 +75,7 @@ def test_valid_row_passes() -> None:
     assert findings(ATENA, [VALID_ATENA]) == set()
 
 
-CASES = [  # (changes to the valid row, expected code, item)
+CASES: list[tuple[dict[str, str | None], str, str]] = [  # (changes to the valid row, expected code, item)
     ({"shimei": None}, "E0001", "shimei"),
     ({"juminhyokodo": None}, "E0004", "juminhyokodo"),  # 住登者 needs 住民票コード
     ({"shimei": "Sato Ichiro"}, "E0002", "shimei"),  # half-width in Ｎ

@@ -245,7 +245,7 @@ def _add_commands(sub: Any) -> None:
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``landing`` with its subcommands to an existing ``add_subparsers()`` object."""
-    p = subparsers.add_parser(
+    p: argparse.ArgumentParser = subparsers.add_parser(
         "landing", help="SFTP landing zone: provision, sshd, keys", description=__doc__.splitlines()[0]
     )
     _add_commands(p.add_subparsers(dest="landing_command", required=True))

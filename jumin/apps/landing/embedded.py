@@ -111,7 +111,7 @@ def chroot_of(config: LandingConfig, user: str) -> Path | None:
 class LandingSFTPServer(asyncssh.SFTPServer):
     """asyncssh's SFTP server with a chroot, write permissions per folder and no links."""
 
-    def __init__(self, chan: asyncssh.SSHServerChannel, config: LandingConfig):
+    def __init__(self, chan: asyncssh.SSHServerChannel[bytes], config: LandingConfig):
         self._user = str(chan.get_extra_info("username"))
         root = chroot_of(config, self._user)
         if root is None:  # auth already refused such users; never serve without a chroot

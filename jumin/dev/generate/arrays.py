@@ -24,7 +24,8 @@ def pick(
 
 def uniform_days(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """One day uniformly in [lo, hi] (inclusive) for every pair."""
-    return lo + (rng.random(len(lo)) * (hi - lo + 1)).astype(np.int64)
+    days: np.ndarray = lo + (rng.random(len(lo)) * (hi - lo + 1)).astype(np.int64)  # arithmetic on dtype[Any] is Any
+    return days
 
 
 def unique_numbers(rng: np.random.Generator, n: int, upper: int) -> np.ndarray:
@@ -73,7 +74,8 @@ def cummax_in_segment(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     lo = values.min()
     span = values.max() - lo + 1
     lift = np.cumsum(starts) * span
-    return np.maximum.accumulate(values - lo + lift) - lift + lo
+    running: np.ndarray = np.maximum.accumulate(values - lo + lift) - lift + lo  # Any, as above
+    return running
 
 
 def forward_fill_index(is_set: np.ndarray) -> np.ndarray:

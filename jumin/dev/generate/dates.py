@@ -45,7 +45,9 @@ def one_year_term_end(start: np.ndarray) -> np.ndarray:
     d = start.astype("datetime64[D]")
     month = d.astype("datetime64[M]")
     offset = d - month.astype("datetime64[D]")
-    return ((month + 12).astype("datetime64[D]") + offset - 1).astype(np.int64)
+    # numpy types datetime arithmetic as Any
+    last: np.ndarray = ((month + 12).astype("datetime64[D]") + offset - 1).astype(np.int64)
+    return last
 
 
 def wareki_year(year: int) -> str:

@@ -217,7 +217,8 @@ def state_at(events: Events, person: np.ndarray, day: np.ndarray) -> np.ndarray:
     lo = min(int(events.date.min()), int(day.min()) if len(day) else 0)
     span = max(int(events.date.max()), int(day.max()) if len(day) else 0) - lo + 1
     keys = events.person * span + (events.date - lo)
-    return np.searchsorted(keys, person * span + (day - lo), side="right") - 1
+    found: np.ndarray = np.searchsorted(keys, person * span + (day - lo), side="right")
+    return found - 1
 
 
 def juki_rows(ev: Events, p: Persons, n_gen: int) -> tuple[np.ndarray, np.ndarray]:
