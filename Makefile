@@ -16,10 +16,10 @@ export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint format typecheck lock lock-check bench sample docs clean sshd
+.PHONY: help install demo test test-fast lint format typecheck lock lock-check bench sample docs clean sshd
 
 help: ## Show this help
-	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-11s\033[0m %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,9 @@ test: $(STAMP) sshd ## Run lint, type checks, the lock check and the test suite
 	$(BIN)/mypy
 	$(BIN)/python -m jumin.dev.lock check
 	$(BIN)/pytest -q
+
+test-fast: $(STAMP) ## Only the unit tier: fast, in-process tests (no sshd, no Airflow, no servers)
+	$(BIN)/pytest -q -m unit
 
 lock: ## Regenerate requirements.lock from pyproject.toml in a throwaway venv (keeps versions that still fit)
 	$(PYTHON) -m jumin.dev.lock generate $(PYTHON)

@@ -1,4 +1,5 @@
-"""Test settings: an isolated Airflow home and no analytics, set before anything imports them."""
+"""Test settings: an isolated Airflow home and no analytics, set before anything imports them;
+every test in a tier, and Airflow tests timed out by a thread."""
 
 from __future__ import annotations
 
@@ -16,6 +17,32 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(Path(__file__).resolve().parent.parent / "dags")
 
 REPO = Path(__file__).resolve().parent.parent
+#: the markers registered in pyproject.toml; each test carries at least one (docs/architecture.md)
+TIERS = ("unit", "integration", "root", "airflow")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Refuse to run when a collected test has no tier; give Airflow tests the thread timeout.
+
+    ``tryfirst``: the check sees every collected test, also under ``-m unit``.
+    """
+    untiered = [item.nodeid for item in items if not any(item.get_closest_marker(t) for t in TIERS)]
+    if untiered:
+        raise pytest.UsageError(
+            "tests without a tier marker (one of "
+            + ", ".join(TIERS)
+            + "; see docs/architecture.md, Tests):\n  "
+            + "\n  ".join(untiered)
+        )
+    for item in items:
+        if item.get_closest_marker("airflow"):
+            # Airflow's DagBag arms SIGALRM for its own import timeout and then cancels the
+            # alarm, and with it pytest-timeout's signal: time these tests out by a thread,
+            # keeping the seconds a test asks for (or the global timeout)
+            own = item.get_closest_marker("timeout")
+            seconds = (own.args[0] if own.args else own.kwargs.get("timeout")) if own else None
+            item.add_marker(pytest.mark.timeout(seconds, method="thread"), append=False)
 
 
 @pytest.fixture(scope="session")

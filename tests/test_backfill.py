@@ -29,6 +29,8 @@ from transform.delta import compared_items
 from transform.main import day_range
 from transform.snapshot import identity
 
+pytestmark = [pytest.mark.integration]
+
 FIRST, LAST = "2026-10-01", "2026-10-31"
 MONTH = day_range(FIRST, LAST)
 DAY_PAIRS = list(pairwise(MONTH))
@@ -107,7 +109,8 @@ def hidden(root: Path) -> list[Path]:
 # --------------------------------------------------------------------------- Airflow and CLI
 
 
-@pytest.mark.slow
+@pytest.mark.airflow
+@pytest.mark.timeout(300)
 def test_backfill_a_month_with_airflow(airflow_db: str, accepted_zone: Path, tmp_path: Path) -> None:
     from jumin.apps.demo import load_dags, run_dag
 
@@ -159,6 +162,7 @@ def test_backfill_a_month_with_airflow(airflow_db: str, accepted_zone: Path, tmp
 # --------------------------------------------------------------------------- library only
 
 
+@pytest.mark.timeout(120)
 def test_deltas_chain_from_first_to_last_day(accepted_zone: Path, tmp_path: Path) -> None:
     lake = fresh_lake(accepted_zone, tmp_path / "lake")
     for code in LG_CODES:

@@ -59,6 +59,7 @@ def run_case(case_dir: Path, lake: Lake, tmp_path: Path) -> list[dict[str, Any]]
     return [json.loads(p.read_text(encoding="utf-8")) for p in lake.receipts(LG_CODE)]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("case_dir", CASE_DIRS, ids=[p.name for p in CASE_DIRS])
 def test_bad_sample(case_dir: Path, tmp_path: Path) -> None:
     expected_path = case_dir / "expected.json"
@@ -90,6 +91,7 @@ def tree(root: Path) -> dict[str, bytes | None]:
     return {p.relative_to(root).as_posix(): p.read_bytes() if p.is_file() else None for p in sorted(root.rglob("*"))}
 
 
+@pytest.mark.integration
 def test_catalogue_is_up_to_date(tmp_path: Path) -> None:
     out = tmp_path / "bad"
     subprocess.run([sys.executable, "-m", "jumin.dev.badcases", str(out)], cwd=ROOT, check=True, capture_output=True)
@@ -99,6 +101,7 @@ def test_catalogue_is_up_to_date(tmp_path: Path) -> None:
     assert not stale, f"out of date (run `python -m jumin.dev.badcases sample_data/bad`): {stale}"
 
 
+@pytest.mark.unit
 def test_catalogue_covers_every_code() -> None:
     """Every error code appears in the expected findings of at least one committed case (each
     code can be produced by a file: none is exempt)."""

@@ -18,6 +18,8 @@ from jumin.core.checkdigits import (
     with_lg_check,
 )
 
+pytestmark = [pytest.mark.unit]
+
 VECTORS_CSV = Path(__file__).parent / "data" / "check_digits.csv"
 #: the domain brief's vectors (``cases/check_digits.csv`` beside it), where that folder exists
 SHARED_CSV = Path(__file__).resolve().parents[2] / "shared" / "cases" / "check_digits.csv"

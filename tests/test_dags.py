@@ -24,6 +24,7 @@ def dagbag() -> DagBag:
     return DagBag(dag_folder=str(REPO / "dags"))
 
 
+@pytest.mark.airflow
 def test_dagbag_imports_without_errors(dagbag: DagBag) -> None:
     assert dagbag.import_errors == {}
     assert set(dagbag.dag_ids) == DAG_IDS
@@ -52,6 +53,7 @@ SHAPES: dict[str, dict[str, tuple[set[str], bool, str]]] = {
 LAKE_PARAM = "lake"
 
 
+@pytest.mark.airflow
 @pytest.mark.parametrize("dag_id", sorted(DAG_IDS))
 def test_dag_shape(dagbag: DagBag, dag_id: str) -> None:
     dag = dagbag.dags[dag_id]
@@ -71,6 +73,8 @@ def test_dag_shape(dagbag: DagBag, dag_id: str) -> None:
     assert undocumented == [], f"{dag_id}'s doc_md does not explain these Params"
 
 
+@pytest.mark.integration
+@pytest.mark.airflow
 def test_dag_files_import_no_heavy_libraries_at_parse_time() -> None:
     code = (
         "import sys, runpy\n"
@@ -86,6 +90,7 @@ def test_dag_files_import_no_heavy_libraries_at_parse_time() -> None:
     assert out.stdout.splitlines()[-1:] == ["heavy: "], out.stdout
 
 
+@pytest.mark.airflow
 def test_accepted_data_triggers_the_snapshot_dag(dagbag: DagBag) -> None:
     from airflow.sdk import Asset, AssetAll
 
@@ -100,6 +105,7 @@ def test_accepted_data_triggers_the_snapshot_dag(dagbag: DagBag) -> None:
     assert list(condition.objects) == [Asset(ACCEPTED_ASSET)]
 
 
+@pytest.mark.unit
 def test_snapshot_plan_from_events_and_params(tmp_path: Path) -> None:
     from jumin.apps.orchestration import accepted_event, snapshot_plan
     from jumin.core.errors import TerminalError

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jumin.core import duck
 from jumin.core.layouts import SHIEN
 from transform.delta import delta_sql
+
+pytestmark = [pytest.mark.unit]
 
 COLUMNS = ["atenabango", "kubun", "kaishibi", "shuryobi"]
 

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from expectations.main import validate_municipality
 from extract.main import ingest_municipality
@@ -15,6 +16,8 @@ from load.main import delta_municipality, snapshot_municipality
 from tests.conftest import REPO
 from tests.test_pipeline import LG_CODES, deliver
 from transform.main import day_range
+
+pytestmark = [pytest.mark.integration]
 
 FIRST, LAST = "2026-10-01", "2026-10-31"
 

@@ -17,6 +17,8 @@ from jumin.core import duck
 from jumin.core.layouts import LAYOUTS
 from tests.conftest import REPO
 
+pytestmark = [pytest.mark.unit]
+
 SAMPLE = REPO / "sample_data" / "landing"
 
 

@@ -6,6 +6,7 @@ import json
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +17,8 @@ from jumin.core.lake import Lake
 from jumin.core.manifest import write_manifest
 from tests.accounting import assert_every_row_accounted_for, source_lines
 from tests.conftest import REPO
+
+pytestmark = [pytest.mark.integration]
 
 CODE = "131016"
 SOURCE = REPO / "sample_data" / "landing" / CODE / "atena_20261101.csv"

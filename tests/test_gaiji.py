@@ -16,6 +16,8 @@ from jumin.core.lake import Lake
 from jumin.core.manifest import write_manifest
 from tests.conftest import REPO
 
+pytestmark = [pytest.mark.unit]
+
 CODE = "012025"  # the CP932 municipality of the sample
 SOURCE = REPO / "sample_data" / "landing" / CODE / "atena_20261101.csv"
 GAIJI = b"\xf0\x40"  # the first CP932 user-defined character: U+E000 after decoding

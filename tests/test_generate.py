@@ -26,6 +26,8 @@ from jumin.dev.generate.dates import one_year_term_end, to_days, wareki_year
 from jumin.dev.generate.names import to_cp932_safe
 from jumin.dev.generate.writer import write_table
 
+pytestmark = [pytest.mark.unit]
+
 CODES = ["131016", "141038", "012025"]
 ENCODINGS = {"012025": "cp932"}
 KIJUNBI = "2026-11-01"

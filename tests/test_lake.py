@@ -11,6 +11,8 @@ import pytest
 
 from jumin.core.lake import Lake
 
+pytestmark = [pytest.mark.unit]
+
 REPO = Path(__file__).resolve().parent.parent
 LIBRARY = ["jumin", "extract", "expectations", "transform", "load", "dags"]
 ZONES = {"raw", "incoming", "parsed", "accepted", "rejected", "receipts", "docs", "reference", "snapshot", "delta"}

@@ -27,6 +27,8 @@ from jumin.apps.landing.provision import add_key, remove_key
 from jumin.core.landing import SERVICE_USER, municipality_user, remote_archive, remote_inbox, remote_outbox
 from tests.sftp_client import pinned_sftp
 
+pytestmark = [pytest.mark.integration]
+
 A, B = "131016", "012025"
 USER_A, USER_B = municipality_user(A), municipality_user(B)
 TIMEOUT = 15

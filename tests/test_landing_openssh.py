@@ -40,6 +40,9 @@ from tests.sftp_client import pinned_sftp
 if TYPE_CHECKING:
     from extract.main import IngestResult
 
+
+pytestmark = [pytest.mark.root, pytest.mark.integration]
+
 A, B = "131016", "012025"
 USER_A, USER_B = municipality_user(A), municipality_user(B)
 TIMEOUT = 30  # seconds, for every client command

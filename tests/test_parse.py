@@ -14,6 +14,8 @@ from extract.parse import LINE, decode, parse, parse_exact, parse_plain
 from jumin.core.layouts import SHIEN
 from jumin.core.manifest import count_rows
 
+pytestmark = [pytest.mark.unit]
+
 HEADER = "宛名番号,区分,開始日,終了日"
 
 

@@ -20,6 +20,8 @@ from load.main import snapshot_municipality
 from tests.accounting import CODECS, assert_every_row_accounted_for, source_lines
 from tests.conftest import REPO
 
+pytestmark = [pytest.mark.integration]
+
 SAMPLE = REPO / "sample_data"
 LG_CODES = sorted(p.name for p in (SAMPLE / "landing").iterdir())
 KIJUNBI = "2026-11-01"
@@ -223,7 +225,7 @@ def triggering(extra: dict) -> object:
     return TriggeringAssetEventsAccessor.build([event])
 
 
-@pytest.mark.slow
+@pytest.mark.airflow
 def test_dags_run_end_to_end_with_airflow(airflow_db: str, landing: Path, tmp_path: Path) -> None:
     from jumin.apps.demo import load_dags, run_dag
 

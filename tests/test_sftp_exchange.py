@@ -21,6 +21,8 @@ from jumin.apps.upload import check_locally, prepare, upload, wait_for_receipt
 from jumin.core.lake import Lake
 from tests.conftest import REPO
 
+pytestmark = [pytest.mark.integration]
+
 CODE = "131016"
 SAMPLE = REPO / "sample_data" / "landing" / CODE
 
@@ -125,7 +127,7 @@ def test_connection_uri_round_trip(zone: dict) -> None:
     assert SftpSettings.from_uri(zone["svc"].to_uri()) == zone["svc"]
 
 
-@pytest.mark.slow
+@pytest.mark.airflow
 def test_ingest_dag_reads_the_zone_through_an_airflow_connection(
     zone: dict, tmp_path: Path, airflow_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

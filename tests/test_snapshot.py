@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +15,8 @@ from jumin.core.schema import PARTITION_KEYS, arrow_schema
 from transform.delta import compared_items, delta_sql
 from transform.main import day_range
 from transform.snapshot import snapshot_sql
+
+pytestmark = [pytest.mark.unit]
 
 D0 = dt.date(2026, 1, 1)
 KISAI = sorted(c for c in IDOJIYU if idojiyu_group(c) == "記載")

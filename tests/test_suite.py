@@ -12,6 +12,8 @@ from expectations.suite import build_suite
 from jumin.core import duck
 from jumin.core.layouts import ATENA, LAYOUTS, SHIEN, Layout
 
+pytestmark = [pytest.mark.unit]
+
 VALID_ATENA = {
     "atenabango": "000000000000001",
     "rirekibango": "1",

@@ -6,10 +6,14 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from expectations.data_docs import build_data_docs
 from expectations.main import validate_municipality
 from extract.main import ingest_municipality, return_municipality_receipts
 from tests.conftest import REPO
+
+pytestmark = [pytest.mark.unit]
 
 SET = REPO / "sample_data" / "landing" / "131016"
 CODE = "131016"
