@@ -105,7 +105,9 @@ def jumin_ingest() -> None:
 
         from jumin.apps.orchestration import accepted_event
 
-        extra = accepted_event([r for results in validated if results for r in results])
+        # one slice read of the mapped XCom: iterating it would ask for the item one past the
+        # end (the SDK logs that miss as an error), and a failed municipality would end it early
+        extra = accepted_event([r for results in validated[:] if results for r in results])
         if extra is None:
             raise AirflowSkipException("nothing new was accepted: no snapshot needed")
         assert outlet_events is not None, "Airflow gives a task with outlets its outlet_events"

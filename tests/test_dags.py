@@ -133,3 +133,27 @@ def test_snapshot_plan_from_events_and_params(tmp_path: Path) -> None:
     ]
     with pytest.raises(TerminalError):
         snapshot_plan(tmp_path, {"kijunbi": ""}, [])
+
+
+@pytest.mark.integration
+@pytest.mark.airflow
+@pytest.mark.timeout(180)
+def test_successful_demo_logs_no_errors(tmp_path: Path) -> None:
+    """``make demo`` on a clean work folder: both DAG runs succeed and not one ``[error]`` line
+    is logged (the mapped ``validate`` XCom used to be read one past its end by ``announce``)."""
+    import os
+
+    env = {**os.environ, "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING", "AIRFLOW_HOME": str(tmp_path / "airflow")}
+    out = subprocess.run(
+        [sys.executable, "-m", "jumin.apps.demo", "--workdir", str(tmp_path / "demo")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=170,
+    )
+    log = out.stdout + out.stderr
+    assert out.returncode == 0, log[-4000:]
+    assert "'jumin_ingest': 'success', 'jumin_snapshot': 'success'" in log
+    errors = [line for line in log.splitlines() if "[error" in line.lower()]
+    assert errors == [], "\n".join(errors)
