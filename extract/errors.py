@@ -20,3 +20,8 @@ class SftpUnavailable(TransientError):
 
 class SftpRefused(TerminalError):
     """The SFTP server refused us (wrong key, unknown host key): fix the connection first."""
+
+
+class InboxMissing(TerminalError):
+    """A municipality that was asked for has no inbox at the landing zone (or none has): the
+    message names the folder that was expected."""

@@ -171,7 +171,7 @@ def test_cli_exit_codes(landing: Path, tmp_path: Path) -> None:
     assert cli(["snapshot", "--lake", lake, "--as-of", "2026-10-30", "--until", "2026-10-31", "--delta"]) == 0
     assert cli(["delta", "--lake", lake, "--to", KIJUNBI, "--since", "2026-10-30"]) == 0
     assert (
-        cli(["snapshot", "--lake", lake, "--as-of", KIJUNBI, "--known-at", "2026-11-05", "--delta"]) == 1
+        cli(["snapshot", "--lake", lake, "--as-of", KIJUNBI, "--known-at", "2026-11-05", "--delta"]) == 2
     )  # deltas chain snapshots known on their own day only
     assert Lake.is_staged(Lake(Path(lake)).delta("juki", "2026-10-30", KIJUNBI, LG_CODES[0]))
     deliver(landing)

@@ -1,7 +1,8 @@
 """The ``jumin`` command: the same library functions the DAGs call, for one machine.
 
-Exit codes (docs/cli.md): 0 everything accepted; 1 usage or internal error; 3 some upload sets
-or rows were rejected (receipts written); 4 a transient failure worth retrying.
+Exit codes (docs/cli.md): 0 everything accepted; 1 an error (one line naming what failed; the
+traceback only with ``-v``); 2 a usage error; 3 some upload sets or rows were rejected (receipts
+written); 4 a transient failure worth retrying.
 """
 
 from __future__ import annotations
@@ -13,10 +14,31 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-EXIT_OK, EXIT_ERROR, EXIT_REJECTED, EXIT_TRANSIENT = 0, 1, 3, 4
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REJECTED, EXIT_TRANSIENT = 0, 1, 2, 3, 4
 
 SAMPLE_LG_CODES = ("131016", "141038", "012025")
 SAMPLE_ENCODINGS = {"012025": "cp932"}
+log = logging.getLogger("jumin")
+
+
+class UsageError(Exception):
+    """The options make no sense together; exit 2 with one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line (the full usage is one ``--help`` away)."""
+
+    def error(self, message: str) -> Any:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def lg_code(value: str) -> str:
+    """An argparse type: a 全国地方公共団体コード with a valid check digit."""
+    from jumin.core.checkdigits import is_valid_lg_code
+
+    if not is_valid_lg_code(value):
+        raise argparse.ArgumentTypeError(f"not a 全国地方公共団体コード (6 digits with check digit): {value!r}")
+    return value
 
 
 def _lg_codes(args: argparse.Namespace, lake: Path, zone: str) -> list[str]:
@@ -29,27 +51,33 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from jumin.dev.generate import generate
 
     codes = args.lg_code or list(SAMPLE_LG_CODES)
-    encodings = {c: "cp932" for c in args.cp932} if args.cp932 is not None else SAMPLE_ENCODINGS
+    if args.cp932 is None:  # the sample's CP932 municipality, when it is one of those generated
+        encodings = {c: e for c, e in SAMPLE_ENCODINGS.items() if c in codes}
+    else:
+        unknown = sorted(set(args.cp932) - set(codes))
+        if unknown:
+            raise UsageError(f"--cp932 names municipalities that are not generated: {', '.join(unknown)}")
+        encodings = {c: "cp932" for c in args.cp932}
     result = generate(Path(args.out), codes, args.residents, seed=args.seed, kijunbi=args.kijunbi, encodings=encodings)
     _console().print(f"generated {len(result.manifests)} upload sets under {args.out}")
     return EXIT_OK
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from extract.landing import municipalities_at
+    from extract.landing import requested_municipalities
     from extract.main import ingest_municipality
 
-    codes = args.lg_code or municipalities_at(args.landing)
+    codes = requested_municipalities(args.landing, args.lg_code)
     results = [r for c in codes for r in ingest_municipality(args.landing, Path(args.lake), c)]
     _table("ingest", [r.to_dict() for r in results], ["lg_code", "manifest", "layout", "status", "set_id"])
     return EXIT_REJECTED if any(r.status == "rejected" for r in results) else EXIT_OK
 
 
 def cmd_return_receipts(args: argparse.Namespace) -> int:
-    from extract.landing import municipalities_at
+    from extract.landing import requested_municipalities
     from extract.main import return_municipality_receipts
 
-    codes = args.lg_code or municipalities_at(args.landing)
+    codes = requested_municipalities(args.landing, args.lg_code)
     rows = [
         {"lg_code": c, "file": n} for c in codes for n in return_municipality_receipts(args.landing, Path(args.lake), c)
     ]
@@ -75,12 +103,11 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     from load.main import delta_municipality, snapshot_municipality
 
     if args.delta and args.known_at:
-        _console().print(
+        raise UsageError(
             "--delta chains snapshots as known on their own day, so it cannot be "
             "combined with --known-at; for late-recorded changes use "
             "`jumin delta --to DAY@KNOWN_AT --since DAY`"
         )
-        return EXIT_ERROR
     lake = Path(args.lake)
     codes = _lg_codes(args, lake, "accepted")
     rows = [r.to_dict() for c in codes for r in snapshot_municipality(lake, c, args.as_of, args.known_at, args.until)]
@@ -200,37 +227,54 @@ def _table(title: str, rows: Sequence[Mapping[str, object]], columns: list[str])
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``jumin``."""
-    p = argparse.ArgumentParser(prog="jumin", description=__doc__.splitlines()[0])
-    p.add_argument("-v", "--verbose", action="store_true")
+    p = _Parser(prog="jumin", description=__doc__.splitlines()[0])
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging; a failure shows its traceback")
     sub = p.add_subparsers(dest="command", required=True)
 
     g = sub.add_parser("generate", help="write seeded sample upload sets and a ground truth")
-    g.add_argument("--out", required=True)
-    g.add_argument("--lg-code", action="append", help="municipality (repeatable)")
-    g.add_argument("--residents", type=int, default=600)
-    g.add_argument("--seed", type=int, default=1)
-    g.add_argument("--kijunbi", default="2026-11-01")
-    g.add_argument("--cp932", action="append", metavar="LG_CODE", help="write this municipality in CP932 (repeatable)")
+    g.add_argument("--out", required=True, help="folder to write <out>/landing/<lg_code>/ and ground_truth.csv into")
+    g.add_argument(
+        "--lg-code",
+        action="append",
+        type=lg_code,
+        help=f"municipality to generate (repeatable; default {' '.join(SAMPLE_LG_CODES)})",
+    )
+    g.add_argument("--residents", type=int, default=600, help="住基 persons per municipality (default %(default)s)")
+    g.add_argument(
+        "--seed", type=int, default=1, help="random seed: the same seed gives the same bytes (default %(default)s)"
+    )
+    g.add_argument(
+        "--kijunbi", default="2026-11-01", help="基準日 of the upload sets, YYYY-MM-DD (default %(default)s)"
+    )
+    g.add_argument(
+        "--cp932",
+        action="append",
+        type=lg_code,
+        metavar="LG_CODE",
+        help="write this generated municipality in CP932 (repeatable; default: 012025 when it is generated)",
+    )
     g.set_defaults(func=cmd_generate)
 
     u = sub.add_parser("upload", help="check, send an upload set over SFTP and show its receipt")
     u.add_argument("files", nargs="+", help="data files of one layout, in one folder")
     u.add_argument("--server", help="sftp://lgNNNNNN@host:port?key_file=…&host_key=…")
-    u.add_argument("--lg-code", required=True, help="全国地方公共団体コード (6 digits)")
-    u.add_argument("--layout", required=True, choices=["atena", "juki", "shien"])
+    u.add_argument("--lg-code", required=True, type=lg_code, help="全国地方公共団体コード (6 digits)")
+    u.add_argument("--layout", required=True, choices=["atena", "juki", "shien"], help="layout of the data files")
     u.add_argument("--kijunbi", required=True, help="基準日 YYYY-MM-DD")
-    u.add_argument("--encoding", default="utf-8", choices=["utf-8", "cp932"])
+    u.add_argument(
+        "--encoding", default="utf-8", choices=["utf-8", "cp932"], help="encoding of the files (default %(default)s)"
+    )
     u.add_argument("--name", help="name of the set (default: the first file's name)")
     u.add_argument("--check-only", action="store_true", help="check locally, send nothing")
     u.add_argument("--force", action="store_true", help="send even if the check fails")
     u.add_argument("--no-wait", action="store_true", help="do not wait for the receipt")
     u.add_argument("--timeout", type=float, default=600, help="seconds to wait for the receipt")
-    u.add_argument("--lang", choices=["ja", "en"], default="ja")
+    u.add_argument("--lang", choices=["ja", "en"], default="ja", help="language of the messages (default %(default)s)")
     u.set_defaults(func=cmd_upload)
 
     gj = sub.add_parser("gaiji", help="register or show a municipality's 外字 map")
-    gj.add_argument("--lake", required=True)
-    gj.add_argument("--lg-code", required=True)
+    gj.add_argument("--lake", required=True, help="lake root")
+    gj.add_argument("--lg-code", required=True, type=lg_code, help="全国地方公共団体コード of the map")
     gj.add_argument("file", nargs="?", help="map to register (JSON); omit to show the current one")
     gj.set_defaults(func=cmd_gaiji)
 
@@ -246,8 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("delta", cmd_delta, "stage the changes between staged snapshots as Parquet"),
     ):
         s = sub.add_parser(name, help=helptext)
-        s.add_argument("--lake", required=True)
-        s.add_argument("--lg-code", action="append", help="only this municipality (repeatable)")
+        s.add_argument("--lake", required=True, help="lake root")
+        s.add_argument("--lg-code", action="append", type=lg_code, help="only this municipality (repeatable)")
         s.set_defaults(func=func)
         if name in ("ingest", "return-receipts"):
             s.add_argument(
@@ -302,9 +346,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.verbose)
     try:
         return int(args.func(args))
+    except UsageError as e:
+        return _fail(e, args.verbose, EXIT_USAGE)
     except JuminError as e:
-        logging.getLogger("jumin").error("%s", e)
-        return EXIT_TRANSIENT if e.transient else EXIT_ERROR
+        return _fail(e, args.verbose, EXIT_TRANSIENT if e.transient else EXIT_ERROR)
+    except Exception as e:  # a defect or an unexpected OS error: one line, the traceback with -v
+        return _fail(e, args.verbose, EXIT_ERROR)
+
+
+def _fail(error: Exception, verbose: bool, code: int) -> int:
+    """Report a failure on stderr in one line (the whole message and traceback with ``-v``)."""
+    if verbose:
+        log.exception("%s", error)
+        return code
+    lines = str(error).strip().splitlines() or [type(error).__name__]
+    more = " (more with -v)" if len(lines) > 1 else ""
+    sys.stderr.write(f"jumin: error: {lines[0]}{more}\n")
+    return code
 
 
 if __name__ == "__main__":

@@ -255,7 +255,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 def build_parser() -> argparse.ArgumentParser:
     """The standalone parser (``jumin landing`` when called through :func:`main`)."""
     p = argparse.ArgumentParser(prog="jumin landing", description=__doc__.splitlines()[0])
-    p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     _add_commands(p.add_subparsers(dest="landing_command", required=True))
     return p
 
