@@ -13,12 +13,15 @@ For every municipality with an inbox in the landing zone (or those named in **lg
    `outbox/`.
 4. **data_docs** — renders GX Data Docs per validated set into `docs/lg_code=<code>/`; the
    task returns the pages' paths and each receipt names its page.
-5. **announce** — when rows were accepted, updates the Asset `jumin_accepted` with the
-   municipalities and 基準日 concerned, which triggers `jumin_snapshot`.
+5. **announce** — when rows were accepted, updates the Asset `jumin_accepted` with the lake,
+   the municipalities and the 基準日 concerned, which triggers `jumin_snapshot`.
 
 The landing zone is the SFTP server of the Airflow connection **sftp_conn_id** (e.g.
 `AIRFLOW_CONN_JUMIN_SFTP`) or, when that is empty, the local folder **landing**. SFTP errors
-retry; one municipality's failure never blocks the others. Rerun one municipality:
+retry; one municipality's failure never blocks the others. A landing without any inbox, or a
+code in **lg_codes** that is not a valid 全国地方公共団体コード or has no inbox, fails the run.
+**landing** and **lake** default to the deployment's `JUMIN_LANDING` and `JUMIN_LAKE`; the
+snapshot DAG refuses events for another lake than its own. Rerun one municipality:
 `{"lg_codes": ["131016"]}`. See `docs/operations.md` and `docs/landing.md`.
 """
 
@@ -59,12 +62,10 @@ ACCEPTED = Asset(ACCEPTED_ASSET)
 def jumin_ingest() -> None:
     @task(**RETRY)
     def municipalities(params: dict[str, Any] | None = None) -> list[str]:
-        from extract.landing import municipalities_at
-        from jumin.apps.orchestration import fail_fast, landing_source
+        from jumin.apps.orchestration import fail_fast, landing_source, municipalities_to_ingest
 
         p = params or {}
-        found = fail_fast(municipalities_at, landing_source(p))
-        return [c for c in found if c in p["lg_codes"]] if p["lg_codes"] else found
+        return fail_fast(municipalities_to_ingest, landing_source(p), p["lg_codes"])
 
     @task(**RETRY, map_index_template="{{ lg_code }}")
     def ingest(lg_code: str, params: dict[str, Any] | None = None) -> str:
@@ -99,7 +100,9 @@ def jumin_ingest() -> None:
 
     @task(outlets=[ACCEPTED], trigger_rule="all_done")
     def announce(
-        validated: list[list[dict[str, Any]]], outlet_events: OutletEventAccessorsProtocol | None = None
+        validated: list[list[dict[str, Any]]],
+        params: dict[str, Any] | None = None,
+        outlet_events: OutletEventAccessorsProtocol | None = None,
     ) -> dict[str, Any]:
         from airflow.sdk.exceptions import AirflowSkipException
 
@@ -107,7 +110,7 @@ def jumin_ingest() -> None:
 
         # one slice read of the mapped XCom: iterating it would ask for the item one past the
         # end (the SDK logs that miss as an error), and a failed municipality would end it early
-        extra = accepted_event([r for results in validated[:] if results for r in results])
+        extra = accepted_event([r for results in validated[:] if results for r in results], (params or {})["lake"])
         if extra is None:
             raise AirflowSkipException("nothing new was accepted: no snapshot needed")
         assert outlet_events is not None, "Airflow gives a task with outlets its outlet_events"

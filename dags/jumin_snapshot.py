@@ -5,7 +5,10 @@ Runs when `jumin_ingest` accepts new rows (Asset `jumin_accepted`) or when trigg
 
 1. **plan** — which municipalities and 基準日: with **kijunbi** set, that day (through **until**
    for a backfill) for every municipality with accepted data or those in **lg_codes**; when
-   triggered by accepted data, the 基準日 of the new upload sets, per municipality.
+   triggered by accepted data, the 基準日 of the new upload sets, per municipality. The events
+   must name this run's **lake** (default: the deployment's `JUMIN_LAKE`), else the run fails
+   naming both lakes; a municipality asked for (in **lg_codes** or an event) without accepted
+   rows, or a **kijunbi** with no municipality at all, fails too, never a run that stages nothing.
 2. **snapshot** (one mapped task per municipality) — the state as of each 基準日 (applied to
    異動日) as known at **known_at** (applied to 処理日; empty = each 基準日) for 宛名,
    住基 本人確認情報 and 支援措置:
@@ -65,12 +68,10 @@ def jumin_snapshot() -> None:
     def snapshot(
         lg_code: str, kijunbi: str, until: str | None, params: dict[str, Any] | None = None
     ) -> list[dict[str, str | int]]:
-        from jumin.apps.orchestration import fail_fast
-        from load.main import snapshot_municipality
+        from jumin.apps.orchestration import fail_fast, stage_snapshots
 
         p = params or {}
-        staged = fail_fast(snapshot_municipality, p["lake"], lg_code, kijunbi, p["known_at"] or None, until)
-        return [r.to_dict() for r in staged]
+        return fail_fast(stage_snapshots, p["lake"], lg_code, kijunbi, p["known_at"] or None, until)
 
     @task(map_index_template="{{ lg_code }}")
     def delta(

@@ -115,24 +115,85 @@ def test_snapshot_plan_from_events_and_params(tmp_path: Path) -> None:
         {"lg_code": "131016", "kijunbi": "2026-10-31", "accepted": 1},
         {"lg_code": "141038", "kijunbi": "2026-11-01", "accepted": 0},
     ]
-    event = accepted_event(results)
+    event = accepted_event(results, tmp_path)
     assert event == {
-        "sets": [{"lg_code": "131016", "kijunbi": "2026-10-31"}, {"lg_code": "131016", "kijunbi": "2026-11-01"}]
+        "lake": str(tmp_path),
+        "sets": [{"lg_code": "131016", "kijunbi": "2026-10-31"}, {"lg_code": "131016", "kijunbi": "2026-11-01"}],
     }
-    assert accepted_event(results[2:]) is None  # nothing accepted: no event
+    assert accepted_event(results[2:], tmp_path) is None  # nothing accepted: no event
+    for code in ("131016", "012025"):
+        (tmp_path / "accepted" / "atena" / f"lg_code={code}").mkdir(parents=True)
     assert snapshot_plan(tmp_path, {"kijunbi": ""}, [event]) == [
         {"lg_code": "131016", "kijunbi": "2026-10-31", "until": "2026-11-01"}
     ]
     # a run restricted to other municipalities has nothing to do
     assert snapshot_plan(tmp_path, {"kijunbi": "", "lg_codes": ["141038"]}, [event]) == []
-    for code in ("131016", "012025"):
-        (tmp_path / "accepted" / "atena" / f"lg_code={code}").mkdir(parents=True)
     assert snapshot_plan(tmp_path, {"kijunbi": "2026-10-01", "until": "2026-10-31", "lg_codes": []}, [event]) == [
         {"lg_code": "012025", "kijunbi": "2026-10-01", "until": "2026-10-31"},
         {"lg_code": "131016", "kijunbi": "2026-10-01", "until": "2026-10-31"},
     ]
     with pytest.raises(TerminalError):
         snapshot_plan(tmp_path, {"kijunbi": ""}, [])
+
+
+@pytest.mark.unit
+def test_snapshot_plan_refuses_what_would_stage_nothing(tmp_path: Path) -> None:
+    """No silent no-ops: an event for another lake, a municipality without accepted rows, a
+    基準日 with no municipality, a bad code: each fails, saying what it looked for and where."""
+    from jumin.apps.orchestration import accepted_event, snapshot_plan
+    from jumin.core.errors import TerminalError
+
+    lake, other = tmp_path / "lake", tmp_path / "other"
+    (lake / "accepted" / "atena" / "lg_code=131016").mkdir(parents=True)
+    ok = accepted_event([{"lg_code": "131016", "kijunbi": "2026-11-01", "accepted": 1}], lake)
+    assert ok is not None
+    elsewhere = {**ok, "lake": str(other)}
+    with pytest.raises(TerminalError, match="lake") as e:
+        snapshot_plan(lake, {"kijunbi": ""}, [elsewhere])
+    assert str(other) in str(e.value) and str(lake) in str(e.value)
+    with pytest.raises(TerminalError, match="lake None"):  # an event that names no lake
+        snapshot_plan(lake, {"kijunbi": ""}, [{"sets": ok["sets"]}])
+    # the same lake spelt differently is the same lake
+    assert snapshot_plan(lake, {"kijunbi": ""}, [{**ok, "lake": f"{lake}/../lake"}])
+    # an event naming a municipality with no accepted rows in this lake
+    unknown = {**ok, "sets": [*ok["sets"], {"lg_code": "141038", "kijunbi": "2026-11-01"}]}
+    with pytest.raises(TerminalError, match=r"141038 \(基準日 2026-11-01\).*accepted/<layout>/lg_code=<code>"):
+        snapshot_plan(lake, {"kijunbi": ""}, [unknown])
+    # a manual 基準日 for a municipality without accepted rows, or over a lake with none
+    with pytest.raises(TerminalError, match="no accepted rows for 141038"):
+        snapshot_plan(lake, {"kijunbi": "2026-11-01", "lg_codes": ["141038"]}, [])
+    with pytest.raises(TerminalError, match=f"no municipality has accepted rows for 基準日 2026-11-01.*{other}"):
+        snapshot_plan(other, {"kijunbi": "2026-11-01", "lg_codes": []}, [])
+    # 131017: six digits, wrong check digit
+    with pytest.raises(TerminalError, match="'131017' is not a 全国地方公共団体コード"):
+        snapshot_plan(lake, {"kijunbi": "2026-11-01", "lg_codes": ["131016", "131017"]}, [])
+
+
+@pytest.mark.unit
+def test_snapshot_task_fails_without_accepted_rows(tmp_path: Path) -> None:
+    from jumin.apps.orchestration import stage_snapshots
+    from jumin.core.errors import TerminalError
+
+    with pytest.raises(TerminalError, match="snapshot of 131016 for 基準日 2026-11-01: no accepted rows"):
+        stage_snapshots(tmp_path, "131016", "2026-11-01")
+
+
+@pytest.mark.unit
+def test_ingest_refuses_a_landing_or_code_without_inbox(tmp_path: Path) -> None:
+    from jumin.apps.orchestration import municipalities_to_ingest
+    from jumin.core.errors import TerminalError
+
+    landing = tmp_path / "landing"
+    with pytest.raises(TerminalError, match=f"no municipality inbox .* at {landing}"):
+        municipalities_to_ingest(str(landing))
+    for code in ("131016", "012025"):
+        (landing / code / "inbox").mkdir(parents=True)
+    assert municipalities_to_ingest(str(landing)) == ["012025", "131016"]
+    assert municipalities_to_ingest(str(landing), ["131016"]) == ["131016"]
+    with pytest.raises(TerminalError, match=f"lg_codes 141038: no inbox at {landing}/141038/inbox"):
+        municipalities_to_ingest(str(landing), ["131016", "141038"])
+    with pytest.raises(TerminalError, match="'131017' is not a 全国地方公共団体コード"):
+        municipalities_to_ingest(str(landing), ["131017"])
 
 
 @pytest.mark.integration

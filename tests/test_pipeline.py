@@ -237,7 +237,7 @@ def test_dags_run_end_to_end_with_airflow(airflow_db: str, landing: Path, tmp_pa
     )
     # the accepted data is announced as an asset event naming what to snapshot
     events = accepted_events()
-    assert events[-1] == {"sets": [{"lg_code": c, "kijunbi": KIJUNBI} for c in LG_CODES]}
+    assert events[-1] == {"lake": str(lake), "sets": [{"lg_code": c, "kijunbi": KIJUNBI} for c in LG_CODES]}
     # the snapshot DAG's plan task, handed that event as the scheduler hands it over
     plan = (
         dags["jumin_snapshot"]

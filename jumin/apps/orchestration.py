@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from jumin.core.checkdigits import is_valid_lg_code
 from jumin.core.errors import TerminalError
 from jumin.core.lake import Lake
 
@@ -74,8 +75,60 @@ ACCEPTED_ASSET = "jumin_accepted"
 OPTIONAL_DATE_PARAM: dict[str, Any] = {"type": "string", "pattern": r"^$|^\d{4}-\d{2}-\d{2}$"}
 
 
-def accepted_event(results: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
-    """The extra of the "accepted" asset event: which municipality got rows for which 基準日.
+def check_lg_codes(codes: Iterable[str]) -> list[str]:
+    """The ``lg_codes`` Param, each entry a 全国地方公共団体コード whose check digit checks;
+    a bad entry fails the run, named, instead of matching no municipality."""
+    codes = list(codes)
+    bad = [c for c in codes if not is_valid_lg_code(str(c))]
+    if bad:
+        raise TerminalError(
+            f"lg_codes: {', '.join(map(repr, bad))} is not a 全国地方公共団体コード (6 digits, the last a check digit)"
+        )
+    return codes
+
+
+def municipalities_to_ingest(source: str, lg_codes: Iterable[str] = ()) -> list[str]:
+    """The municipalities one ingest run maps over: those with an inbox at ``source`` (a local
+    landing folder or an ``sftp://`` URI), or the ``lg_codes`` asked for, each of which must have
+    one. Finding no inbox at all, or none for a code asked for, fails: a wrong landing or code
+    would otherwise be a successful run that did nothing.
+    """
+    from extract.landing import municipalities_at
+
+    only = check_lg_codes(lg_codes)
+    found = municipalities_at(source)
+    if only:
+        missing = [c for c in only if c not in found]
+        if missing:
+            raise TerminalError(
+                f"lg_codes {', '.join(missing)}: no inbox at {_inbox_where(source, missing[0])}"
+                f" (inboxes found there: {', '.join(found) or 'none'})"
+            )
+        return [c for c in found if c in only]
+    if not found:
+        raise TerminalError(f"no municipality inbox (<lg_code>/inbox) at {_safe_source(source)}: wrong landing?")
+    return found
+
+
+def _safe_source(source: str) -> str:
+    """A landing source fit for a message: an ``sftp://`` URI without its query (key file, host key)."""
+    return source.split("?", 1)[0]
+
+
+def _inbox_where(source: str, lg_code: str) -> str:
+    from jumin.core.landing import INBOX
+
+    return f"{_safe_source(source).rstrip('/')}/{lg_code}/{INBOX}"
+
+
+def lake_of(lake: str | Path) -> str:
+    """How an asset event names a lake: its absolute path, normalised (no file-system access)."""
+    return os.path.abspath(os.fspath(lake))
+
+
+def accepted_event(results: Iterable[Mapping[str, Any]], lake: str | Path) -> dict[str, Any] | None:
+    """The extra of the "accepted" asset event: the lake the rows were accepted into and which
+    municipality got rows for which 基準日.
 
     ``results`` are the validation results of one ingest run as they travel through XCom
     (:meth:`ValidationResult.to_dict <expectations.main.ValidationResult.to_dict>`), where
@@ -83,7 +136,22 @@ def accepted_event(results: Iterable[Mapping[str, Any]]) -> dict[str, Any] | Non
     snapshot run).
     """
     sets = sorted({(str(r["lg_code"]), str(r["kijunbi"])) for r in results if int(r["accepted"]) > 0})
-    return {"sets": [{"lg_code": c, "kijunbi": k} for c, k in sets]} if sets else None
+    if not sets:
+        return None
+    return {"lake": lake_of(lake), "sets": [{"lg_code": c, "kijunbi": k} for c, k in sets]}
+
+
+def check_event_lakes(lake: str | Path, events: list[dict[str, Any]]) -> None:
+    """Every triggering event must be about this run's lake: a snapshot run over another lake
+    would find none of the event's municipalities and stage nothing."""
+    for extra in events:
+        theirs = extra.get("lake")
+        if theirs is None or lake_of(theirs) != lake_of(lake):
+            raise TerminalError(
+                f"the jumin_accepted event is for lake {theirs!r} but this run's lake is {lake_of(lake)!r}:"
+                " set the same lake for both DAGs (JUMIN_LAKE in the environment of the DAG processor"
+                " and the workers), or trigger jumin_snapshot by hand with that lake Param"
+            )
 
 
 def snapshot_plan(
@@ -94,21 +162,57 @@ def snapshot_plan(
     A run with a ``kijunbi`` Param (manual trigger or backfill, ``until`` for the last day)
     covers every municipality with accepted data, or those in ``lg_codes``. A run triggered by
     accepted data without that Param covers, per municipality named in the events, the days from
-    its earliest to its latest new 基準日.
+    its earliest to its latest new 基準日; the events must name this run's lake.
+
+    Asked for a municipality with no accepted data (named in ``lg_codes`` or in an event), or
+    for a 基準日 with no municipality at all, the plan fails, saying what it looked for where.
     """
-    only = params.get("lg_codes") or None
+    only = check_lg_codes(params.get("lg_codes") or [])
+    accepted = Lake(Path(lake)).municipalities("accepted")
+    where = f"{lake_of(lake)}/accepted/<layout>/lg_code=<code>"
     if params.get("kijunbi"):
-        found = Lake(Path(lake)).municipalities("accepted")
-        codes = [c for c in found if c in only] if only else found
+        day = params["kijunbi"] + (f" .. {params['until']}" if params.get("until") else "")
+        if only:
+            missing = [c for c in only if c not in accepted]
+            if missing:
+                raise TerminalError(f"no accepted rows for {', '.join(missing)} (基準日 {day}) under {where}")
+            codes = [c for c in accepted if c in only]
+        else:
+            codes = accepted
+            if not codes:
+                raise TerminalError(f"no municipality has accepted rows for 基準日 {day}: nothing under {where}")
         return [{"lg_code": c, "kijunbi": params["kijunbi"], "until": params.get("until") or None} for c in codes]
     if not events:
         raise TerminalError("no 基準日: give the kijunbi Param, or let accepted data trigger the run")
+    check_event_lakes(lake, events)
     days: dict[str, list[str]] = {}
     for extra in events:
         for s in extra.get("sets", []):
             if not only or s["lg_code"] in only:
                 days.setdefault(s["lg_code"], []).append(s["kijunbi"])
+    missing = [f"{c} (基準日 {', '.join(sorted(set(d)))})" for c, d in sorted(days.items()) if c not in accepted]
+    if missing:
+        raise TerminalError(
+            f"accepted data was announced but there are no accepted rows for {'; '.join(missing)} under {where}"
+        )
     return [
         {"lg_code": c, "kijunbi": min(d), "until": max(d) if max(d) != min(d) else None}
         for c, d in sorted(days.items())
     ]
+
+
+def stage_snapshots(
+    lake: str | Path, lg_code: str, kijunbi: str, known_at: str | None = None, until: str | None = None
+) -> list[dict[str, str | int]]:
+    """One ``snapshot`` task: :func:`load.main.snapshot_municipality`, which stages nothing for a
+    municipality without accepted rows; here that fails, naming the municipality, day and lake."""
+    from load.main import snapshot_municipality
+
+    staged = snapshot_municipality(lake, lg_code, kijunbi, known_at, until)
+    if not staged:
+        day = kijunbi + (f" .. {until}" if until else "")
+        raise TerminalError(
+            f"snapshot of {lg_code} for 基準日 {day}: no accepted rows under"
+            f" {lake_of(lake)}/accepted/<layout>/lg_code={lg_code}"
+        )
+    return [r.to_dict() for r in staged]
