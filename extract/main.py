@@ -9,9 +9,24 @@ For each ``<name>.manifest.json`` in the inbox (uploaded last, by protocol):
    ``ExtractConfig.incomplete_after_s`` gets an "incomplete" receipt and keeps waiting;
 4. copy the files to a staging folder, check sha256 there, move the folder to ``raw/``
    (immutable), decode and parse every file strictly into ``parsed/``;
-5. move the set from the inbox to the archive.
+5. move the set from the inbox to the archive, the manifest last.
 
-A file-level failure rejects the whole set with a receipt; other sets go on.
+A file-level failure rejects the whole set with a receipt; other sets go on. Only plain files
+are read: a manifest that is, or names, a symlink, a hard link or anything but a regular file
+rejects the set with F0014 (see :mod:`extract.inbox`); such an entry named by no manifest is
+logged as a warning at every run.
+
+Every step can be interrupted (a SIGKILL) and is finished by the next run of the same command,
+nothing twice and nothing lost:
+
+- staging folders (``incoming/``) and hidden temporary files of dead processes are removed when
+  a municipality's ingest starts; ``raw/`` is written by one rename, the parsed sidecar after the
+  Parquet file, so a set counts as processed only once both are there;
+- a set whose manifest is still in the inbox but was processed (parsed sidecar or final
+  receipt) is only archived again ("already_ingested"); the archive move, interrupted, left an
+  archive folder without the manifest (moved last), which the next move completes rather than
+  opening a ``<set_id>.2`` beside it. Since the manifest goes last, a set whose manifest is
+  archived has no files left in the inbox.
 """
 
 from __future__ import annotations
@@ -29,17 +44,17 @@ import pyarrow as pa
 
 from extract.config import FILE_NAME, ExtractConfig
 from extract.errors import UploadSetRejected
-from extract.inbox import Inbox, InboxFile
+from extract.inbox import Inbox, InboxFile, check_plain, refused
 from extract.landing import open_inbox
 from extract.outbox import return_receipts
 from extract.parse import ParsedFile, decode, parse
 from jumin.core.checkdigits import is_valid_lg_code
 from jumin.core.errors import Finding
-from jumin.core.files import atomic_write_bytes, sha256_bytes, sha256_file
+from jumin.core.files import atomic_write_bytes, remove_stale_temps, sha256_bytes, sha256_file
 from jumin.core.gaiji import GaijiUse, apply_map, load_map
 from jumin.core.lake import Lake, write_work_table
 from jumin.core.landing import PARTIAL_SUFFIX
-from jumin.core.layouts import get_layout
+from jumin.core.layouts import LAYOUTS, get_layout
 from jumin.core.manifest import ENCODINGS, MANIFEST_SUFFIX, Manifest
 from jumin.core.parsed import FileRows, ParsedSet
 from jumin.core.receipt import Receipt, is_final, write_receipt
@@ -106,9 +121,45 @@ def ingest_inbox(
     files = {f.name: f for f in inbox.files()}
     lake, cfg = Lake(Path(lake_root)), config or ExtractConfig()
     clock = time.time() if now is None else now
-    return [
+    clean_up(lake, inbox.lg_code)
+    results = [
         ingest_set(inbox, files, name, lake, cfg, clock) for name in sorted(files) if name.endswith(MANIFEST_SUFFIX)
     ]
+    if any(f.kind != "file" for f in files.values()):
+        odd = [f for f in inbox.files() if f.kind != "file"]
+        if odd:
+            log.warning(
+                "%s: inbox entries not read (not plain files, named by no upload set): %s",
+                inbox.lg_code,
+                ", ".join(f"{f.name} ({f.what or f.kind})" for f in odd),
+            )
+    return results
+
+
+def clean_up(lake: Lake, lg_code: str) -> None:
+    """Remove what an interrupted ingest of ``lg_code`` left: staging folders and hidden
+    temporary files of processes that are gone."""
+    remove_staging(lake, lg_code, None)
+    for layout in LAYOUTS:
+        remove_stale_temps(lake.parsed(layout, lg_code, "-").parent)
+    remove_stale_temps(lake.receipt(lg_code, "-").parent)
+
+
+def remove_staging(lake: Lake, lg_code: str, set_id: str | None) -> None:
+    """Remove the staging folder of ``set_id`` (of every set with None), and the folders above it
+    once empty: ``incoming/`` exists only while a set is being copied in."""
+    folder = lake.incoming(lg_code, set_id or "-")
+    shutil.rmtree(folder if set_id else folder.parent, ignore_errors=True)
+    for parent in (folder.parent, folder.parent.parent):
+        try:
+            parent.rmdir()
+        except OSError:  # not empty, or not there
+            break
+
+
+def unread_set_id(name: str) -> str:
+    """The id of a set whose manifest is not read (not a plain file): from its name alone."""
+    return set_id_of(b"unread manifest\0" + name.encode())
 
 
 def ingest_set(
@@ -116,10 +167,12 @@ def ingest_set(
 ) -> IngestResult:
     """Verify, stage, copy and parse one upload set."""
     lg_code = inbox.lg_code
-    manifest_bytes = inbox.read(name)
-    set_id = set_id_of(manifest_bytes)
+    set_id = unread_set_id(name)
     manifest: Manifest | None = None
     try:
+        check_plain(files[name])
+        manifest_bytes = inbox.read(name)
+        set_id = set_id_of(manifest_bytes)
         manifest = read_manifest(manifest_bytes, name)
         check_manifest(manifest, name, lg_code)
         if processed(lake, manifest, lg_code, set_id):
@@ -139,15 +192,15 @@ def ingest_set(
         staged = stage(inbox, manifest, name, lake.incoming(lg_code, set_id))
         verify_checksums(staged, manifest)
         raw = lake.raw(lg_code, set_id)
-        if raw.exists():  # raw is immutable: an earlier attempt already kept these bytes
-            shutil.rmtree(staged)
-        else:
+        if not raw.exists():  # raw is immutable: an earlier attempt may have kept these bytes
             raw.parent.mkdir(parents=True, exist_ok=True)
             staged.rename(raw)
+        remove_staging(lake, lg_code, set_id)
         gaiji = load_map(lake.root, lg_code)
         parsed_files = [parse_file(raw / e.name, manifest, e.encoding, gaiji) for e in manifest.files]
     except UploadSetRejected as e:
         log.warning("%s: rejected: %s", name, e)
+        remove_staging(lake, lg_code, set_id)
         receipt = reject(e.finding, manifest, name, set_id, lg_code, lake)
         inbox.archive(present(manifest, name, files), set_id)
         return IngestResult(set_id, lg_code, name, manifest.layout if manifest else "", "rejected", receipt=receipt)
@@ -180,8 +233,13 @@ def present(manifest: Manifest | None, name: str, files: dict[str, InboxFile]) -
 def incomplete(manifest: Manifest, files: dict[str, InboxFile], config: ExtractConfig) -> Finding | None:
     """Why the set is not complete yet (a file missing or shorter than declared), or None.
 
-    A file name that could never be valid rejects the set instead.
+    A file name that could never be valid, or an entry that is not a plain file, rejects the set
+    instead.
     """
+    for e in manifest.files:
+        f = files.get(e.name)
+        if f is not None and f.kind != "file":
+            raise refused(e.name, f.kind, f.what)
     for e in manifest.files:
         if not FILE_NAME.match(e.name) or e.name.endswith((MANIFEST_SUFFIX, PARTIAL_SUFFIX)):
             raise UploadSetRejected(Finding("F0012", file=e.name))

@@ -2,6 +2,11 @@
 
 Network and SSH failures are :class:`SftpUnavailable` (transient: the task retries); a wrong
 key or an unknown host key is :class:`SftpRefused` (terminal: retrying will not help).
+
+Links are refused by the server, and again here: every entry's kind comes from ``lstat``
+attributes (``listdir_attr``), a hard link from the link count in OpenSSH's ``ls -l`` style
+``longname`` (SFTP v3 attributes carry none), and a file is ``lstat``-ed again right before it is
+opened, with the opened handle's ``fstat`` compared to it.
 """
 
 from __future__ import annotations
@@ -19,8 +24,9 @@ from urllib.parse import parse_qs, unquote, urlparse
 import paramiko
 
 from extract.errors import SftpRefused, SftpUnavailable
-from extract.inbox import InboxFile, archive_name, waiting
+from extract.inbox import InboxFile, archive_target, entry_kind, refused, waiting
 from jumin.core.checkdigits import is_valid_lg_code
+from jumin.core.files import atomic_path
 from jumin.core.landing import PARTIAL_SUFFIX, remote_archive, remote_inbox, remote_outbox
 
 log = logging.getLogger(__name__)
@@ -132,31 +138,60 @@ class SftpInbox:
 
     def files(self) -> list[InboxFile]:
         attrs = self._call("list inbox", self.sftp.listdir_attr, self.inbox)
-        return sorted(
-            (
-                InboxFile(a.filename, a.st_size or 0, float(a.st_mtime or 0))
-                for a in attrs
-                if stat.S_ISREG(a.st_mode or 0) and not waiting(a.filename)
-            ),
-            key=lambda f: f.name,
-        )
+        out = []
+        for a in attrs:
+            if waiting(a.filename):
+                continue
+            kind, what = entry_kind(a.st_mode or 0, link_count(getattr(a, "longname", None)))
+            out.append(InboxFile(a.filename, a.st_size or 0, float(a.st_mtime or 0), kind, what))
+        return sorted(out, key=lambda f: f.name)
+
+    def _plain(self, name: str) -> paramiko.SFTPAttributes:
+        """The ``lstat`` of ``name``; F0014 unless it is a regular file (not a link)."""
+        a = self._call("lstat", self.sftp.lstat, posixpath.join(self.inbox, name))
+        kind, what = entry_kind(a.st_mode or 0, None)
+        if kind != "file":
+            raise refused(name, kind, what)
+        return a
+
+    def _open(self, name: str) -> paramiko.SFTPFile:
+        """Open a plain file; the handle's ``fstat`` must be the file ``lstat`` saw (a link put
+        in its place in between would be followed by the server and show another file)."""
+        before = self._plain(name)
+        f = self._call("open", self.sftp.open, posixpath.join(self.inbox, name), "rb")
+        after = self._call("fstat", f.stat)
+        if (after.st_mode, after.st_size, after.st_mtime) != (before.st_mode, before.st_size, before.st_mtime):
+            f.close()
+            raise refused(name, "not a regular file", "changed while being opened")
+        return f
 
     def read(self, name: str) -> bytes:
-        with self._call("open", self.sftp.open, posixpath.join(self.inbox, name), "rb") as f:
+        with self._open(name) as f:
             return bytes(self._call("read", f.read))
 
     def fetch(self, name: str, dest: Path) -> None:
-        self._call("get", self.sftp.get, posixpath.join(self.inbox, name), str(dest))
+        with self._open(name) as f, atomic_path(dest) as tmp, tmp.open("wb") as out:
+            f.prefetch()
+            while block := self._call("read", f.read, 1 << 20):
+                out.write(block)
 
     def archive(self, names: list[str], set_id: str) -> None:
         base = remote_archive(self.lg_code)
         existing = set(self._call("list archive", self.sftp.listdir, base))
-        target = f"{base}/{archive_name(existing, set_id)}"
-        self._call("mkdir", self.sftp.mkdir, target)
+        folder = archive_target(existing, set_id, lambda f: names[-1] in self._listdir(f"{base}/{f}"))
+        target = f"{base}/{folder}"
+        if folder not in existing:
+            self._call("mkdir", self.sftp.mkdir, target)
+        present = {a.filename for a in self._call("list inbox", self.sftp.listdir_attr, self.inbox)}
         for name in names:
+            if name not in present:  # moved by an interrupted run
+                continue
             self._call(
                 "archive", self.sftp.posix_rename, posixpath.join(self.inbox, name), posixpath.join(target, name)
             )
+
+    def _listdir(self, path: str) -> set[str]:
+        return set(self._call("list archive", self.sftp.listdir, path))
 
     def outbox_names(self) -> set[str]:
         return set(self._call("list outbox", self.sftp.listdir, self.outbox))
@@ -166,6 +201,12 @@ class SftpInbox:
         with self._call("open", self.sftp.open, tmp, "wb") as f:
             self._call("write", f.write, data)
         self._call("rename", self.sftp.posix_rename, tmp, posixpath.join(self.outbox, name))
+
+
+def link_count(longname: str | None) -> int | None:
+    """The link count in an ``ls -l`` style ``longname`` (its second field), or None."""
+    fields = (longname or "").split()
+    return int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else None
 
 
 def list_municipalities(uri: str) -> list[str]:

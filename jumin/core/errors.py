@@ -33,6 +33,10 @@ CODES: dict[str, tuple[str, str]] = {
     "F0011": ("CSV形式が不正です(引用符が閉じていない等)", "malformed CSV (e.g. unterminated quote)"),
     "F0012": ("ファイル名が不正です", "file name not allowed"),
     "F0013": ("文字コードの指定が不明です", "unknown encoding declared"),
+    "F0014": (
+        "リンクまたは特殊ファイルです(通常のファイルではありません)",
+        "a symlink, hard link or non-regular file (folder, FIFO, socket, device); not read",
+    ),
 }
 
 SEVERITY_WARNING = frozenset({"W0001"})
@@ -53,6 +57,7 @@ ADVICE_JA: dict[str, str] = {
     "F0011": '引用符 (") が閉じていない行があります。該当行を修正してください。',
     "F0012": "ファイル名は半角英数字と . _ - のみ (100文字まで)、フォルダ名を含めないでください。",
     "F0013": "encoding には utf-8 または cp932 を指定してください。",
+    "F0014": "リンクや特殊ファイルは受け付けません。通常のファイルとして送り直してください。",
 }
 
 

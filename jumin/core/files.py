@@ -35,6 +35,30 @@ def atomic_path(path: Path) -> Iterator[Path]:
         raise
 
 
+def remove_stale_temps(folder: Path) -> list[Path]:
+    """Remove the temporary files (:func:`temp_path`) in ``folder`` whose process is gone: what
+    a process killed in the middle of a write left. Those of live processes stay."""
+    removed = []
+    for p in folder.glob(".*.tmp-*-*") if folder.is_dir() else []:
+        pid = p.name.rsplit("-", 2)[-2]
+        if pid.isdigit() and not _alive(int(pid)):
+            p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically."""
     with atomic_path(path) as tmp:

@@ -498,6 +498,20 @@ def unsafe_file_name(b: Base) -> Case:
 
 
 @case
+def data_file_is_a_folder(b: Base) -> Case:
+    """The name the manifest gives its data file is a folder (holding the file), not a file;
+    links and special files are refused the same way."""
+    up = upload_of(b.atena)
+    up = replace(up, files={f"{up.file}/{up.file}": up.files[up.file]})
+    return Case(
+        "マニフェストに記載されたデータファイル名がファイルではなくフォルダになっている"
+        " (リンクや特殊ファイルも同様に受け付けない)。",
+        up,
+        set_rejected(up, "F0014", up.file),
+    )
+
+
+@case
 def checksum_mismatch(b: Base) -> Case:
     """The data file was edited after the manifest was made: sha256 differs."""
     edited = b.atena.with_value(2, "jusho_katagaki", "駿河台マンション３０１号室")
