@@ -16,7 +16,7 @@ export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint format typecheck lock lock-check bench sample docs clean sshd
+.PHONY: help install demo test test-fast lint format typecheck lock lock-check bench sample docs clean sshd chromium
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-11s\033[0m %s\n", $$1, $$2}'
@@ -37,7 +37,12 @@ sshd: ## Install openssh-server (apt) unless /usr/sbin/sshd exists; the landing 
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 \
 		apt-get install -y --no-install-recommends openssh-server openssh-client; }
 
-test: $(STAMP) sshd ## Run lint, type checks, the lock check and the test suite
+chromium: ## Install Debian's chromium and a Japanese font (apt) unless /usr/bin/chromium exists; the Data Docs test runs it offline
+	@test -x /usr/bin/chromium || { $(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y --no-install-recommends chromium fonts-ipafont-gothic; }
+
+test: $(STAMP) sshd chromium ## Run lint, type checks, the lock check and the test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
