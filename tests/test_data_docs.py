@@ -4,9 +4,11 @@ residents' values masked (the receipt keeps them), and styled in a real browser 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timezone
@@ -158,6 +160,18 @@ def test_pages_are_byte_identical_when_rendered_again_later(
     lake = next(iter(pages.values())).html.parents[2]
     assert sorted(build_data_docs(lake, CODE, force=True)) == sorted(str(p) for p in before)
     assert {p: p.read_bytes() for p in before} == before
+
+
+@pytest.mark.integration
+def test_pages_are_byte_identical_when_rendered_in_another_process(pages: dict[str, Page]) -> None:
+    """A rerun after a crash is another process: other hash seed, other clock, same bytes."""
+    before = {p.html: p.html.read_bytes() for p in pages.values()}
+    lake = next(iter(pages.values())).html.parents[2]
+    code = f"from expectations.data_docs import build_data_docs; build_data_docs({str(lake)!r}, {CODE!r}, force=True)"
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=REPO, timeout=50)
+        assert {p: p.read_bytes() for p in before} == before, seed
 
 
 def test_rerun_skips_pages_of_unchanged_statistics_whatever_their_mtime(pages: dict[str, Page]) -> None:
