@@ -16,6 +16,7 @@ export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
+.PHONY: airflow airflow-stop
 .PHONY: help install demo test test-fast lint format typecheck lock lock-check bench sample docs clean sshd chromium
 
 help: ## Show this help
@@ -31,6 +32,13 @@ install: $(STAMP) ## Create .venv and install pinned dependencies
 
 demo: $(STAMP) ## Generate sample data and run the DAGs end to end on embedded defaults
 	AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING $(BIN)/python -m jumin.apps.demo --workdir $(CURDIR)/.demo
+
+AIRFLOW_PORT ?= 8080
+airflow: $(STAMP) ## Airflow servers on 127.0.0.1:8080 (AIRFLOW_PORT=...) over the demo lake and landing; Ctrl-C stops
+	$(BIN)/python -m jumin.apps.airflow --home $(AIRFLOW_HOME) --port $(AIRFLOW_PORT)
+
+airflow-stop: ## Stop the servers `make airflow` runs (from another terminal, or when it runs in the background)
+	$(BIN)/python -m jumin.apps.airflow stop --home $(AIRFLOW_HOME)
 
 sshd: ## Install openssh-server (apt) unless /usr/sbin/sshd exists; the landing tests run it
 	@test -x $(SSHD) || { $(SUDO) apt-get update && \

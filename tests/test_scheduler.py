@@ -1,0 +1,139 @@
+"""The DAGs through Airflow's real scheduler: api-server, scheduler and dag-processor as
+subprocesses on loopback (:class:`jumin.apps.airflow.AirflowServers`, what ``make airflow``
+runs), triggered through the REST API, the snapshot run started by the asset event."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from extract.inbox import deliver_local
+from jumin.apps.airflow import AirflowServers
+from jumin.core.lake import Lake
+from load.main import snapshot_municipality
+from tests.conftest import REPO
+
+pytestmark = [pytest.mark.airflow, pytest.mark.integration]
+
+SAMPLE = REPO / "sample_data" / "landing"
+LG_CODES = sorted(p.name for p in SAMPLE.iterdir())
+KIJUNBI = "2026-11-01"
+#: how long one DAG run may take here (measured: ~10-20 s for each DAG on 2 cores)
+RUN_TIMEOUT_S = 60
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def deliver(landing: Path, codes: list[str]) -> Path:
+    for code in codes:
+        deliver_local(SAMPLE / code, landing, code)
+    return landing
+
+
+@pytest.fixture
+def servers(tmp_path: Path) -> Iterator[AirflowServers]:
+    """Its own AIRFLOW_HOME (SQLite, migrated first), landing holding the sample, and lake;
+    every process is killed in teardown, also when the test fails."""
+    s = AirflowServers(
+        home=tmp_path / "airflow",
+        port=free_port(),
+        landing=deliver(tmp_path / "landing", LG_CODES),
+        lake=tmp_path / "lake",
+        components=("api-server", "scheduler", "dag-processor"),
+    )
+    s.migrate()
+    with s:
+        yield s
+
+
+def component_logs(s: AirflowServers) -> str:
+    return "\n".join(
+        f"--- {p.name}\n" + "\n".join(p.read_text(errors="replace").splitlines()[-20:])
+        for p in sorted(s.log_dir.glob("*.log"))
+    )
+
+
+def runs(s: AirflowServers, token: str, dag_id: str) -> list[dict[str, Any]]:
+    return list(s.api("GET", f"/api/v2/dags/{dag_id}/dagRuns?order_by=run_after", token)["dag_runs"])
+
+
+def wait_for_run(
+    s: AirflowServers, token: str, dag_id: str, *, not_in: frozenset[str] | set[str] = frozenset()
+) -> dict[str, Any]:
+    """The first run of ``dag_id`` (other than ``not_in``) to finish."""
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while time.monotonic() < deadline:
+        for run in runs(s, token, dag_id):
+            if run["dag_run_id"] not in not_in and run["state"] in ("success", "failed"):
+                return run
+        time.sleep(1)
+    raise AssertionError(f"no {dag_id} run finished in {RUN_TIMEOUT_S} s\n{component_logs(s)}")
+
+
+def trigger(s: AirflowServers, token: str, dag_id: str, conf: dict[str, Any]) -> str:
+    run = s.api("POST", f"/api/v2/dags/{dag_id}/dagRuns", token, {"logical_date": None, "conf": conf})
+    return str(run["dag_run_id"])
+
+
+def task_log(s: AirflowServers, dag_id: str, run_id: str, task_id: str) -> str:
+    return (
+        s.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}" / "attempt=1.log"
+    ).read_text()
+
+
+def parquet_rows(path: Path) -> int:
+    [(rows,)] = duckdb.connect().execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchall()
+    return int(rows)
+
+
+@pytest.mark.timeout(180)
+def test_ingest_through_the_scheduler_triggers_the_snapshot(servers: AirflowServers, tmp_path: Path) -> None:
+    s = servers
+    token = s.token()
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while {d["dag_id"] for d in s.api("GET", "/api/v2/dags", token)["dags"]} != {"jumin_ingest", "jumin_snapshot"}:
+        assert time.monotonic() < deadline, f"the DAGs were not parsed\n{component_logs(s)}"
+        time.sleep(1)
+
+    run_id = trigger(s, token, "jumin_ingest", {"landing": str(s.landing), "lake": str(s.lake), "lg_codes": []})
+    ingest = wait_for_run(s, token, "jumin_ingest")
+    assert (ingest["dag_run_id"], ingest["state"]) == (run_id, "success"), component_logs(s)
+    snap = wait_for_run(s, token, "jumin_snapshot")
+    assert (snap["run_type"], snap["state"]) == ("asset_triggered", "success"), component_logs(s)
+
+    # the staged snapshots: the same rows and bytes as the library makes over the same accepted zone
+    lake, ref = Lake(s.lake), Lake(tmp_path / "reference")
+    shutil.copytree(s.lake / "accepted", ref.root / "accepted")
+    for code in LG_CODES:
+        expected = snapshot_municipality(ref.root, code, KIJUNBI)
+        assert {r.layout for r in expected} == {"atena", "juki", "shien"}
+        for r in expected:
+            staged = lake.root / Path(r.path).relative_to(ref.root)
+            assert parquet_rows(staged) == r.rows, (code, r.layout)
+            assert hashlib.sha256(staged.read_bytes()).digest() == hashlib.sha256(Path(r.path).read_bytes()).digest()
+        assert min(r.rows for r in expected if r.layout != "shien") > 0, code
+
+    # accepted into another lake: the event names that lake and the snapshot run, over its own
+    # default lake, fails naming both instead of staging nothing
+    other = tmp_path / "other-lake"
+    landing2 = deliver(tmp_path / "landing2", LG_CODES[:1])
+    done = {r["dag_run_id"] for r in runs(s, token, "jumin_snapshot")}
+    trigger(s, token, "jumin_ingest", {"landing": str(landing2), "lake": str(other)})
+    assert wait_for_run(s, token, "jumin_ingest", not_in={run_id})["state"] == "success", component_logs(s)
+    refused = wait_for_run(s, token, "jumin_snapshot", not_in=done)
+    assert (refused["run_type"], refused["state"]) == ("asset_triggered", "failed")
+    log = task_log(s, "jumin_snapshot", refused["dag_run_id"], "plan")
+    assert f"event is for lake '{other}' but this run's lake is '{s.lake}'" in log
+    assert not (other / "snapshot").exists()
