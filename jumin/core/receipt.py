@@ -201,8 +201,12 @@ def render_ja(d: ReceiptData) -> str:
 
 
 def write_receipt(receipt: Receipt, path: Path) -> ReceiptData:
-    """Write ``<set_id>.json`` and ``<set_id>.txt`` atomically; returns the JSON data."""
+    """Write ``<set_id>.txt`` and then ``<set_id>.json`` atomically; returns the JSON data.
+
+    The JSON goes last: it is what marks a set as processed (:func:`is_final`), so a process
+    killed between the two writes leaves no JSON without its text, and the rerun writes both.
+    """
     d = receipt.to_dict()
-    atomic_write_bytes(path, (json.dumps(d, ensure_ascii=False, indent=2) + "\n").encode())
     atomic_write_bytes(Lake.receipt_text(path), render_ja(d).encode())
+    atomic_write_bytes(path, (json.dumps(d, ensure_ascii=False, indent=2) + "\n").encode())
     return d
