@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from jumin.core.files import atomic_path, atomic_write_bytes, sha256_file
+from jumin.core.files import atomic_path, atomic_write_bytes, remove_stale_temps, sha256_file
 from jumin.core.lake import PART_FILE, PARTITION_MANIFEST
 from load.config import ParquetConfig
 from load.errors import SchemaMismatch, StageWriteFailed
@@ -58,9 +58,11 @@ def write_partition(
     file's SHA-256, row count and schema, so a consumer can tell a complete partition. Partition
     keys live in the folder names, as Hive partitioning expects. Nothing time-dependent is
     written, so the same rows give the same bytes. ``manifest`` may be a function, called once
-    the rows are written (for lineage counted while streaming).
+    the rows are written (for lineage counted while streaming). Temporary files a killed earlier
+    attempt left in ``folder`` are removed first, so a rerun leaves the same folder.
     """
     c = config or ParquetConfig()
+    remove_stale_temps(folder)  # what a killed earlier attempt left
     if isinstance(batches, pa.Table):
         batches = batches.to_batches()
     path = folder / PART_FILE
