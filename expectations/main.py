@@ -23,9 +23,9 @@ from expectations.rules import Rule, rules_for
 from expectations.sql import findings_sql
 from jumin.core import duck
 from jumin.core.errors import SEVERITY_WARNING, Finding
-from jumin.core.files import atomic_write_bytes
+from jumin.core.files import atomic_write_bytes, remove_stale_temps
 from jumin.core.lake import Lake, write_work_table
-from jumin.core.layouts import Layout, get_layout
+from jumin.core.layouts import LAYOUTS, Layout, get_layout
 from jumin.core.parsed import ParsedSet
 from jumin.core.receipt import Receipt, ReceiptStatus, is_final, write_receipt
 from jumin.core.schema import arrow_schema, typed_select_sql
@@ -195,8 +195,17 @@ def accepted(con: duckdb.DuckDBPyConnection, layout: Layout, lg_code: str, kijun
 def validate_municipality(
     lake_root: str | Path, lg_code: str, force: bool = False, engine: Engine = "duckdb"
 ) -> list[ValidationResult]:
-    """Validate every parsed set of one municipality that has no receipt yet (all if ``force``)."""
+    """Validate every parsed set of one municipality that has no receipt yet (all if ``force``).
+
+    Temporary files that a killed earlier run left in the folders validation writes are removed
+    first; the receipt, written last, marks a set as done, so a killed set is validated again.
+    """
     lake = Lake(Path(lake_root))
+    for layout in LAYOUTS:
+        remove_stale_temps(lake.accepted_folder(layout, lg_code))
+        remove_stale_temps(lake.rejected(layout, lg_code, "-").parent)
+    remove_stale_temps(lake.receipt(lg_code, "-").parent)
+    remove_stale_temps(lake.rule_stats(lg_code, "-").parent)
     out = []
     for parsed in lake.parsed_files(lg_code):
         if force or not is_final(lake.receipt(lg_code, Lake.set_id_of(parsed))):
