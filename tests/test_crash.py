@@ -4,14 +4,16 @@ inboxes and archive) is byte-identical to an uninterrupted run.
 
 Two kinds of kill:
 
-- **SIGKILL of the CLI** (``python -m jumin.apps.cli ingest|validate|snapshot|delta``) over a
-  copy of the committed sample. A clean run first measures its *work window*: from the first
-  change under the watched folders to the end of the process. Kill points are seeded offsets
-  spread over that window (stratified: one per slice, jittered by the seed), so they land in
-  the middle of the stage's writes, not only while Python imports; the test requires at least
-  one kill to have hit a process that had started writing and had not finished.
+- **SIGKILL of the CLI** (``python -m jumin.apps.cli ingest|validate|snapshot|delta``; the
+  Data Docs pages are rendered by ``validate`` over sets already validated) over a copy of the
+  committed sample. A clean run first measures its *work window*: from the first to the last
+  change of what is compared. Kill points are seeded offsets spread over that window
+  (stratified: one per slice, jittered by the seed) and counted from the first change the
+  killed run itself makes, so they land in the middle of the stage's writes, not while Python
+  imports; the test requires at least one kill to have hit a process that had started writing
+  and had not finished. No hook in the code under test: only time and the file system.
 - **A kill between two moves of the archive** (in process, deterministic): the inbox's rename
-  raises after ``k`` moves, for every ``k``, for the local and the SFTP inbox.
+  raises after ``k`` moves, for every ``k`` with the local inbox, every third with the SFTP one.
 """
 
 from __future__ import annotations
