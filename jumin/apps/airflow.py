@@ -185,6 +185,15 @@ class AirflowServers:
         except urllib.error.HTTPError as e:
             raise RuntimeError(f"{method} {path}: {e.code} {e.read().decode(errors='replace')}") from e
 
+    def unpause(self, token: str) -> list[str]:
+        """Unpause the DAGs already in the database (a ``dag.test`` run of ``make demo`` left
+        them paused); new ones are created unpaused. Returns the DAGs unpaused."""
+        done = []
+        for d in self.api("GET", "/api/v2/dags?paused=true", token)["dags"]:
+            self.api("PATCH", f"/api/v2/dags/{d['dag_id']}?update_mask=is_paused", token, {"is_paused": False})
+            done.append(str(d["dag_id"]))
+        return done
+
     def stop(self, grace_s: float = 20) -> None:
         """SIGTERM to every component's process group (its task processes too), SIGKILL after
         ``grace_s``; safe to call twice and after a failed start."""
@@ -297,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
         say(f"starting {', '.join(servers.components)}; their logs: {servers.log_dir}/")
         servers.start()
         servers.wait_ready()
+        if unpaused := servers.unpause(servers.token()):
+            say(f"unpaused {', '.join(unpaused)}")
         say(
             f"\nAirflow is up: {servers.url}/\n"
             f"  login     {servers.user} / {servers.password()}   (passwords: {servers.password_file})\n"
