@@ -21,8 +21,6 @@ from jumin.core.lake import Lake
 from load.main import snapshot_municipality
 from tests.conftest import REPO
 
-pytestmark = [pytest.mark.airflow, pytest.mark.integration]
-
 SAMPLE = REPO / "sample_data" / "landing"
 LG_CODES = sorted(p.name for p in SAMPLE.iterdir())
 KIJUNBI = "2026-11-01"
@@ -98,6 +96,24 @@ def parquet_rows(path: Path) -> int:
     return int(rows)
 
 
+@pytest.mark.unit
+def test_servers_settings_follow_the_port(tmp_path: Path) -> None:
+    """The tasks call the execution API back on the API server's own port, on loopback; the lake
+    and landing are the DAGs' defaults through JUMIN_LAKE and JUMIN_LANDING."""
+    s = AirflowServers(home=tmp_path, port=18123, landing=tmp_path / "landing", lake=tmp_path / "lake")
+    env = s.env()
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:18123/execution/"
+    assert (env["AIRFLOW__API__HOST"], env["AIRFLOW__API__PORT"]) == ("127.0.0.1", "18123")
+    assert s.command("api-server")[-4:] == ["--host", "127.0.0.1", "--port", "18123"]
+    # no log server on every interface
+    assert all("--skip-serve-logs" in s.command(c) for c in ("scheduler", "triggerer"))
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == f"sqlite:///{tmp_path / 'airflow.db'}"
+    assert (env["JUMIN_LAKE"], env["JUMIN_LANDING"]) == (str(tmp_path / "lake"), str(tmp_path / "landing"))
+    assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"] == str(s.password_file)
+
+
+@pytest.mark.airflow
+@pytest.mark.integration
 @pytest.mark.timeout(180)
 def test_ingest_through_the_scheduler_triggers_the_snapshot(servers: AirflowServers, tmp_path: Path) -> None:
     s = servers
