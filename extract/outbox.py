@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 from extract.inbox import Inbox
-from jumin.core.files import atomic_write_bytes
+from jumin.core.files import atomic_write_bytes, remove_stale_temps
 from jumin.core.lake import Lake
 from jumin.core.manifest import MANIFEST_SUFFIX
 
@@ -24,9 +24,12 @@ def outbox_name(manifest: str, set_id: str, suffix: str) -> str:
 def return_receipts(inbox: Inbox, lake_root: str | Path) -> list[str]:
     """Copy every receipt of the municipality to its outbox unless the same bytes are there.
 
-    An "incomplete" receipt is replaced by the final one once the set is processed.
+    An "incomplete" receipt is replaced by the final one once the set is processed. A marker is
+    written after its receipt reached the outbox, so a killed run returns the rest next time;
+    temporary markers of dead processes are removed first.
     """
     lake = Lake(Path(lake_root))
+    remove_stale_temps(lake.receipt(inbox.lg_code, "-").parent)
     existing = inbox.outbox_names()
     returned = []
     for path in lake.receipts(inbox.lg_code):
