@@ -25,7 +25,7 @@ from typing import Literal, Protocol
 
 from extract.errors import UploadSetRejected
 from jumin.core.errors import Finding
-from jumin.core.files import atomic_path, atomic_write_bytes
+from jumin.core.files import atomic_path, atomic_write_bytes, remove_stale_temps
 from jumin.core.landing import PARTIAL_SUFFIX, LandingTree
 
 #: what an inbox entry is: one plain regular file (the only kind ingest reads), a symbolic link,
@@ -184,6 +184,7 @@ class LocalInbox:
 
     def outbox_names(self) -> set[str]:
         outbox = self.tree.outbox(self.lg_code)
+        remove_stale_temps(outbox)  # receipts a killed run was writing
         return {p.name for p in outbox.iterdir()} if outbox.is_dir() else set()
 
     def put_outbox(self, name: str, data: bytes) -> None:
