@@ -19,7 +19,7 @@ import pytest
 from extract.errors import UploadSetRejected
 from extract.inbox import LocalInbox, deliver_local
 from extract.main import IngestResult, ingest_municipality
-from extract.sftp import SftpSettings, link_count
+from extract.sftp import SftpInbox, SftpSettings, link_count
 from jumin.apps.landing.config import LandingConfig
 from jumin.apps.landing.embedded import EmbeddedSftpServer, prepare_tree
 from jumin.apps.landing.keys import generate_client_key, zone_settings
@@ -242,6 +242,24 @@ def test_sftp_manifest_symlink_is_not_read(
     (sftp_tree.inbox(A) / MANIFEST).symlink_to(sftp_tree.inbox(B) / MANIFEST)
     result = only(ingest_municipality(zone[1].to_uri(), lake.root, A, now=LATER))
     assert_refused(sftp_tree, lake, result, MANIFEST, "symlink", "symbolic link", [MANIFEST])
+
+
+def test_sftp_swap_after_listing_is_caught_before_the_open(
+    zone: tuple[LandingConfig, SftpSettings], sftp_tree: LandingTree, tmp_path: Path
+) -> None:
+    """A plain file replaced by a link after the listing: the lstat right before the open
+    refuses it (over SFTP the server would follow the link)."""
+    shutil.copyfile(SAMPLE / A / DATA, sftp_tree.inbox(A) / DATA)
+    with SftpInbox(zone[1], A) as inbox:
+        assert [(f.name, f.kind) for f in inbox.files()] == [(DATA, "file")]
+        (sftp_tree.inbox(A) / DATA).unlink()
+        (sftp_tree.inbox(A) / DATA).symlink_to(sftp_tree.inbox(B) / DATA)
+        with pytest.raises(UploadSetRejected) as e:
+            inbox.fetch(DATA, tmp_path / "copy.csv")
+        assert (e.value.finding.code, e.value.finding.value) == ("F0014", "symlink")
+        with pytest.raises(UploadSetRejected):
+            inbox.read(DATA)
+    assert not (tmp_path / "copy.csv").exists()
 
 
 def test_sftp_stray_entries_are_logged(
