@@ -169,7 +169,7 @@ def snapshot_plan(
     """
     only = check_lg_codes(params.get("lg_codes") or [])
     accepted = Lake(Path(lake)).municipalities("accepted")
-    where = f"{lake_of(lake)}/accepted/<layout>/lg_code=<code>"
+    where = str(Lake(Path(lake_of(lake))).accepted_folder("<layout>", "<code>"))
     if params.get("kijunbi"):
         day = params["kijunbi"] + (f" .. {params['until']}" if params.get("until") else "")
         if only:
@@ -213,6 +213,6 @@ def stage_snapshots(
         day = kijunbi + (f" .. {until}" if until else "")
         raise TerminalError(
             f"snapshot of {lg_code} for 基準日 {day}: no accepted rows under"
-            f" {lake_of(lake)}/accepted/<layout>/lg_code={lg_code}"
+            f" {Lake(Path(lake_of(lake))).accepted_folder('<layout>', lg_code)}"
         )
     return [r.to_dict() for r in staged]
