@@ -89,36 +89,14 @@ def check_lg_codes(codes: Iterable[str]) -> list[str]:
 
 def municipalities_to_ingest(source: str, lg_codes: Iterable[str] = ()) -> list[str]:
     """The municipalities one ingest run maps over: those with an inbox at ``source`` (a local
-    landing folder or an ``sftp://`` URI), or the ``lg_codes`` asked for, each of which must have
-    one. Finding no inbox at all, or none for a code asked for, fails: a wrong landing or code
-    would otherwise be a successful run that did nothing.
+    landing folder or an ``sftp://`` URI), or the ``lg_codes`` asked for, each checked by its
+    check digit and required to have one. Finding no inbox at all, or none for a code asked for,
+    fails (:func:`extract.landing.requested_municipalities`, as for the CLI): a wrong landing or
+    code would otherwise be a successful run that did nothing.
     """
-    from extract.landing import municipalities_at
+    from extract.landing import requested_municipalities
 
-    only = check_lg_codes(lg_codes)
-    found = municipalities_at(source)
-    if only:
-        missing = [c for c in only if c not in found]
-        if missing:
-            raise TerminalError(
-                f"lg_codes {', '.join(missing)}: no inbox at {_inbox_where(source, missing[0])}"
-                f" (inboxes found there: {', '.join(found) or 'none'})"
-            )
-        return [c for c in found if c in only]
-    if not found:
-        raise TerminalError(f"no municipality inbox (<lg_code>/inbox) at {_safe_source(source)}: wrong landing?")
-    return found
-
-
-def _safe_source(source: str) -> str:
-    """A landing source fit for a message: an ``sftp://`` URI without its query (key file, host key)."""
-    return source.split("?", 1)[0]
-
-
-def _inbox_where(source: str, lg_code: str) -> str:
-    from jumin.core.landing import INBOX
-
-    return f"{_safe_source(source).rstrip('/')}/{lg_code}/{INBOX}"
+    return requested_municipalities(source, check_lg_codes(lg_codes))
 
 
 def lake_of(lake: str | Path) -> str:
