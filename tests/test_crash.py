@@ -12,6 +12,10 @@ Two kinds of kill:
   killed run itself makes, so they land in the middle of the stage's writes, not while Python
   imports; the test requires at least one kill to have hit a process that had started writing
   and had not finished. No hook in the code under test: only time and the file system.
+- **SIGKILL at a commit point** (deterministic): the same CLI, started through a wrapper in
+  this file that counts ``os.replace``/``os.rename`` (every atomic write, the move to raw, the
+  archive moves) and SIGKILLs its own process instead of rename number ``k``, for ``k`` spread
+  over all of them: a killed write leaves its complete temporary file, a killed move half a set.
 - **A kill between two moves of the archive** (in process, deterministic): the inbox's rename
   raises after ``k`` moves, for every ``k`` with the local inbox, every third with the SFTP one.
 """
@@ -50,7 +54,7 @@ SAMPLE = REPO / "sample_data" / "landing"
 LG_CODES = sorted(p.name for p in SAMPLE.iterdir())
 CLI = [sys.executable, "-m", "jumin.apps.cli"]
 #: kill points per stage (one per slice of the work window)
-KILLS = {"ingest": 8, "validate": 3, "data_docs": 3, "return_receipts": 4, "snapshot": 4, "delta": 4}
+KILLS = {"ingest": 6, "validate": 2, "data_docs": 2, "snapshot": 3, "delta": 3}
 SEED = 20261101
 
 
@@ -263,7 +267,8 @@ def run_and_kill(stage: Stage, work: Path, offset: float) -> bool:
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("name", list(STAGES))
+# return-receipts writes for ~10 ms, too short to aim at by time: it is killed at its commit points
+@pytest.mark.parametrize("name", list(KILLS))
 def test_killed_stage_is_finished_by_the_next_run(name: str, runs: Runs, tmp_path: Path) -> None:
     stage, clean = STAGES[name], runs.clean(name)
     expected = stage.state(clean.after)
@@ -288,6 +293,80 @@ def test_killed_stage_is_finished_by_the_next_run(name: str, runs: Runs, tmp_pat
             assert diff == {"missing": [], "extra": [], "differ": []}, f"{name} {w}: {report[-1]}"
     logging.getLogger(__name__).info("%s, work window %.3f-%.3f s:\n%s", name, *clean.window, "\n".join(report))
     assert mid_stage >= 1, f"{name}: no kill landed in the middle of the stage:\n" + "\n".join(report)
+
+
+# --------------------------------------------------------------------------- at every commit point
+
+#: runs the CLI with ``os.replace`` and ``os.rename`` (every atomic write, the raw move and the
+#: archive moves go through them) counting, and SIGKILLing the process itself instead of rename
+#: number ``CRASH_KILL_AT`` (0-based; -1: never); at exit it writes the count to ``CRASH_COUNT``.
+#: Only this test process is instrumented: the code under test has no hook.
+KILLER = """
+import atexit, os, runpy, signal, sys
+limit, done = int(os.environ["CRASH_KILL_AT"]), [0]
+def wrap(real):
+    def rename(*args, **kwargs):
+        if done[0] == limit:
+            os.kill(os.getpid(), signal.SIGKILL)
+        done[0] += 1
+        return real(*args, **kwargs)
+    return rename
+os.replace, os.rename = wrap(os.replace), wrap(os.rename)
+def count():
+    with open(os.environ["CRASH_COUNT"], "w") as f:
+        f.write(str(done[0]))
+atexit.register(count)
+sys.argv[0] = "jumin"
+runpy.run_module("jumin.apps.cli", run_name="__main__", alter_sys=True)
+"""
+#: commit points killed per stage (spread evenly over all of them, always the first and last)
+COMMIT_KILLS = {"ingest": 10, "validate": 3, "data_docs": 2, "return_receipts": 5, "snapshot": 5, "delta": 5}
+
+
+def run_killer(stage: Stage, work: Path, kill_at: int) -> tuple[int, int]:
+    """Exit code and renames done of the instrumented CLI."""
+    counter = work.parent / f"{work.name}.count"
+    env = {**os.environ, "CRASH_KILL_AT": str(kill_at), "CRASH_COUNT": str(counter)}
+    proc = subprocess.run(
+        [sys.executable, "-c", KILLER, *stage.argv(work)], env=env, capture_output=True, text=True, timeout=60
+    )
+    done = int(counter.read_text()) if counter.exists() else kill_at
+    counter.unlink(missing_ok=True)
+    return proc.returncode, done
+
+
+def spread(total: int, n: int) -> list[int]:
+    """``n`` indexes spread evenly over ``range(total)``, first and last included."""
+    if total <= n:
+        return list(range(total))
+    return sorted({round(i * (total - 1) / (n - 1)) for i in range(n)})
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("name", list(STAGES))
+def test_stage_killed_at_a_commit_point_is_finished_by_the_next_run(name: str, runs: Runs, tmp_path: Path) -> None:
+    stage, clean = STAGES[name], runs.clean(name)
+    expected = stage.state(clean.after)
+    counted = copy(clean.before, tmp_path / "count")
+    code, total = run_killer(stage, counted, -1)
+    assert code == 0 and stage.state(counted) == expected, "the instrumented run is the clean run"
+    assert total > 1, f"{name}: {total} renames"
+    for k in spread(total, COMMIT_KILLS[name]):
+        work = copy(clean.before, tmp_path / f"kill-{k}")
+        code, _ = run_killer(stage, work, k)
+        assert code == -signal.SIGKILL, f"{name}: not killed at rename {k} of {total}"
+        rerun = run(stage, work)
+        assert rerun.returncode == 0, (
+            f"{name}, killed at rename {k} of {total}: rerun exit {rerun.returncode}\n{rerun.stderr}"
+        )
+        got = stage.state(work)
+        for w in stage.watched:
+            diff = {
+                "missing": sorted(set(expected[w]) - set(got[w])),
+                "extra": sorted(set(got[w]) - set(expected[w])),
+                "differ": sorted(x for x in set(got[w]) & set(expected[w]) if got[w][x] != expected[w][x]),
+            }
+            assert diff == {"missing": [], "extra": [], "differ": []}, f"{name} {w}: killed at rename {k} of {total}"
 
 
 # --------------------------------------------------------------------------- the archive move
