@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import pendulum
 from airflow.sdk import Asset, Param, dag, task
 
-from jumin.apps.orchestration import ACCEPTED_ASSET, LG_CODES_PARAM, default_paths
+from jumin.apps.orchestration import ACCEPTED_ASSET, LG_CODES_PARAM, OPTIONAL_STRING_PARAM, default_paths
 
 if TYPE_CHECKING:
     from airflow.sdk.types import OutletEventAccessorsProtocol
@@ -53,7 +53,9 @@ ACCEPTED = Asset(ACCEPTED_ASSET)
     params={
         "lg_codes": Param([], **LG_CODES_PARAM),
         "sftp_conn_id": Param(
-            "", type="string", description="Airflow connection of the SFTP landing zone; empty = local landing folder"
+            "",
+            **OPTIONAL_STRING_PARAM,
+            description="Airflow connection of the SFTP landing zone; empty = local landing folder",
         ),
         "landing": Param(PATHS["landing"], type="string", description="local landing folder"),
         "lake": Param(PATHS["lake"], type="string", description="lake root"),
@@ -65,7 +67,7 @@ def jumin_ingest() -> None:
         from jumin.apps.orchestration import fail_fast, landing_source, municipalities_to_ingest
 
         p = params or {}
-        return fail_fast(municipalities_to_ingest, landing_source(p), p["lg_codes"])
+        return fail_fast(municipalities_to_ingest, landing_source(p), p.get("lg_codes") or [])
 
     @task(**RETRY, map_index_template="{{ lg_code }}")
     def ingest(lg_code: str, params: dict[str, Any] | None = None) -> str:

@@ -73,6 +73,25 @@ def test_dag_shape(dagbag: DagBag, dag_id: str) -> None:
     assert undocumented == [], f"{dag_id}'s doc_md does not explain these Params"
 
 
+@pytest.mark.airflow
+@pytest.mark.parametrize("dag_id", sorted(DAG_IDS))
+def test_params_left_empty_in_the_trigger_form_are_valid(dagbag: DagBag, dag_id: str) -> None:
+    """The UI's trigger form sends an empty field as null and keeps its Trigger button disabled
+    while a Param rejects that: every Param an operator may leave empty must accept null."""
+    from airflow.sdk.definitions.param import ParamValidationError
+
+    dag = dagbag.dags[dag_id]
+    refused = []
+    for name in dag.params:
+        param = dag.params.get_param(name)
+        if param.value in ("", [], None):
+            try:
+                param.resolve(None)
+            except ParamValidationError as e:
+                refused.append(f"{name}: {e}")
+    assert refused == []
+
+
 @pytest.mark.integration
 @pytest.mark.airflow
 def test_dag_files_import_no_heavy_libraries_at_parse_time() -> None:

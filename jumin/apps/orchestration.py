@@ -17,8 +17,10 @@ from jumin.core.lake import Lake
 T = TypeVar("T")
 
 #: JSON schema of the ``lg_codes`` Param shared by the DAGs
+#: (optional Params allow null: the UI's trigger form sends an empty field as null and keeps the
+#: Trigger button disabled while a Param that does not allow null is empty)
 LG_CODES_PARAM: dict[str, Any] = {
-    "type": "array",
+    "type": ["null", "array"],
     "items": {"type": "string", "pattern": "^[0-9]{6}$"},
     "description": "全国地方公共団体コード (6 digits); empty = every municipality",
 }
@@ -72,7 +74,9 @@ def landing_source(params: dict[str, Any]) -> str:
 ACCEPTED_ASSET = "jumin_accepted"
 
 #: JSON schema of an optional date Param (empty = not given)
-OPTIONAL_DATE_PARAM: dict[str, Any] = {"type": "string", "pattern": r"^$|^\d{4}-\d{2}-\d{2}$"}
+OPTIONAL_DATE_PARAM: dict[str, Any] = {"type": ["null", "string"], "pattern": r"^$|^\d{4}-\d{2}-\d{2}$"}
+#: JSON schema of an optional string Param (empty = not given)
+OPTIONAL_STRING_PARAM: dict[str, Any] = {"type": ["null", "string"]}
 
 
 def check_lg_codes(codes: Iterable[str]) -> list[str]:
