@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from transform.keys import drop_voicing, kana_key, lengthen, to_katakana
+from transform.keys import banchi_key, drop_voicing, kana_key, kanji_to_int, lengthen, to_katakana
 
 pytestmark = pytest.mark.unit
 
@@ -137,3 +137,48 @@ def unicodedata_half(text: str) -> str | None:
         else:
             return None
     return "".join(out)
+
+
+@pytest.mark.parametrize(
+    ("tail", "key"),
+    [
+        ("三丁目4番5号", "3-4-5"),
+        ("3-4-5", "3-4-5"),
+        ("３－４－５", "3-4-5"),
+        ("3丁目4番地の5", "3-4-5"),
+        ("三丁目四番地五", "3-4-5"),
+        ("三丁目四番五号", "3-4-5"),
+        ("一丁目1番1号", "1-1-1"),
+        ("十二番地", "12"),
+        ("二十三番地の十", "23-10"),
+        ("百五番地", "105"),
+        ("一〇五番地", "105"),
+        ("2丁目 15-3", "2-15-3"),
+        ("字小川123番地", "123"),
+        ("４番地の１２", "4-12"),
+        ("05番", "5"),
+    ],
+)
+def test_address_tails_give_their_numbers(tail: str, key: str) -> None:
+    assert banchi_key(tail) == key
+
+
+def test_a_tail_without_a_number_has_no_key() -> None:
+    assert banchi_key(None) is None
+    assert banchi_key("番地なし") is None
+
+
+def test_kanji_numbers() -> None:
+    assert [
+        kanji_to_int(t) for t in ("三", "十", "十二", "二十", "二十三", "百", "百五", "千二百三十四", "一〇五")
+    ] == [
+        3,
+        10,
+        12,
+        20,
+        23,
+        100,
+        105,
+        1234,
+        105,
+    ]

@@ -3,11 +3,14 @@ beside the key by whoever calls them.
 
 :func:`kana_key` follows the fuzzy kana search rules of the 住民記録 standard (see
 ``docs/architecture.md`` and the domain brief): a key under which spellings a clerk would call
-the same reading collide, e.g. オオノ, オーノ, オウノ, おおの and ｵｰﾉ.
+the same reading collide, e.g. オオノ, オーノ, オウノ, おおの and ｵｰﾉ. :func:`banchi_key` gives
+the numbers of an address tail (丁目-番-号) whatever their writing (漢数字, 全角, 「番地の」).
+Still to come here: the kanji key (IVS, MJ縮退, 旧字体) and the 町字 part of the address key.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 #: every dash a long-vowel mark is written with: ー ― － ‐ ｰ - and their kin
@@ -78,3 +81,36 @@ def kana_key(reading: str | None) -> str | None:
     text = drop_voicing(text.translate(SAME_KANA).translate(SMALL_KANA))
     key = lengthen(text)
     return key or None
+
+
+_KANJI_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_KANJI_UNITS = {"十": 10, "百": 100, "千": 1000}
+_KANJI_NUMBER = re.compile(f"[{''.join(_KANJI_DIGITS)}{''.join(_KANJI_UNITS)}]+")
+#: what separates the numbers of a 丁目-番-号 tail (after NFKC, longest first)
+_SEPARATORS = re.compile(r"丁目|番地の|番地|番の|番|号の|号|地割|の|[-‐‑‒–—―ー]")
+_NUMBER = re.compile(r"[0-9]+")
+
+
+def kanji_to_int(text: str) -> int:
+    """A number in 漢数字: 三 → 3, 十二 → 12, 二十三 → 23, 百五 → 105, 一〇五 → 105 (digit by digit)."""
+    if not any(c in _KANJI_UNITS for c in text):
+        return int("".join(str(_KANJI_DIGITS[c]) for c in text))
+    total, digit = 0, None
+    for c in text:
+        if c in _KANJI_UNITS:
+            total += (1 if digit is None else digit) * _KANJI_UNITS[c]
+            digit = None
+        else:
+            digit = _KANJI_DIGITS[c]
+    return total + (digit or 0)
+
+
+def banchi_key(tail: str | None) -> str | None:
+    """The numbers of an address tail (丁目, 番地, 号), joined by ``-``: 三丁目4番5号, 3-4-5,
+    ３－４－５, 3丁目4番地の5 and 三丁目四番地五 all give ``3-4-5``. Other text (a 字 name, a
+    building) is not part of the key; None when the tail has no number."""
+    if tail is None:
+        return None
+    text = _KANJI_NUMBER.sub(lambda m: str(kanji_to_int(m.group())), unicodedata.normalize("NFKC", tail))
+    numbers = _NUMBER.findall(_SEPARATORS.sub("-", text))
+    return "-".join(str(int(n)) for n in numbers) or None
