@@ -203,9 +203,9 @@ def validate_municipality(
     lake = Lake(Path(lake_root))
     for layout in LAYOUTS:
         remove_stale_temps(lake.accepted_folder(layout, lg_code))
-        remove_stale_temps(lake.rejected(layout, lg_code, "-").parent)
-    remove_stale_temps(lake.receipt(lg_code, "-").parent)
-    remove_stale_temps(lake.rule_stats(lg_code, "-").parent)
+        remove_stale_temps(lake.rejected_folder(layout, lg_code))
+    remove_stale_temps(lake.receipts_folder(lg_code))
+    remove_stale_temps(lake.docs_folder(lg_code))
     out = []
     for parsed in lake.parsed_files(lg_code):
         if force or not is_final(lake.receipt(lg_code, Lake.set_id_of(parsed))):

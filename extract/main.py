@@ -141,8 +141,8 @@ def clean_up(lake: Lake, lg_code: str) -> None:
     temporary files of processes that are gone."""
     remove_staging(lake, lg_code, None)
     for layout in LAYOUTS:
-        remove_stale_temps(lake.parsed(layout, lg_code, "-").parent)
-    remove_stale_temps(lake.receipt(lg_code, "-").parent)
+        remove_stale_temps(lake.parsed_folder(layout, lg_code))
+    remove_stale_temps(lake.receipts_folder(lg_code))
 
 
 def remove_staging(lake: Lake, lg_code: str, set_id: str | None) -> None:

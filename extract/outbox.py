@@ -29,7 +29,7 @@ def return_receipts(inbox: Inbox, lake_root: str | Path) -> list[str]:
     temporary markers of dead processes are removed first.
     """
     lake = Lake(Path(lake_root))
-    remove_stale_temps(lake.receipt(inbox.lg_code, "-").parent)
+    remove_stale_temps(lake.receipts_folder(inbox.lg_code))
     existing = inbox.outbox_names()
     returned = []
     for path in lake.receipts(inbox.lg_code):

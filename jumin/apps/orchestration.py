@@ -136,6 +136,11 @@ def check_event_lakes(lake: str | Path, events: list[dict[str, Any]]) -> None:
             )
 
 
+def days_label(kijunbi: str, until: str | None) -> str:
+    """A 基準日 or a range of them, as error messages name it: ``2026-10-01 .. 2026-10-31``."""
+    return kijunbi + (f" .. {until}" if until else "")
+
+
 def snapshot_plan(
     lake: str | Path, params: dict[str, Any], events: list[dict[str, Any]]
 ) -> list[dict[str, str | None]]:
@@ -153,7 +158,7 @@ def snapshot_plan(
     accepted = Lake(Path(lake)).municipalities("accepted")
     where = str(Lake(Path(lake_of(lake))).accepted_folder("<layout>", "<code>"))
     if params.get("kijunbi"):
-        day = params["kijunbi"] + (f" .. {params['until']}" if params.get("until") else "")
+        day = days_label(params["kijunbi"], params.get("until"))
         if only:
             missing = [c for c in only if c not in accepted]
             if missing:
@@ -192,7 +197,7 @@ def stage_snapshots(
 
     staged = snapshot_municipality(lake, lg_code, kijunbi, known_at, until)
     if not staged:
-        day = kijunbi + (f" .. {until}" if until else "")
+        day = days_label(kijunbi, until)
         raise TerminalError(
             f"snapshot of {lg_code} for 基準日 {day}: no accepted rows under"
             f" {Lake(Path(lake_of(lake))).accepted_folder('<layout>', lg_code)}"

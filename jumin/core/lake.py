@@ -46,8 +46,11 @@ class Lake:
     def raw(self, lg_code: str, set_id: str) -> Path:
         return self.root / "raw" / f"lg_code={lg_code}" / f"set={set_id}"
 
+    def parsed_folder(self, layout: str, lg_code: str) -> Path:
+        return self.root / "parsed" / layout / f"lg_code={lg_code}"
+
     def parsed(self, layout: str, lg_code: str, set_id: str) -> Path:
-        return self.root / "parsed" / layout / f"lg_code={lg_code}" / f"set={set_id}.parquet"
+        return self.parsed_folder(layout, lg_code) / f"set={set_id}.parquet"
 
     @staticmethod
     def parsed_sidecar(parsed: Path) -> Path:
@@ -65,7 +68,7 @@ class Lake:
 
     # -- validate
     def accepted(self, layout: str, lg_code: str, set_id: str) -> Path:
-        return self.root / "accepted" / layout / f"lg_code={lg_code}" / f"set={set_id}.parquet"
+        return self.accepted_folder(layout, lg_code) / f"set={set_id}.parquet"
 
     def accepted_folder(self, layout: str, lg_code: str) -> Path:
         return self.root / "accepted" / layout / f"lg_code={lg_code}"
@@ -74,12 +77,18 @@ class Lake:
         """The accepted sets of one layout and municipality, sorted."""
         return sorted(self.accepted_folder(layout, lg_code).glob("*.parquet"))
 
+    def rejected_folder(self, layout: str, lg_code: str) -> Path:
+        return self.root / "rejected" / layout / f"lg_code={lg_code}"
+
     def rejected(self, layout: str, lg_code: str, set_id: str) -> Path:
-        return self.root / "rejected" / layout / f"lg_code={lg_code}" / f"set={set_id}.parquet"
+        return self.rejected_folder(layout, lg_code) / f"set={set_id}.parquet"
+
+    def receipts_folder(self, lg_code: str) -> Path:
+        return self.root / "receipts" / f"lg_code={lg_code}"
 
     def receipt(self, lg_code: str, set_id: str) -> Path:
         """The JSON receipt of a set; the Japanese text is :meth:`receipt_text`."""
-        return self.root / "receipts" / f"lg_code={lg_code}" / f"{set_id}.json"
+        return self.receipts_folder(lg_code) / f"{set_id}.json"
 
     @staticmethod
     def receipt_text(receipt: Path) -> Path:
@@ -94,15 +103,18 @@ class Lake:
         """Bytes of a receipt file (``.json`` or ``.txt``) last put in the outbox."""
         return receipt.with_name(f".{receipt.stem}{suffix}.returned")
 
+    def docs_folder(self, lg_code: str) -> Path:
+        return self.root / "docs" / f"lg_code={lg_code}"
+
     def data_docs(self, lg_code: str, set_id: str) -> Path:
-        return self.root / "docs" / f"lg_code={lg_code}" / f"{set_id}.html"
+        return self.docs_folder(lg_code) / f"{set_id}.html"
 
     def rule_stats(self, lg_code: str, set_id: str) -> Path:
         """Per-rule statistics of a validation, the input of its Data Docs page."""
-        return self.root / "docs" / f"lg_code={lg_code}" / f"{set_id}.stats.json"
+        return self.docs_folder(lg_code) / f"{set_id}.stats.json"
 
     def rule_stats_files(self, lg_code: str) -> list[Path]:
-        return sorted(self.root.glob(f"docs/lg_code={lg_code}/*.stats.json"))
+        return sorted(self.docs_folder(lg_code).glob("*.stats.json"))
 
     @staticmethod
     def data_docs_of(stats: Path) -> Path:
