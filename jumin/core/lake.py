@@ -12,6 +12,9 @@
     <lake>/incoming/<c>/<id>/                             staging of a set being copied in
     <lake>/snapshot/<layout>/kijunbi=<d>/known_at=<k>/lg_code=<c>/part-0.parquet (+ _manifest.json)
     <lake>/delta/<layout>/from=<ref>/to=<ref>/lg_code=<c>/part-0.parquet (+ _manifest.json)
+    <lake>/reconcile/<output>/kijunbi=<d>/lg_code=<c>/part-0.parquet (+ _manifest.json)
+    <lake>/reconcile/model/kijunbi=<d>/model.json          the trained linking model of the run
+    <lake>/reconcile/review/kijunbi=<d>/lg_code=<c>/       the clerk's review files (xlsx, csv)
 """
 
 from __future__ import annotations
@@ -139,6 +142,19 @@ class Lake:
         """Partition folder of the changes from snapshot ``from_ref`` to ``to_ref``
         (references as made by :func:`snapshot_ref`)."""
         return self.root / "delta" / layout / f"from={from_ref}" / f"to={to_ref}" / f"lg_code={lg_code}"
+
+    # -- reconciliation
+    def reconcile(self, output: str, kijunbi: str, lg_code: str) -> Path:
+        """Partition folder of a reconciliation output (``links`` or ``discrepancies``) of a 基準日."""
+        return self.root / "reconcile" / output / f"kijunbi={kijunbi}" / f"lg_code={lg_code}"
+
+    def reconcile_model(self, kijunbi: str) -> Path:
+        """The linking model trained (or reused) by the reconciliation of a 基準日."""
+        return self.root / "reconcile" / "model" / f"kijunbi={kijunbi}" / "model.json"
+
+    def review_folder(self, kijunbi: str, lg_code: str) -> Path:
+        """The review files (名寄せ候補一覧, xlsx and csv) of a municipality for a 基準日."""
+        return self.root / "reconcile" / "review" / f"kijunbi={kijunbi}" / f"lg_code={lg_code}"
 
     def dataset_glob(self, zone: str, layout: str) -> str:
         """A DuckDB glob over every data file of a staged zone (``snapshot`` or ``delta``)."""
