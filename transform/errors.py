@@ -7,3 +7,7 @@ from jumin.core.errors import TerminalError
 
 class DateRangeInvalid(TerminalError, ValueError):
     """A range of 基準日 that ends before it starts."""
+
+
+class NothingToReconcile(TerminalError):
+    """A reconciliation was asked for where the lake has no staged 宛名 or 住基 snapshot."""

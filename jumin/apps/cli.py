@@ -118,6 +118,14 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from load.reconcile import reconcile_day
+
+    rows = [r.to_dict() for r in reconcile_day(Path(args.lake), args.as_of, args.lg_code, args.engine)]
+    _table("reconcile", rows, ["lg_code", "kijunbi", "auto", "review", "discrepancies", "findings", "links"])
+    return 0
+
+
 def cmd_delta(args: argparse.Namespace) -> int:
     from load.main import delta_municipality
 
@@ -288,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("validate", cmd_validate, "validate parsed sets; write receipts and quarantine"),
         ("snapshot", cmd_snapshot, "stage point-in-time snapshots as Parquet"),
         ("delta", cmd_delta, "stage the changes between staged snapshots as Parquet"),
+        ("reconcile", cmd_reconcile, "reconcile 宛名 with the national 住基 of a 基準日: links, discrepancies"),
     ):
         s = sub.add_parser(name, help=helptext)
         s.add_argument("--lake", required=True, help="lake root")
@@ -315,6 +324,14 @@ def build_parser() -> argparse.ArgumentParser:
             s.add_argument("--known-at", help="処理日 cut-off YYYY-MM-DD (default: each 基準日)")
             s.add_argument(
                 "--delta", action="store_true", help="also stage the delta into each 基準日 from the one before"
+            )
+        if name == "reconcile":
+            s.add_argument("--as-of", "--kijunbi", dest="as_of", required=True, help="基準日 YYYY-MM-DD")
+            s.add_argument(
+                "--engine",
+                choices=["duckdb", "gx"],
+                default="duckdb",
+                help="discrepancy rules run by duckdb (fast) or gx (Great Expectations, the reference)",
             )
         if name == "delta":
             s.add_argument("--to", required=True, help="基準日 of the newer snapshot (or YYYY-MM-DD@known_at)")

@@ -1,0 +1,111 @@
+"""Stage a reconciliation: the links and discrepancies of each municipality for a 基準日, written
+like snapshots (one Parquet file and its manifest per partition, atomic and reproducible)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from jumin.core.lake import PART_FILE, Lake
+from load.partition import read_manifest, write_partition
+from transform.reconcile.deterministic import Engine
+from transform.reconcile.main import Reconciliation, compute
+from transform.reconcile.schema import DISCREPANCIES, LINKS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    """What the reconciliation of one municipality staged."""
+
+    lg_code: str
+    kijunbi: str
+    links: str
+    discrepancies: str
+    auto: int
+    review: int
+    #: findings per kind (D001..D007, H001)
+    kinds: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, str | int]:
+        found = ", ".join(f"{k} {n}" for k, n in sorted(self.kinds.items())) or "-"
+        return {
+            "lg_code": self.lg_code,
+            "kijunbi": self.kijunbi,
+            "auto": self.auto,
+            "review": self.review,
+            "discrepancies": sum(n for k, n in self.kinds.items() if k.startswith("D")),
+            "findings": found,
+            "links": self.links,
+            "discrepancies_path": self.discrepancies,
+        }
+
+
+def _of(table: pa.Table, lg_code: str) -> pa.Table:
+    return table.filter(pc.equal(table.column("lg_code"), lg_code)).drop_columns(["lg_code"])
+
+
+def _snapshot_sha(lake: Lake, layout: str, kijunbi: str, lg_code: str) -> str:
+    files = read_manifest(lake.snapshot(layout, kijunbi, kijunbi, lg_code))["files"]
+    return str(files[0]["sha256"])
+
+
+def _inputs(lake: Lake, rec: Reconciliation, lg_code: str) -> dict[str, Any]:
+    """Lineage of a partition: the snapshot files it was computed from, by SHA-256."""
+    k = rec.inputs.kijunbi
+    return {
+        "atena": {lg_code: _snapshot_sha(lake, "atena", k, lg_code)},
+        "juki": {c: _snapshot_sha(lake, "juki", k, c) for c in rec.inputs.juki_lg_codes},
+    }
+
+
+def stage(lake: Lake, rec: Reconciliation) -> list[ReconcileResult]:
+    """Write every municipality's links and discrepancies partitions."""
+    results = []
+    kijunbi = rec.inputs.kijunbi
+    for code in rec.lg_codes:
+        inputs = _inputs(lake, rec, code)
+        links, found = _of(rec.links, code), _of(rec.discrepancies, code)
+        for output, table, schema in (("links", links, LINKS), ("discrepancies", found, DISCREPANCIES)):
+            folder = lake.reconcile(output, kijunbi, code)
+            manifest = {"dataset": f"reconcile/{output}", "kijunbi": kijunbi, "lg_code": code, "inputs": inputs}
+            write_partition(table.cast(schema), folder, schema, manifest)
+        bands = links.column("band").to_pylist()
+        kinds: dict[str, int] = {}
+        for kind in found.column("kind").to_pylist():
+            kinds[kind] = kinds.get(kind, 0) + 1
+        results.append(
+            ReconcileResult(
+                lg_code=code,
+                kijunbi=kijunbi,
+                links=str(lake.reconcile("links", kijunbi, code) / PART_FILE),
+                discrepancies=str(lake.reconcile("discrepancies", kijunbi, code) / PART_FILE),
+                auto=bands.count("auto"),
+                review=bands.count("review"),
+                kinds=kinds,
+            )
+        )
+        log.info("%s %s: %d auto, %d review links, findings %s", code, kijunbi, results[-1].auto,
+                 results[-1].review, kinds or "none")  # fmt: skip
+    return results
+
+
+def reconcile_day(
+    lake_root: str | Path, kijunbi: str, lg_codes: Sequence[str] | None = None, engine: Engine = "duckdb"
+) -> list[ReconcileResult]:
+    """Reconcile the 宛名 of ``lg_codes`` (all with a staged 宛名 snapshot when None) with the
+    national 住基 of ``kijunbi`` and stage the outputs; raises ``NothingToReconcile`` when the
+    snapshots are not staged."""
+    lake = Lake(Path(lake_root))
+    rec = compute(str(lake.root), kijunbi, lg_codes, engine)
+    try:
+        return stage(lake, rec)
+    finally:
+        rec.con.close()

@@ -1,0 +1,258 @@
+"""The keyed records of a 基準日, read from the lake into one DuckDB connection.
+
+Every matcher reads the same tables, built here once per run (columns: ``schema.KEYED``):
+
+- ``atena_keyed``: the 宛名 snapshot of the 基準日, every municipality asked for;
+- ``juki_keyed``: the national 住基 snapshot (every municipality with a staged 住基 snapshot)
+  as version 0, and the older names and addresses of the same persons from accepted history as
+  versions 1, 2, … (only versions whose keys differ from a newer one);
+- ``juki_last``: per municipality and 住民票コード, the latest 住基 row up to the 基準日 (also a
+  消除), which tells a 消除済み person (D001) from an unknown code (D002).
+
+Keys are computed once per distinct value (a name part, a 町字, a 番地 tail), not per row: a
+million records carry far fewer distinct values, and the key functions are plain Python.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+from jumin.core import duck
+from jumin.core.lake import Lake
+from jumin.core.layouts import ATENA, IDOJIYU, JUKI
+from transform import keys
+from transform.reconcile.schema import KEYED
+from transform.snapshot import versions_sql
+
+log = logging.getLogger(__name__)
+
+HIVE = "hive_partitioning = true, hive_types = {'kijunbi': DATE, 'known_at': DATE, 'lg_code': VARCHAR}"
+#: 氏 and 名 split at the first space (full- or half-width), as the standard writes 氏名
+_UJI = r"regexp_extract({c}, '^([^ 　]*)', 1)"
+_NA = r"trim(regexp_replace({c}, '^[^ 　]*[ 　]*', ''), ' 　')"
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a reconciliation run read: the municipalities with a 宛名 snapshot and those with a
+    住基 snapshot on the 基準日."""
+
+    kijunbi: str
+    atena_lg_codes: list[str]
+    juki_lg_codes: list[str]
+
+
+def _files(paths: Sequence[object]) -> str:
+    return "[" + ", ".join(duck.quote_literal(str(p)) for p in paths) + "]"
+
+
+def snapshot_files(lake: Lake, layout: str, kijunbi: str, lg_codes: Sequence[str] | None = None) -> dict[str, str]:
+    """lg_code → the staged snapshot file of the 基準日 (known at the 基準日)."""
+    out = {}
+    root = lake.snapshot(layout, kijunbi, kijunbi, "*").parent
+    for folder in sorted(root.glob("lg_code=*")):
+        code = folder.name.removeprefix("lg_code=")
+        if Lake.is_staged(folder) and (lg_codes is None or code in lg_codes):
+            out[code] = str(folder / "part-0.parquet")
+    return out
+
+
+def derive(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    source: str,
+    inputs: Sequence[str],
+    fn: Callable[..., tuple[object, ...]],
+    outputs: Sequence[tuple[str, pa.DataType]],
+) -> None:
+    """Create table ``name`` (the ``inputs`` columns, then ``outputs``) holding ``fn`` of every
+    distinct combination of ``inputs`` in ``source``: the one place keys leave SQL for Python."""
+    cols = ", ".join(duck.quote_ident(c) for c in inputs)
+    distinct = duck.arrow(con, name, f"SELECT DISTINCT {cols} FROM {source} ORDER BY ALL")
+    columns = [distinct.column(c).to_pylist() for c in inputs]
+    results = [fn(*values) for values in zip(*columns, strict=True)]
+    arrays = {c: distinct.column(c) for c in inputs}
+    for i, (out, typ) in enumerate(outputs):
+        arrays[out] = pa.array([r[i] for r in results], type=typ)
+    con.register("_derived", pa.table(arrays))
+    try:
+        duck.run(con, name, f"CREATE OR REPLACE TEMP TABLE {duck.quote_ident(name)} AS SELECT * FROM _derived")
+    finally:
+        con.unregister("_derived")
+
+
+def _name_keys(uji: str | None, na: str | None) -> tuple[str, str]:
+    return keys.kanji_key(uji) or "", keys.kanji_key(na) or ""
+
+
+def _kana_keys(uji: str | None, na: str | None) -> tuple[str, str]:
+    return keys.kana_key(uji) or "", keys.kana_key(na) or ""
+
+
+def _birth(text: str | None, flag: str | None, hyoki: str | None) -> tuple[int | None, int | None, int | None]:
+    parts = keys.birth_parts(text, flag, hyoki)
+    return parts.year, parts.month, parts.day
+
+
+def _atena_address(choaza: str | None, tail: str | None) -> tuple[str, str]:
+    return keys.choaza_key(choaza) or "", keys.banchi_key(tail) or ""
+
+
+def _juki_address(lg_code: str, jusho: str | None) -> tuple[str, str]:
+    parsed = keys.parse_jusho(jusho, lg_code)
+    return keys.choaza_key(parsed.choaza) or "", keys.banchi_key(parsed.banchi) or ""
+
+
+_STR = pa.string()
+_INT = pa.int32()
+
+
+def load_atena(con: duckdb.DuckDBPyConnection, lake: Lake, kijunbi: str, lg_codes: Sequence[str] | None) -> list[str]:
+    """Create ``atena_keyed`` from the 宛名 snapshots of the 基準日; the municipalities read."""
+    files = snapshot_files(lake, ATENA.name, kijunbi, lg_codes)
+    if not files:
+        duck.run(con, "atena_keyed", _empty_keyed("atena_keyed"))
+        return []
+    duck.run(
+        con,
+        "atena_raw",
+        f"CREATE TEMP TABLE atena_raw AS SELECT *, coalesce(uji_nihonjin, {_UJI.format(c='shimei')}) AS _uji, "
+        f"coalesce(na_nihonjin, {_NA.format(c='shimei')}) AS _na, "
+        f"{_UJI.format(c='shimei_furigana')} AS _uji_kana, {_NA.format(c='shimei_furigana')} AS _na_kana "
+        f"FROM read_parquet({_files(list(files.values()))}, {HIVE})",
+    )
+    _common_keys(con, "atena_raw")
+    derive(con, "atena_addr", "atena_raw", ["jusho_choaza", "jusho_banchigohyoki"], _atena_address,
+           [("choaza", _STR), ("banchi", _STR)])  # fmt: skip
+    one_line = "concat_ws('', r.jusho_todofuken, r.jusho_shikugunchosonmei, r.jusho_choaza, r.jusho_banchigohyoki)"
+    duck.run(
+        con,
+        "atena_keyed",
+        "CREATE TEMP TABLE atena_keyed AS SELECT lg_code || ':' || atenabango AS rec_id, lg_code, atenabango, "
+        "coalesce(juminhyokodo, '') AS juminhyokodo, jutokubun, 0::INTEGER AS version, shimei, "
+        "coalesce(shimei_furigana, '') AS shimei_furigana, n.uji_kanji, m.na_kanji, k.uji_kana, l.na_kana, "
+        "seibetsu, b.birth_year, b.birth_month, b.birth_day, coalesce(r.seinengappi_text, '') AS seinengappi_text, "
+        "jusho_shikuchosonkodo, ad.choaza, ad.banchi, "
+        f"{one_line} || CASE WHEN r.jusho_katagaki IS NULL THEN '' ELSE '　' || r.jusho_katagaki END AS jusho "
+        "FROM atena_raw r "
+        + _key_joins("r")
+        + " LEFT JOIN atena_addr ad ON ad.jusho_choaza IS NOT DISTINCT FROM r.jusho_choaza "
+        "AND ad.jusho_banchigohyoki IS NOT DISTINCT FROM r.jusho_banchigohyoki ORDER BY lg_code, atenabango",
+    )
+    return sorted(files)
+
+
+def _common_keys(con: duckdb.DuckDBPyConnection, raw: str) -> None:
+    """Name, kana and birth keys of ``raw`` (which has ``_uji``, ``_na``, ``_uji_kana``,
+    ``_na_kana`` and the 生年月日 items)."""
+    derive(con, "key_uji", raw, ["_uji"], lambda u: (keys.kanji_key(u) or "",), [("uji_kanji", _STR)])
+    derive(con, "key_na", raw, ["_na"], lambda n: (keys.kanji_key(n) or "",), [("na_kanji", _STR)])
+    derive(con, "key_uji_kana", raw, ["_uji_kana"], lambda u: (keys.kana_key(u) or "",), [("uji_kana", _STR)])
+    derive(con, "key_na_kana", raw, ["_na_kana"], lambda n: (keys.kana_key(n) or "",), [("na_kana", _STR)])
+    derive(
+        con,
+        "key_birth",
+        raw,
+        ["seinengappi_text", "seinengappi_fushofuragu", "seinengappi_fushohyoki"],
+        _birth,
+        [("birth_year", _INT), ("birth_month", _INT), ("birth_day", _INT)],
+    )
+
+
+def _key_joins(r: str) -> str:
+    def on(table: str, alias: str, cols: Sequence[str]) -> str:
+        cond = " AND ".join(f"{alias}.{c} IS NOT DISTINCT FROM {r}.{c}" for c in cols)
+        return f" LEFT JOIN {table} {alias} ON {cond}"
+
+    return (
+        on("key_uji", "n", ["_uji"])
+        + on("key_na", "m", ["_na"])
+        + on("key_uji_kana", "k", ["_uji_kana"])
+        + on("key_na_kana", "l", ["_na_kana"])
+        + on("key_birth", "b", ["seinengappi_text", "seinengappi_fushofuragu", "seinengappi_fushohyoki"])
+    )
+
+
+def _empty_keyed(name: str) -> str:
+    cols = ", ".join(
+        f"NULL::{'INTEGER' if f.type == pa.int32() else 'VARCHAR'} AS {duck.quote_ident(f.name)}" for f in KEYED
+    )
+    return f"CREATE TEMP TABLE {name} AS SELECT {cols} LIMIT 0"
+
+
+def load_juki(con: duckdb.DuckDBPyConnection, lake: Lake, kijunbi: str) -> list[str]:
+    """Create ``juki_keyed`` (national snapshot + history versions) and ``juki_last``; the
+    municipalities whose 住基 snapshot was read."""
+    files = snapshot_files(lake, JUKI.name, kijunbi)
+    history = [f for code in sorted(files) for f in lake.accepted_files(JUKI.name, code)]
+    d = f"DATE {duck.quote_literal(kijunbi)}"
+    if history:
+        # per municipality: a person's 履歴番号 count inside the file of the municipality that sent it
+        versions = versions_sql(JUKI, f"read_parquet({_files(history)})", kijunbi).replace(
+            "PARTITION BY", "PARTITION BY lg_code, ", 1
+        )
+        duck.run(
+            con,
+            "juki_hist",
+            f"CREATE TEMP TABLE juki_hist AS SELECT * FROM ({versions}) WHERE idobi <= {d} AND shoribi <= {d}",
+        )
+    else:
+        duck.run(con, "juki_hist", f"CREATE TEMP TABLE juki_hist AS SELECT * FROM read_parquet({_files([])})")
+    names = ", ".join(f"({duck.quote_literal(c)}, {duck.quote_literal(n)})" for c, n in sorted(IDOJIYU.items()))
+    duck.run(
+        con,
+        "juki_last",
+        "CREATE TEMP TABLE juki_last AS SELECT lg_code, juminhyokodo, idojiyu || ' ' || i.name AS status "
+        f"FROM juki_hist JOIN (VALUES {names}) i(code, name) ON i.code = idojiyu "
+        "QUALIFY row_number() OVER (PARTITION BY lg_code, juminhyokodo ORDER BY idobi DESC, rirekibango DESC) = 1",
+    )
+    if not files:
+        duck.run(con, "juki_keyed", _empty_keyed("juki_keyed"))
+        return []
+    # version 0: the staged snapshot; 1..: older rows of the same persons, newest first
+    duck.run(
+        con,
+        "juki_raw",
+        "CREATE TEMP TABLE juki_raw AS SELECT *, "
+        f"{_UJI.format(c='shimei')} AS _uji, {_NA.format(c='shimei')} AS _na, "
+        f"{_UJI.format(c='shimei_furigana')} AS _uji_kana, {_NA.format(c='shimei_furigana')} AS _na_kana FROM ("
+        f"SELECT s.*, 0 AS _v FROM read_parquet({_files(list(files.values()))}, {HIVE}) s "
+        "UNION ALL BY NAME SELECT h.* EXCLUDE (kijunbi), row_number() OVER (PARTITION BY h.lg_code, "
+        "h.juminhyokodo ORDER BY h.idobi DESC, h.rirekibango DESC) AS _v FROM juki_hist h "
+        f"SEMI JOIN read_parquet({_files(list(files.values()))}, {HIVE}) s "
+        "ON s.lg_code = h.lg_code AND s.juminhyokodo = h.juminhyokodo)",
+    )
+    _common_keys(con, "juki_raw")
+    derive(con, "juki_addr", "juki_raw", ["lg_code", "jusho"], _juki_address, [("choaza", _STR), ("banchi", _STR)])
+    compared = "r.shimei, r.shimei_furigana, r.jusho_shikuchosonkodo, r.jusho"
+    keyed = ", ".join("version" if f.name == "version" else duck.quote_ident(f.name) for f in KEYED)
+    duck.run(
+        con,
+        "juki_keyed",
+        f"CREATE TEMP TABLE juki_keyed AS SELECT {keyed} FROM (SELECT *, (row_number() OVER "
+        "(PARTITION BY lg_code, juminhyokodo ORDER BY _v) - 1)::INTEGER AS version FROM ("
+        "SELECT juminhyokodo AS rec_id, r.lg_code, '' AS atenabango, juminhyokodo, '' AS jutokubun, "
+        "_v, shimei, coalesce(shimei_furigana, '') AS shimei_furigana, n.uji_kanji, m.na_kanji, k.uji_kana, "
+        "l.na_kana, seibetsu, b.birth_year, b.birth_month, b.birth_day, "
+        "coalesce(r.seinengappi_text, '') AS seinengappi_text, jusho_shikuchosonkodo, ad.choaza, ad.banchi, "
+        "r.jusho FROM juki_raw r"
+        + _key_joins("r")
+        + " LEFT JOIN juki_addr ad ON ad.lg_code = r.lg_code AND ad.jusho IS NOT DISTINCT FROM r.jusho "
+        # an older version the same as a newer one in what is compared adds nothing
+        f"QUALIFY row_number() OVER (PARTITION BY r.lg_code, juminhyokodo, {compared} ORDER BY _v) = 1)) "
+        "ORDER BY lg_code, juminhyokodo, version",
+    )
+    return sorted(files)
+
+
+def load_inputs(con: duckdb.DuckDBPyConnection, lake: Lake, kijunbi: str, lg_codes: Sequence[str] | None) -> Inputs:
+    """Build every table of the run in ``con``."""
+    atena = load_atena(con, lake, kijunbi, lg_codes)
+    juki = load_juki(con, lake, kijunbi)
+    log.info("reconcile %s: 宛名 of %d municipalities, 住基 of %d", kijunbi, len(atena), len(juki))
+    return Inputs(kijunbi, atena, juki)

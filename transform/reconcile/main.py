@@ -1,0 +1,88 @@
+"""Reconciliation of a 基準日: what ``load.reconcile`` stages, computed in one DuckDB connection.
+
+1. the keyed records (:mod:`transform.reconcile.frames`): 宛名 of the municipalities asked for,
+   the national 住基 with its history;
+2. 住登者: linked by 住民票コード, and every discrepancy with the 住基 person found by the rules
+   of ``expectations.reconcile`` (:mod:`transform.reconcile.deterministic`);
+3. 住登外者: candidates from probabilistic linking (:mod:`transform.reconcile.link`);
+4. the clerks' decisions applied last: they always win over scores.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from jumin.core import duck
+from jumin.core.lake import Lake
+from transform.config import RECONCILE_DUCK
+from transform.errors import NothingToReconcile
+from transform.reconcile.deterministic import Engine, build_taisho, discrepancies
+from transform.reconcile.frames import Inputs, load_inputs
+from transform.reconcile.schema import DISCREPANCIES, LINKS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Reconciliation:
+    """The computed outputs of one 基準日, each with an ``lg_code`` column to partition by."""
+
+    inputs: Inputs
+    lg_codes: list[str]
+    links: pa.Table
+    discrepancies: pa.Table
+    con: duckdb.DuckDBPyConnection
+
+
+def with_lg_code(schema: pa.Schema) -> pa.Schema:
+    """An output schema with the partition column ``lg_code`` in front."""
+    return schema.insert(0, pa.field("lg_code", pa.string()))
+
+
+def jumin_links(con: duckdb.DuckDBPyConnection, lg_codes: Sequence[str]) -> pa.Table:
+    """Links of 住登者 by 住民票コード: every 住登者 宛名 whose code is a 住基 person resident
+    anywhere on the 基準日 (a 消除済み or unknown code is a discrepancy, not a link)."""
+    codes = ", ".join(duck.quote_literal(c) for c in lg_codes) or "NULL"
+    sql = (
+        "SELECT a.lg_code, a.atenabango, a.juminhyokodo, NULL::VARCHAR AS target_lg_code, "
+        "NULL::VARCHAR AS target_atenabango, 'auto' AS band, 1.0::DOUBLE AS match_probability, "
+        "NULL::DOUBLE AS match_weight, 'juminhyokodo' AS method, 1::INTEGER AS rank, "
+        "[{'item': 'juminhyokodo', 'agreement': '一致', 'weight': NULL::DOUBLE}] AS reasons, "
+        "NULL::VARCHAR AS decision FROM atena_keyed a "
+        f"WHERE a.jutokubun = '1' AND a.lg_code IN ({codes}) AND a.juminhyokodo IN "
+        "(SELECT juminhyokodo FROM juki_keyed WHERE version = 0) ORDER BY a.lg_code, a.atenabango"
+    )
+    return duck.arrow(con, "links by 住民票コード", sql).cast(with_lg_code(LINKS))
+
+
+def compute(
+    lake_root: str,
+    kijunbi: str,
+    lg_codes: Sequence[str] | None = None,
+    engine: Engine = "duckdb",
+) -> Reconciliation:
+    """Reconcile the 宛名 of ``lg_codes`` (every municipality with a staged 宛名 snapshot of
+    the 基準日 when None) with the national 住基 of the 基準日."""
+    lake = Lake(Path(lake_root))
+    con = duck.connect(RECONCILE_DUCK)
+    inputs = load_inputs(con, lake, kijunbi, lg_codes)
+    wanted = sorted(lg_codes) if lg_codes is not None else inputs.atena_lg_codes
+    missing = sorted(set(wanted) - set(inputs.atena_lg_codes))
+    if not wanted or missing:
+        raise NothingToReconcile(
+            f"no staged 宛名 snapshot of {kijunbi} for {', '.join(missing) or 'any municipality'} in "
+            f"{lake.root} (stage it with `jumin snapshot --as-of {kijunbi}` first)"
+        )
+    if not inputs.juki_lg_codes:
+        raise NothingToReconcile(f"no staged 住基 snapshot of {kijunbi} in {lake.root}: nothing to reconcile against")
+    build_taisho(con, wanted)
+    found = discrepancies(con, engine).drop_columns(["_row"])
+    links = jumin_links(con, wanted)
+    log.info("reconcile %s: %d links, %d findings", kijunbi, links.num_rows, found.num_rows)
+    return Reconciliation(inputs, wanted, links, found.cast(with_lg_code(DISCREPANCIES)), con)
