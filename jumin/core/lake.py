@@ -14,6 +14,7 @@
     <lake>/delta/<layout>/from=<ref>/to=<ref>/lg_code=<c>/part-0.parquet (+ _manifest.json)
     <lake>/reconcile/<output>/kijunbi=<d>/lg_code=<c>/part-0.parquet (+ _manifest.json)
     <lake>/reconcile/model/kijunbi=<d>/model.json          the trained linking model of the run
+    <lake>/reconcile/work/kijunbi=<d>/juki_keyed.parquet   the national 住基 keyed once per run
     <lake>/reconcile/review/kijunbi=<d>/lg_code=<c>/       the clerk's review files (xlsx, csv)
 """
 
@@ -151,6 +152,11 @@ class Lake:
     def reconcile_model(self, kijunbi: str) -> Path:
         """The linking model trained (or reused) by the reconciliation of a 基準日."""
         return self.root / "reconcile" / "model" / f"kijunbi={kijunbi}" / "model.json"
+
+    def reconcile_work(self, kijunbi: str) -> Path:
+        """The national 住基 of a 基準日 keyed once for every municipality's reconciliation
+        (``juki_keyed.parquet``, ``juki_last.parquet``); rebuilt by every run, not a dataset."""
+        return self.root / "reconcile" / "work" / f"kijunbi={kijunbi}"
 
     def review_folder(self, kijunbi: str, lg_code: str) -> Path:
         """The review files (名寄せ候補一覧, xlsx and csv) of a municipality for a 基準日."""

@@ -248,11 +248,3 @@ def load_juki(con: duckdb.DuckDBPyConnection, lake: Lake, kijunbi: str) -> list[
         "ORDER BY lg_code, juminhyokodo, version",
     )
     return sorted(files)
-
-
-def load_inputs(con: duckdb.DuckDBPyConnection, lake: Lake, kijunbi: str, lg_codes: Sequence[str] | None) -> Inputs:
-    """Build every table of the run in ``con``."""
-    atena = load_atena(con, lake, kijunbi, lg_codes)
-    juki = load_juki(con, lake, kijunbi)
-    log.info("reconcile %s: 宛名 of %d municipalities, 住基 of %d", kijunbi, len(atena), len(juki))
-    return Inputs(kijunbi, atena, juki)

@@ -19,11 +19,12 @@ import duckdb
 import pyarrow as pa
 
 from jumin.core import duck
+from jumin.core.files import atomic_path, remove_stale_temps
 from jumin.core.lake import Lake
 from transform.config import RECONCILE_DUCK
 from transform.errors import NothingToReconcile
 from transform.reconcile.deterministic import Engine, build_taisho, discrepancies
-from transform.reconcile.frames import Inputs, load_inputs
+from transform.reconcile.frames import Inputs, load_atena, load_juki, snapshot_files
 from transform.reconcile.schema import DISCREPANCIES, LINKS
 
 log = logging.getLogger(__name__)
@@ -61,26 +62,72 @@ def jumin_links(con: duckdb.DuckDBPyConnection, lg_codes: Sequence[str]) -> pa.T
     return duck.arrow(con, "links by 住民票コード", sql).cast(with_lg_code(LINKS))
 
 
+@dataclass(frozen=True)
+class PreparedJuki:
+    """The national 住基 of a 基準日, keyed once (:func:`prepare_juki`) for every municipality."""
+
+    kijunbi: str
+    folder: str
+    lg_codes: list[str]
+
+    def to_dict(self) -> dict[str, str | list[str]]:
+        return {"kijunbi": self.kijunbi, "folder": self.folder, "lg_codes": self.lg_codes}
+
+
+WORK_TABLES = ("juki_keyed", "juki_last")
+
+
+def prepare_juki(lake_root: str | Path, kijunbi: str) -> PreparedJuki:
+    """Read the national 住基 of ``kijunbi`` (every staged 住基 snapshot and its history) once,
+    key it, and write it to the lake's work folder for the municipalities' tasks; raises
+    NothingToReconcile when no 住基 snapshot of the day is staged."""
+    lake = Lake(Path(lake_root))
+    folder = lake.reconcile_work(kijunbi)
+    con = duck.connect(RECONCILE_DUCK)
+    try:
+        codes = load_juki(con, lake, kijunbi)
+        if not codes:
+            raise NothingToReconcile(
+                f"no staged 住基 snapshot of {kijunbi} under {lake.snapshot('juki', kijunbi, kijunbi, '<code>')}: "
+                "nothing to reconcile against"
+            )
+        folder.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(folder)
+        for table in WORK_TABLES:
+            with atomic_path(folder / f"{table}.parquet") as tmp:
+                duck.run(con, table, f"COPY {table} TO {duck.quote_literal(str(tmp))} (FORMAT parquet)")
+    finally:
+        con.close()
+    log.info("reconcile %s: 住基 of %d municipalities keyed into %s", kijunbi, len(codes), folder)
+    return PreparedJuki(kijunbi, str(folder), codes)
+
+
 def compute(
-    lake_root: str,
+    lake_root: str | Path,
     kijunbi: str,
     lg_codes: Sequence[str] | None = None,
     engine: Engine = "duckdb",
+    prepared: PreparedJuki | None = None,
 ) -> Reconciliation:
     """Reconcile the 宛名 of ``lg_codes`` (every municipality with a staged 宛名 snapshot of
-    the 基準日 when None) with the national 住基 of the 基準日."""
+    the 基準日 when None) with the national 住基 of the 基準日 (keyed now unless ``prepared``)."""
     lake = Lake(Path(lake_root))
-    con = duck.connect(RECONCILE_DUCK)
-    inputs = load_inputs(con, lake, kijunbi, lg_codes)
-    wanted = sorted(lg_codes) if lg_codes is not None else inputs.atena_lg_codes
-    missing = sorted(set(wanted) - set(inputs.atena_lg_codes))
+    available = sorted(snapshot_files(lake, "atena", kijunbi))
+    wanted = available if lg_codes is None else sorted(set(lg_codes))
+    missing = sorted(set(wanted) - set(available))
     if not wanted or missing:
         raise NothingToReconcile(
-            f"no staged 宛名 snapshot of {kijunbi} for {', '.join(missing) or 'any municipality'} in "
-            f"{lake.root} (stage it with `jumin snapshot --as-of {kijunbi}` first)"
+            f"no staged 宛名 snapshot of {kijunbi} for {', '.join(missing) or 'any municipality'} under "
+            f"{lake.snapshot('atena', kijunbi, kijunbi, '<code>')} (stage it with `jumin snapshot --as-of "
+            f"{kijunbi}` first)"
         )
-    if not inputs.juki_lg_codes:
-        raise NothingToReconcile(f"no staged 住基 snapshot of {kijunbi} in {lake.root}: nothing to reconcile against")
+    prepared = prepared or prepare_juki(lake.root, kijunbi)
+    con = duck.connect(RECONCILE_DUCK)
+    for table in WORK_TABLES:
+        path = duck.quote_literal(str(Path(prepared.folder) / f"{table}.parquet"))
+        duck.run(con, table, f"CREATE TEMP TABLE {table} AS FROM read_parquet({path}, hive_partitioning = false)")
+    load_atena(con, lake, kijunbi, wanted)
+    inputs = Inputs(kijunbi, wanted, prepared.lg_codes)
     build_taisho(con, wanted)
     found = discrepancies(con, engine).drop_columns(["_row"])
     links = jumin_links(con, wanted)
