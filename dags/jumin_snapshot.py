@@ -16,6 +16,9 @@ Runs when `jumin_ingest` accepts new rows (Asset `jumin_accepted`) or when trigg
    `_manifest.json`, replaced atomically; a rerun gives byte-identical files.
 3. **delta** (when **delta** is on and **known_at** is empty) — the changes into each 基準日
    from the staged 基準日 before it: `<lake>/delta/<layout>/from=<d0>/to=<d>/lg_code=<code>/`.
+4. **announce** — once every snapshot is staged (and only for snapshots as known on their own
+   day, **known_at** empty), updates the Asset `jumin_snapshots` with the lake, the 基準日 and
+   their municipalities: `jumin_reconcile` runs on it.
 
 Backfill a month: `{"kijunbi": "2026-10-01", "until": "2026-10-31"}` (see `docs/operations.md`).
 """
@@ -27,12 +30,20 @@ from typing import TYPE_CHECKING, Any
 import pendulum
 from airflow.sdk import Asset, Param, dag, task
 
-from jumin.apps.orchestration import ACCEPTED_ASSET, LG_CODES_PARAM, OPTIONAL_DATE_PARAM, default_paths
+from jumin.apps.orchestration import (
+    ACCEPTED_ASSET,
+    LG_CODES_PARAM,
+    OPTIONAL_DATE_PARAM,
+    SNAPSHOTS_ASSET,
+    default_paths,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk.execution_time.context import TriggeringAssetEventsAccessor
+    from airflow.sdk.types import OutletEventAccessorsProtocol
 
 PATHS = default_paths()
+SNAPSHOTS = Asset(SNAPSHOTS_ASSET)
 
 
 @dag(
@@ -85,8 +96,28 @@ def jumin_snapshot() -> None:
             return []  # deltas chain the snapshots as known on their own day
         return [r.to_dict() for r in fail_fast(delta_municipality, p["lake"], lg_code, kijunbi, until)]
 
+    @task(outlets=[SNAPSHOTS])
+    def announce(
+        planned: list[dict[str, str | None]],
+        params: dict[str, Any] | None = None,
+        outlet_events: OutletEventAccessorsProtocol | None = None,
+    ) -> dict[str, Any]:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from jumin.apps.orchestration import snapshots_event
+
+        p = params or {}
+        if p["known_at"]:
+            raise AirflowSkipException("snapshots as known at a later 処理日 are not reconciled")
+        extra = snapshots_event(planned, p["lake"])
+        assert outlet_events is not None, "Airflow gives a task with outlets its outlet_events"
+        outlet_events[SNAPSHOTS].extra = extra
+        return extra
+
     planned = plan()
-    snapshot.expand_kwargs(planned) >> delta.expand_kwargs(planned)
+    staged = snapshot.expand_kwargs(planned)
+    staged >> delta.expand_kwargs(planned)
+    staged >> announce(planned)  # type: ignore[arg-type]  # Airflow resolves the XComArg when the task runs
 
 
 jumin_snapshot()

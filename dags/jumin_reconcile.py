@@ -1,0 +1,85 @@
+"""
+### jumin_reconcile — 宛名 reconciled with the national 住基 of a 基準日
+
+Runs when `jumin_snapshot` stages the snapshots of a 基準日 (Asset `jumin_snapshots`) or when
+triggered by hand.
+
+1. **plan** — which (municipality, 基準日): with **kijunbi** set, that day for every municipality
+   with a staged 宛名 snapshot or those in **lg_codes**; when triggered, the days and
+   municipalities of the events, which must name this run's **lake** (default: the
+   deployment's `JUMIN_LAKE`). A municipality or day without a staged 宛名 snapshot fails the
+   run, named: never a run that reconciles nothing.
+2. **prepare** — the national 住基 of each day (every staged 住基 snapshot and its history),
+   read and keyed once: `<lake>/reconcile/work/kijunbi=<d>/`.
+3. **reconcile** (one mapped task per municipality) — 住登者 linked by 住民票コード and checked
+   (D001–D007; H001 表記ゆれ apart), 住登外者 linked to 住基:
+   `<lake>/reconcile/links/kijunbi=<d>/lg_code=<code>/part-0.parquet` and
+   `<lake>/reconcile/discrepancies/…`, each with its `_manifest.json`, replaced atomically; a
+   rerun gives byte-identical files. **engine** `gx` runs the discrepancy rules as a Great
+   Expectations suite (the reference) instead of DuckDB.
+
+See `docs/reconcile.md`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pendulum
+from airflow.sdk import Asset, Param, dag, task
+
+from jumin.apps.orchestration import LG_CODES_PARAM, OPTIONAL_DATE_PARAM, SNAPSHOTS_ASSET, default_paths
+
+if TYPE_CHECKING:
+    from airflow.sdk.execution_time.context import TriggeringAssetEventsAccessor
+
+PATHS = default_paths()
+
+
+@dag(
+    dag_id="jumin_reconcile",
+    schedule=[Asset(SNAPSHOTS_ASSET)],
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Tokyo"),
+    catchup=False,
+    doc_md=__doc__,
+    tags=["jumin", "名寄せ"],
+    params={
+        "kijunbi": Param("", **OPTIONAL_DATE_PARAM, description="基準日; empty = the days of the staged snapshots"),
+        "lg_codes": Param([], **LG_CODES_PARAM),
+        "engine": Param("duckdb", enum=["duckdb", "gx"], description="who runs the discrepancy rules"),
+        "lake": Param(PATHS["lake"], type="string", description="lake root"),
+    },
+)
+def jumin_reconcile() -> None:
+    @task
+    def plan(
+        params: dict[str, Any] | None = None, triggering_asset_events: TriggeringAssetEventsAccessor | None = None
+    ) -> list[dict[str, str]]:
+        from jumin.apps.orchestration import fail_fast, reconcile_plan
+
+        p = params or {}
+        events = [e.extra for evs in (triggering_asset_events or {}).values() for e in evs]
+        return fail_fast(reconcile_plan, p["lake"], p, events)
+
+    @task
+    def prepare(planned: list[dict[str, str]], params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        from jumin.apps.orchestration import fail_fast
+        from transform.reconcile.main import prepare_juki
+
+        lake = (params or {})["lake"]
+        return [fail_fast(prepare_juki, lake, day).to_dict() for day in sorted({p["kijunbi"] for p in planned})]
+
+    @task(map_index_template="{{ lg_code }}")
+    def reconcile(lg_code: str, kijunbi: str, params: dict[str, Any] | None = None) -> list[dict[str, str | int]]:
+        from jumin.apps.orchestration import fail_fast
+        from load.reconcile import reconcile_day
+
+        p = params or {}
+        results = fail_fast(reconcile_day, p["lake"], kijunbi, [lg_code], p["engine"], prepared=True)
+        return [r.to_dict() for r in results]
+
+    planned = plan()
+    prepare(planned) >> reconcile.expand_kwargs(planned)
+
+
+jumin_reconcile()
