@@ -36,16 +36,16 @@ FRAME_COLUMNS = (
     "a_status",
     "j_status",  # the latest 住基 異動 of the person here (e.g. "20 死亡")
     "a_shimei",
-    "j_shimei",
     "a_shimei_key",
-    "j_shimei_key",
     "a_seinengappi",
-    "j_seinengappi",
     "a_seibetsu",
-    "j_seibetsu",
     "a_jusho",
-    "j_jusho",
     "a_jusho_key",
+    "j_shimei",
+    "j_shimei_key",
+    "j_seinengappi",
+    "j_seibetsu",
+    "j_jusho",
     "j_jusho_key",
 )
 
@@ -153,8 +153,9 @@ def findings_sql(source: str, rules: tuple[DiscrepancyRule, ...] = RULES) -> str
     for order, rule in enumerate(rules):
         a, j = (quote_ident(c) for c in rule.values)
         parts.append(
-            f"SELECT _row, lg_code, nullif(atenabango, '') AS atenabango, juminhyokodo, {quote_literal(rule.kind)} AS kind, "
-            f"{quote_literal(rule.item)} AS item, {a} AS atena_value, {j} AS juki_value, {order} AS _rule "
+            f"SELECT _row, lg_code, nullif(atenabango, '') AS atenabango, juminhyokodo, "
+            f"{quote_literal(rule.kind)} AS kind, {quote_literal(rule.item)} AS item, "
+            f"{a} AS atena_value, {j} AS juki_value, {order} AS _rule "
             f"FROM {source} WHERE {rule_condition_sql(rule)}"
         )
     return f"SELECT * EXCLUDE (_rule) FROM ({' UNION ALL '.join(parts)}) ORDER BY _row, _rule"
