@@ -110,20 +110,30 @@ def rule_statistics(con: duckdb.DuckDBPyConnection, rules: list[Rule]) -> list[d
 def validation_result(layout: Layout, stats: list[dict[str, Any]], set_id: str, kijunbi: str) -> Any:
     """The set's results as a GX ``ExpectationSuiteValidationResult`` of the layout's suite,
     with the sampled values masked and no clock: run name = set id, run time = 基準日."""
+    from expectations.suite import build_suite
+
+    return suite_result(build_suite(layout), stats, set_id, kijunbi, layout.name, {"set_id": set_id})
+
+
+def suite_result(
+    suite: Any, stats: list[dict[str, Any]], run_name: str, kijunbi: str, asset: str, batch: dict[str, str]
+) -> Any:
+    """Per-expectation statistics of ``suite`` (in its order) as a GX validation result, the
+    sampled values masked, no clock: run time = the 基準日."""
     from great_expectations.core import (
         ExpectationSuiteValidationResult,
         ExpectationValidationResult,
     )
 
-    from expectations.suite import build_suite
+    def masked(v: Any) -> Any:
+        return [mask_value(x) for x in v] if isinstance(v, list) else mask_value(v)
 
-    suite = build_suite(layout)
     no_exception = {"raised_exception": False, "exception_message": None, "exception_traceback": None}
     results = [
         ExpectationValidationResult(
             success=s["unexpected_count"] == 0,
             expectation_config=e.configuration,
-            result={**s, "partial_unexpected_list": [mask_value(v) for v in s.get("partial_unexpected_list", [])]},
+            result={**s, "partial_unexpected_list": [masked(v) for v in s.get("partial_unexpected_list", [])]},
             exception_info=no_exception,
         )
         for e, s in zip(suite.expectations, stats, strict=True)
@@ -140,13 +150,13 @@ def validation_result(layout: Layout, stats: list[dict[str, Any]], set_id: str, 
             "success_percent": 100.0 * passed / max(len(results), 1),
         },
         meta={
-            "run_id": {"run_name": set_id, "run_time": f"{kijunbi}T00:00:00+09:00"},
+            "run_id": {"run_name": run_name, "run_time": f"{kijunbi}T00:00:00+09:00"},
             "great_expectations_version": version("great_expectations"),
-            "batch_spec": {"data_asset_name": layout.name},
+            "batch_spec": {"data_asset_name": asset},
             "active_batch_definition": {
                 "datasource_name": "jumin",
-                "data_asset_name": layout.name,
-                "batch_identifiers": {"set_id": set_id},
+                "data_asset_name": asset,
+                "batch_identifiers": batch,
             },
         },
     )

@@ -66,6 +66,17 @@ def _inputs(lake: Lake, rec: Reconciliation, lg_code: str) -> dict[str, Any]:
     }
 
 
+def write_reconcile_docs(path: Path, stats: list[dict[str, Any]], kijunbi: str, lg_code: str) -> Path:
+    """The GX Data Docs page of a municipality's discrepancy rules (masked, offline, same bytes
+    for the same statistics)."""
+    from expectations.data_docs import suite_result, write_data_docs
+    from expectations.reconcile import build_suite
+
+    result = suite_result(build_suite(), stats, f"reconcile {lg_code}", kijunbi, "taisho", {"lg_code": lg_code})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_data_docs(result, path)
+
+
 def stage(lake: Lake, rec: Reconciliation) -> list[ReconcileResult]:
     """Write every municipality's links and discrepancies partitions."""
     results = []
@@ -77,6 +88,7 @@ def stage(lake: Lake, rec: Reconciliation) -> list[ReconcileResult]:
             folder = lake.reconcile(output, kijunbi, code)
             manifest = {"dataset": f"reconcile/{output}", "kijunbi": kijunbi, "lg_code": code, "inputs": inputs}
             write_partition(table.cast(schema), folder, schema, manifest)
+        write_reconcile_docs(lake.reconcile_docs(kijunbi, code), rec.rule_stats[code], kijunbi, code)
         bands = links.column("band").to_pylist()
         kinds: dict[str, int] = {}
         for kind in found.column("kind").to_pylist():

@@ -14,8 +14,10 @@
     <lake>/delta/<layout>/from=<ref>/to=<ref>/lg_code=<c>/part-0.parquet (+ _manifest.json)
     <lake>/reconcile/<output>/kijunbi=<d>/lg_code=<c>/part-0.parquet (+ _manifest.json)
     <lake>/reconcile/model/kijunbi=<d>/model.json          the trained linking model of the run
+    <lake>/reconcile/docs/kijunbi=<d>/lg_code=<c>.html      GX Data Docs of the discrepancy rules
     <lake>/reconcile/work/kijunbi=<d>/juki_keyed.parquet   the national 住基 keyed once per run
-    <lake>/reconcile/review/kijunbi=<d>/lg_code=<c>/       the clerk's review files (xlsx, csv)
+    <lake>/reconcile/review/kijunbi=<d>/lg_code=<c>/       the clerk's review files (xlsx, csv):
+                                                           nayose_koho_<YYYYMMDD>.xlsx (+ .csv)
 """
 
 from __future__ import annotations
@@ -149,6 +151,10 @@ class Lake:
         """Partition folder of a reconciliation output (``links`` or ``discrepancies``) of a 基準日."""
         return self.root / "reconcile" / output / f"kijunbi={kijunbi}" / f"lg_code={lg_code}"
 
+    def reconcile_docs(self, kijunbi: str, lg_code: str) -> Path:
+        """The Data Docs page of a municipality's discrepancy rules for a 基準日."""
+        return self.root / "reconcile" / "docs" / f"kijunbi={kijunbi}" / f"lg_code={lg_code}.html"
+
     def reconcile_model(self, kijunbi: str) -> Path:
         """The linking model trained (or reused) by the reconciliation of a 基準日."""
         return self.root / "reconcile" / "model" / f"kijunbi={kijunbi}" / "model.json"
@@ -161,6 +167,18 @@ class Lake:
     def review_folder(self, kijunbi: str, lg_code: str) -> Path:
         """The review files (名寄せ候補一覧, xlsx and csv) of a municipality for a 基準日."""
         return self.root / "reconcile" / "review" / f"kijunbi={kijunbi}" / f"lg_code={lg_code}"
+
+    def review_file(self, kijunbi: str, lg_code: str, suffix: str) -> Path:
+        """``nayose_koho_<YYYYMMDD><suffix>`` (``.xlsx`` or ``.csv``) in :meth:`review_folder`: the
+        name staff find in their outbox, which they may upload again as it is (ASCII only)."""
+        return self.review_folder(kijunbi, lg_code) / f"{REVIEW_STEM}_{kijunbi.replace('-', '')}{suffix}"
+
+    def review_files(self, lg_code: str, kijunbi: str | None = None) -> list[Path]:
+        """The review files of a municipality (for one 基準日, or all), sorted."""
+        folder = self.review_folder(kijunbi or "*", lg_code)
+        return sorted(
+            p for p in self.root.glob(str(folder.relative_to(self.root)) + f"/{REVIEW_STEM}_*") if p.is_file()
+        )
 
     def dataset_glob(self, zone: str, layout: str) -> str:
         """A DuckDB glob over every data file of a staged zone (``snapshot`` or ``delta``)."""
@@ -176,6 +194,9 @@ class Lake:
         names = {p.name.removeprefix("lg_code=") for p in self.root.glob(f"{zone}/*/lg_code=*") if p.is_dir()}
         return sorted(n for n in names if is_valid_lg_code(n))
 
+
+#: the review files' name stem (名寄せ候補)
+REVIEW_STEM = "nayose_koho"
 
 #: the data file of a staged partition, and the manifest written after it
 PART_FILE = "part-0.parquet"

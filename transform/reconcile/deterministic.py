@@ -5,7 +5,7 @@ discrepancy rules run over it by DuckDB (default) or by Great Expectations (refe
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import duckdb
 import pyarrow as pa
@@ -97,4 +97,45 @@ def discrepancies(con: duckdb.DuckDBPyConnection, engine: Engine = "duckdb") -> 
     return pa.Table.from_pylist(rows, schema=FINDINGS)
 
 
-__all__ = ["RULES", "Engine", "build_taisho", "discrepancies", "taisho_sql"]
+#: sampled values per rule on a Data Docs page
+PARTIAL = 20
+
+
+def rule_statistics(con: duckdb.DuckDBPyConnection, found: pa.Table, lg_code: str) -> list[dict[str, Any]]:
+    """Per rule (in :data:`RULES` order) for one municipality: the 突合表 rows it looked at, the
+    rows it found and the first values found (宛名's and 住基's), as GX results count them."""
+    code = duck.quote_literal(lg_code)
+    con.register("_found", found)
+    try:
+        stats = []
+        for rule in RULES:
+            where = " AND ".join(f"{duck.quote_ident(c)} = '1'" for c in rule.when)
+            total = duck.scalar(con, "taisho", f"SELECT count(*) FROM taisho WHERE lg_code = {code} AND {where}")
+            hits = duck.rows(
+                con,
+                "findings",
+                f"SELECT atena_value, juki_value FROM _found WHERE lg_code = {code} AND kind = "
+                f"{duck.quote_literal(rule.kind)} ORDER BY _row LIMIT {PARTIAL}",
+            )
+            n = duck.scalar(
+                con, "findings", f"SELECT count(*) FROM _found WHERE lg_code = {code} AND kind = '{rule.kind}'"
+            )
+            sample = [list(h) for h in hits] if rule.check == "equal" else [h[1] or h[0] for h in hits]
+            stats.append(
+                {
+                    "element_count": total,
+                    "missing_count": 0,
+                    "missing_percent": 0.0,
+                    "unexpected_count": n,
+                    "unexpected_percent": 100.0 * n / max(total, 1),
+                    "unexpected_percent_nonmissing": 100.0 * n / max(total, 1),
+                    "unexpected_percent_total": 100.0 * n / max(total, 1),
+                    "partial_unexpected_list": sample,
+                }
+            )
+        return stats
+    finally:
+        con.unregister("_found")
+
+
+__all__ = ["RULES", "Engine", "build_taisho", "discrepancies", "rule_statistics", "taisho_sql"]

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -24,7 +25,7 @@ from jumin.core.files import atomic_path, atomic_write_text, remove_stale_temps
 from jumin.core.lake import Lake
 from transform.config import RECONCILE_DUCK
 from transform.errors import NothingToReconcile
-from transform.reconcile.deterministic import Engine, build_taisho, discrepancies
+from transform.reconcile.deterministic import Engine, build_taisho, discrepancies, rule_statistics
 from transform.reconcile.frames import Inputs, load_atena, load_juki, snapshot_files
 from transform.reconcile.schema import DISCREPANCIES, LINKS
 
@@ -39,6 +40,8 @@ class Reconciliation:
     lg_codes: list[str]
     links: pa.Table
     discrepancies: pa.Table
+    #: per municipality, the rules' statistics for its Data Docs page
+    rule_stats: dict[str, list[dict[str, Any]]]
     con: duckdb.DuckDBPyConnection
 
 
@@ -146,7 +149,10 @@ def compute(
     load_atena(con, lake, kijunbi, wanted)
     inputs = Inputs(kijunbi, wanted, prepared.lg_codes)
     build_taisho(con, wanted)
-    found = discrepancies(con, engine).drop_columns(["_row"])
+    found = discrepancies(con, engine)
+    stats = {code: rule_statistics(con, found, code) for code in wanted}
     links = jumin_links(con, wanted)
     log.info("reconcile %s: %d links, %d findings", kijunbi, links.num_rows, found.num_rows)
-    return Reconciliation(inputs, wanted, links, found.cast(with_lg_code(DISCREPANCIES)), con)
+    return Reconciliation(
+        inputs, wanted, links, found.drop_columns(["_row"]).cast(with_lg_code(DISCREPANCIES)), stats, con
+    )
