@@ -151,6 +151,10 @@ class Lake:
         """Partition folder of a reconciliation output (``links`` or ``discrepancies``) of a 基準日."""
         return self.root / "reconcile" / output / f"kijunbi={kijunbi}" / f"lg_code={lg_code}"
 
+    def reconcile_glob(self, output: str) -> str:
+        """A DuckDB glob over every data file of a reconciliation output (``links`` …)."""
+        return str(self.root / "reconcile" / output / "**" / "*.parquet")
+
     def reconcile_docs(self, kijunbi: str, lg_code: str) -> Path:
         """The Data Docs page of a municipality's discrepancy rules for a 基準日."""
         return self.root / "reconcile" / "docs" / f"kijunbi={kijunbi}" / f"lg_code={lg_code}.html"
