@@ -122,7 +122,7 @@ def item_rules(item: Item, layout: Layout) -> list[Rule]:
         out.append(Rule("not_null", (col,), "E0001", col, "required", "必須項目です"))
     if item.required_when:
         other, values = item.required_when
-        shown = "・".join(v or "空欄" for v in values)
+        shown = "・".join({"": "空欄", NOT_EMPTY: "入力あり"}.get(v, v) for v in values)
         out.append(
             Rule(
                 "not_null",

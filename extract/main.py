@@ -46,8 +46,8 @@ from extract.config import FILE_NAME, ExtractConfig
 from extract.errors import UploadSetRejected
 from extract.inbox import Inbox, InboxFile, check_plain, refused
 from extract.landing import open_inbox
-from extract.outbox import return_receipts
-from extract.parse import ParsedFile, decode, parse
+from extract.outbox import return_receipts, return_review_files
+from extract.parse import ParsedFile, decode, parse, parse_xlsx
 from jumin.core.checkdigits import is_valid_lg_code
 from jumin.core.errors import Finding
 from jumin.core.files import atomic_write_bytes, remove_stale_temps, sha256_bytes, sha256_file
@@ -58,6 +58,7 @@ from jumin.core.layouts import LAYOUTS, get_layout
 from jumin.core.manifest import ENCODINGS, MANIFEST_SUFFIX, Manifest
 from jumin.core.parsed import FileRows, ParsedSet
 from jumin.core.receipt import Receipt, is_final, write_receipt
+from jumin.core.xlsx import is_xlsx
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,14 @@ def return_municipality_receipts(source: str | Path, lake_root: str | Path, lg_c
     """Return the municipality's new or changed receipts: put them into its outbox."""
     with open_inbox(source, lg_code) as inbox:
         return return_receipts(inbox, lake_root)
+
+
+def return_municipality_review_files(
+    source: str | Path, lake_root: str | Path, lg_code: str, kijunbi: str | None = None
+) -> list[str]:
+    """Return the municipality's new or changed review files (名寄せ候補) to its outbox."""
+    with open_inbox(source, lg_code) as inbox:
+        return return_review_files(inbox, lake_root, kijunbi)
 
 
 def ingest_inbox(
@@ -355,16 +364,22 @@ def verify_checksums(folder: Path, manifest: Manifest) -> None:
 
 def parse_file(path: Path, manifest: Manifest, encoding: str, gaiji: dict[int, str] | None = None) -> ParsedFile:
     """Decode a data file, apply the municipality's 外字 map, parse it strictly and check its
-    record count against the manifest."""
+    record count against the manifest. An ``.xlsx`` file is read as a workbook (its declared
+    encoding does not apply)."""
     layout = get_layout(manifest.layout)
     data = path.read_bytes()
-    text, replaced = apply_map(decode(data, encoding, path.name), gaiji or {})
-    # the bytes of a UTF-8 file are already the text's UTF-8, unless 外字 were replaced
-    utf8 = (
-        data.removeprefix(b"\xef\xbb\xbf") if not replaced and ENCODINGS.get(encoding.lower()) == "utf-8-sig" else None
-    )
-    parsed = parse(text, layout, path.name, utf8)
-    parsed.gaiji = replaced
+    if is_xlsx(path.name):
+        parsed = parse_xlsx(data, layout, path.name, gaiji)
+    else:
+        text, replaced = apply_map(decode(data, encoding, path.name), gaiji or {})
+        # the bytes of a UTF-8 file are already the text's UTF-8, unless 外字 were replaced
+        utf8 = (
+            data.removeprefix(b"\xef\xbb\xbf")
+            if not replaced and ENCODINGS.get(encoding.lower()) == "utf-8-sig"
+            else None
+        )
+        parsed = parse(text, layout, path.name, utf8)
+        parsed.gaiji = replaced
     declared = next(f.rows for f in manifest.files if f.name == path.name)
     if parsed.rows_read != declared:
         raise UploadSetRejected(

@@ -1,5 +1,5 @@
-"""Return receipts (受付結果の返却): copy them to a municipality's outbox, where its staff pick
-them up."""
+"""Return receipts (受付結果の返却) and review files (名寄せ候補): copy them to a municipality's
+outbox, where its staff pick them up."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 from extract.inbox import Inbox
-from jumin.core.files import atomic_write_bytes, remove_stale_temps
+from jumin.core.files import atomic_write_bytes, remove_stale_temps, sha256_bytes
 from jumin.core.lake import Lake
 from jumin.core.manifest import MANIFEST_SUFFIX
 
@@ -45,4 +45,32 @@ def return_receipts(inbox: Inbox, lake_root: str | Path) -> list[str]:
             returned.append(name)
     if returned:
         log.info("%s: returned %d receipt files", inbox.lg_code, len(returned))
+    return returned
+
+
+def return_review_files(inbox: Inbox, lake_root: str | Path, kijunbi: str | None = None) -> list[str]:
+    """Copy the municipality's review files (of one 基準日, or all) to its outbox under their
+    own names (``nayose_koho_<YYYYMMDD>.xlsx`` and ``.csv``) unless the same bytes are there.
+
+    As for receipts, a hidden marker beside each file, written after the file reached the
+    outbox, holds the SHA-256 of what was returned: a rewritten file goes out again, an
+    unchanged one does not, and a run killed in between returns it next time.
+    """
+    lake = Lake(Path(lake_root))
+    files = lake.review_files(inbox.lg_code, kijunbi)
+    for folder in sorted({p.parent for p in files}):
+        remove_stale_temps(folder)
+    existing = inbox.outbox_names()
+    returned = []
+    for path in files:
+        data = path.read_bytes()
+        digest = sha256_bytes(data).encode()
+        marker = Lake.returned_marker(path, path.suffix)
+        if path.name in existing and marker.exists() and marker.read_bytes() == digest:
+            continue
+        inbox.put_outbox(path.name, data)
+        atomic_write_bytes(marker, digest)
+        returned.append(path.name)
+    if returned:
+        log.info("%s: returned %d review files", inbox.lg_code, len(returned))
     return returned

@@ -1,4 +1,5 @@
-"""Decode and parse one CSV data file strictly, keeping original line numbers."""
+"""Decode and parse one data file strictly, keeping original line numbers: CSV, or for a layout
+that takes spreadsheets an ``.xlsx`` workbook (its first sheet, the sheet's row numbers)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import pyarrow.csv as pacsv
 
 from extract.errors import UploadSetRejected
 from jumin.core.errors import Finding
+from jumin.core.gaiji import apply_map
 from jumin.core.layouts import Layout
 from jumin.core.manifest import ENCODINGS
+from jumin.core.xlsx import UnreadableWorkbook, sheet_rows
 
 LINE = "_line"
 FILE = "_file"
@@ -73,12 +76,23 @@ def _first_non_ascii_line(data: bytes) -> int:
     return 1
 
 
+#: the column name given to a display column of the layout (:class:`jumin.core.layouts.DisplayColumn`):
+#: read like any other and left out of the table
+SKIPPED = "_display_{}"
+
+
 def map_header(header: list[str], layout: Layout, file: str) -> list[str]:
-    """Romaji names for the header cells; rejects unknown, repeated or missing required items."""
+    """Romaji names for the header cells; rejects unknown, repeated or missing required items.
+
+    A display column of the layout gets a name of :data:`SKIPPED`, so it is left out."""
     aliases = layout.header_aliases()
+    display = layout.display_headers()
     names: list[str] = []
-    for cell in header:
+    for n, cell in enumerate(header):
         name = aliases.get(cell.strip())
+        if name is None and cell.strip() in display:
+            names.append(SKIPPED.format(n))
+            continue
         if name is None or name in names:
             raise UploadSetRejected(Finding("F0009", file=file, line=1, item=cell, detail=f"header cell {cell!r}"))
         names.append(name)
@@ -178,6 +192,59 @@ def parse_exact(text: str, layout: Layout, file: str) -> ParsedFile:
         start = reader.line_num + 1
     arrays = {n: pa.array(c, type=pa.string()) for n, c in zip(names, cols, strict=True)}
     return ParsedFile(layout_table(layout, arrays, file, pa.array(line_numbers, pa.int64())), rows_read, findings)
+
+
+def parse_xlsx(data: bytes, layout: Layout, file: str, gaiji: dict[int, str] | None = None) -> ParsedFile:
+    """Parse the first sheet of an ``.xlsx`` workbook like a CSV file: row 1 is the header, each
+    cell is read as the text a CSV cell would hold (:func:`jumin.core.xlsx.cell_text`), a row
+    without any value is not a record, and ``_line`` is the sheet's row number.
+
+    A value to the right of the header's last column makes the row an R0001 finding, as a
+    row with more fields than the header does in CSV. The municipality's 外字 map is applied
+    to every cell. F0015 rejects the file when the layout takes CSV only or the workbook
+    cannot be read.
+    """
+    if not layout.spreadsheet:
+        raise UploadSetRejected(Finding("F0015", file=file, detail=f"layout {layout.name} takes CSV files only"))
+    table = gaiji or {}
+    replaced: dict[str, int] = {}
+
+    def text(cell: str | None) -> str | None:
+        if cell is None or not table:
+            return cell
+        out, counts = apply_map(cell, table)
+        for cp, n in counts.items():
+            replaced[cp] = replaced.get(cp, 0) + n
+        return out
+
+    rows = sheet_rows(data)
+    try:
+        first = next(rows, None)
+        if first is None or first[0] != 1:
+            raise UploadSetRejected(Finding("F0010", file=file, detail="row 1 of the first sheet is empty"))
+        names = map_header([c or "" for c in first[1]], layout, file)
+        width = len(names)
+        cols: list[list[str | None]] = [[] for _ in names]
+        line_numbers: list[int] = []
+        findings: list[Finding] = []
+        rows_read = 0
+        for number, cells in rows:
+            rows_read += 1
+            if len(cells) > width:
+                findings.append(
+                    Finding("R0001", file=file, line=number, detail=f"a value beyond the header's {width} columns")
+                )
+                continue
+            padded = (*cells, *(None,) * (width - len(cells)))
+            for c, v in zip(cols, padded, strict=True):
+                c.append(text(v))
+            line_numbers.append(number)
+    except UnreadableWorkbook as e:
+        raise UploadSetRejected(Finding("F0015", file=file, detail=str(e))) from e
+    arrays = {n: pa.array(c, type=pa.string()) for n, c in zip(names, cols, strict=True)}
+    parsed = ParsedFile(layout_table(layout, arrays, file, pa.array(line_numbers, pa.int64())), rows_read, findings)
+    parsed.gaiji = dict(sorted(replaced.items()))
+    return parsed
 
 
 def layout_table(layout: Layout, arrays: dict[str, pa.Array | pa.ChunkedArray], file: str, lines: pa.Array) -> pa.Table:

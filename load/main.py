@@ -161,9 +161,14 @@ def snapshot_layout(
 def snapshot_municipality(
     lake_root: str | Path, lg_code: str, kijunbi: str, known_at: str | None = None, until: str | None = None
 ) -> list[SnapshotResult]:
-    """Snapshots of every layout with accepted data for one municipality, for 基準日
-    ``kijunbi`` (through ``until``: a backfill)."""
-    return [r for name in LAYOUTS for r in snapshot_layout(lake_root, name, lg_code, kijunbi, known_at, until)]
+    """Snapshots of every snapshot layout with accepted data for one municipality, for 基準日
+    ``kijunbi`` (through ``until``: a backfill); decision sets (名寄せ判定) are not snapshots."""
+    return [
+        r
+        for name, layout in LAYOUTS.items()
+        if layout.snapshot
+        for r in snapshot_layout(lake_root, name, lg_code, kijunbi, known_at, until)
+    ]
 
 
 def previous_snapshot(lake: Lake, layout: str, lg_code: str, kijunbi: str) -> str | None:

@@ -42,11 +42,23 @@ def record_lines(text: str) -> list[int]:
     return lines
 
 
+def sheet_record_rows(path: Path) -> list[int]:
+    """The sheet row of each data record of an ``.xlsx`` file's first sheet: rows after row 1
+    holding a value (read by openpyxl in normal mode, not the pipeline's read-only reader)."""
+    from openpyxl import load_workbook
+
+    ws = load_workbook(path).worksheets[0]
+    return [row[0].row for row in ws.iter_rows(min_row=2) if any(c.value not in (None, "") for c in row)]
+
+
 def source_lines(folder: Path, manifest_name: str) -> Counter[Line]:
     """(file, line) of every data record of the files a manifest in ``folder`` names."""
     manifest = json.loads((folder / manifest_name).read_text(encoding="utf-8"))
     out: Counter[Line] = Counter()
     for f in manifest["files"]:
+        if f["name"].lower().endswith(".xlsx"):
+            out.update((f["name"], row) for row in sheet_record_rows(folder / f["name"]))
+            continue
         text = (folder / f["name"]).read_bytes().decode(CODECS[f.get("encoding", "utf-8").lower()])
         out.update((f["name"], line) for line in record_lines(text))
     return out

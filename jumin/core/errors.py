@@ -37,6 +37,10 @@ CODES: dict[str, tuple[str, str]] = {
         "リンクまたは特殊ファイルです(通常のファイルではありません)",
         "a symlink, hard link or non-regular file (folder, FIFO, socket, device); not read",
     ),
+    "F0015": (
+        "xlsx ファイルを受け付けられません (読み取れない、またはこのレイアウトは CSV のみ)",
+        "xlsx file not accepted: unreadable, or the layout takes CSV only",
+    ),
 }
 
 SEVERITY_WARNING = frozenset({"W0001"})
@@ -45,7 +49,7 @@ SEVERITY_WARNING = frozenset({"W0001"})
 ADVICE_JA: dict[str, str] = {
     "R0001": '区切りのカンマの数を見出し行と合わせてください (値にカンマを含む場合は""で囲む)。',
     "F0001": "送付ファイル一覧 (マニフェスト) を作り直してください (jumin upload が自動作成します)。",
-    "F0002": "レイアウト名と版 (atena/juki/shien、版 1) を確認してください。",
+    "F0002": "レイアウト名と版 (atena/juki/shien/nayose、版 1) を確認してください。",
     "F0003": "マニフェストの団体コードを、自団体の6桁のコード (検査数字付き) にしてください。",
     "F0004": "マニフェストに書いたファイルをすべて送ってください (揃えば自動で処理します)。",
     "F0005": "マニフェスト作成後にファイルが変わっています。マニフェストを作り直して送り直してください。",
@@ -58,6 +62,8 @@ ADVICE_JA: dict[str, str] = {
     "F0012": "ファイル名は半角英数字と . _ - のみ (100文字まで)、フォルダ名を含めないでください。",
     "F0013": "encoding には utf-8 または cp932 を指定してください。",
     "F0014": "リンクや特殊ファイルは受け付けません。通常のファイルとして送り直してください。",
+    "F0015": "xlsx は名寄せ判定 (nayose) のみ、返却された名寄せ候補ファイルを Excel で保存したものを送ってください。"
+    "その他のレイアウトは CSV で送ってください。",
 }
 
 

@@ -36,8 +36,20 @@ class Item:
     #: ``katakana`` for full-width katakana only (フリガナ); ``alphabet`` for full-width Latin
     #: letters (外国人 names)
     charset: Literal["katakana", "alphabet"] | None = None
-    #: required only when another item has one of the listed values (相関)
+    #: required only when another item has one of the listed values (相関; "" = empty, "*" = any
+    #: value)
     required_when: tuple[str, tuple[str, ...]] | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class DisplayColumn:
+    """A column a file of the layout may carry for people to read, which is not an item: the
+    parser skips it (under its Japanese or English header) and nothing of it is stored. The
+    review file of 名寄せ candidates shows the records beside each candidate this way."""
+
+    ja: str
+    en: str
     note: str = ""
 
 
@@ -52,6 +64,13 @@ class Layout:
     #: the item that identifies a person across history rows
     person: str
     items: tuple[Item, ...]
+    #: columns for reading only, skipped by the parser (see :class:`DisplayColumn`)
+    display: tuple[DisplayColumn, ...] = ()
+    #: the data file may also be an ``.xlsx`` workbook (its first sheet), not only CSV
+    spreadsheet: bool = False
+    #: staged as bitemporal snapshots and deltas; False for decision sets, which their stage
+    #: reads from the accepted zone
+    snapshot: bool = True
 
     @property
     def romaji(self) -> list[str]:
@@ -70,6 +89,10 @@ class Layout:
         aliases = {i.romaji: i.romaji for i in self.items}
         aliases.update({i.ja: i.romaji for i in self.items})
         return aliases
+
+    def display_headers(self) -> frozenset[str]:
+        """Header text of the display columns (Japanese or English), which the parser skips."""
+        return frozenset(h for c in self.display for h in (c.ja, c.en))
 
 
 SEIBETSU = {"0": "不明", "1": "男", "2": "女"}
@@ -243,7 +266,80 @@ SHIEN = Layout(
     ),
 )
 
-LAYOUTS: dict[str, Layout] = {x.name: x for x in (ATENA, JUKI, SHIEN)}
+#: "required when 判定 has a value": a row left without 判定 (not decided) is one E0001 on 判定,
+#: not three; every decided row names who decided and when ("*" = any value, as in the rules)
+DECIDED = ("hantei", ("*",))
+
+#: 判定 of a 名寄せ candidate; the latest decision on a pair is the one in effect
+HANTEI: dict[str, str] = {
+    "一致": "同一人 (名寄せする)",
+    "不一致": "別人 (今後この組を候補にしない)",
+    "保留": "判断保留 (候補に残す)",
+    "解除": "名寄せ解除 (以前の一致を取り消す)",
+}
+
+#: what the review file (名寄せ候補) shows beside the items of a decision: the municipality's own
+#: record and, of the candidate, only what the decision needs (never its street address; for a
+#: person under 支援措置 no address information at all). load/review.py writes them in this order.
+REVIEW_DISPLAY: tuple[DisplayColumn, ...] = (
+    DisplayColumn("宛名_氏名", "own_name", "自団体の宛名の氏名"),
+    DisplayColumn("宛名_フリガナ", "own_kana"),
+    DisplayColumn("宛名_生年月日", "own_birth_date", "送付されたとおり (不詳の表記を含む)"),
+    DisplayColumn("宛名_性別", "own_sex"),
+    DisplayColumn("宛名_住所", "own_address", "自団体の宛名の住所 (方書を含む)"),
+    DisplayColumn("順位", "rank", "この宛名の候補の中での順位 (1 = 最有力)"),
+    DisplayColumn("候補_種別", "candidate_kind", "住基 (住民票コード) または 宛名 (他団体等の宛名番号)"),
+    DisplayColumn("候補_氏名", "candidate_name"),
+    DisplayColumn("候補_フリガナ", "candidate_kana"),
+    DisplayColumn("候補_生年月日", "candidate_birth_date"),
+    DisplayColumn("候補_性別", "candidate_sex"),
+    DisplayColumn(
+        "候補_住所_市区町村", "candidate_municipality", "候補の住所の市区町村名のみ; 支援措置対象者は 非表示"
+    ),
+    DisplayColumn(
+        "候補_町字一致",
+        "candidate_choaza_agrees",
+        "一致 / 旧住所で一致 / 不一致 / 不明; 町字そのものは表示しない; 支援措置対象者は 非表示",
+    ),
+    DisplayColumn(
+        "候補_番地一致",
+        "candidate_banchi_agrees",
+        "町字と番地号がともに一致するか (一致 / 旧住所で一致 / 不一致 / 不明); 支援措置対象者は 非表示",
+    ),
+    DisplayColumn("一致確率", "match_probability", "照合モデルによる同一人の確率 (判定による候補は空欄)"),
+    DisplayColumn("根拠", "reasons", "比較した項目ごとの一致度と重み (例 氏: 一致 (+8.1))"),
+    DisplayColumn("前回の判定", "previous_decision", "この組に現在有効な判定 (保留など)"),
+)
+
+NAYOSE = Layout(
+    name="nayose",
+    version="1",
+    title="名寄せ判定",
+    key=("atenabango", "kohobango"),
+    person="atenabango",
+    items=(
+        Item("宛名番号", "atenabango", "X", 15, required=True, note="判定する自団体の宛名"),
+        Item(
+            "候補番号",
+            "kohobango",
+            "X",
+            22,
+            required=True,
+            note="住基の候補は住民票コード (11桁); 宛名の候補は <全国地方公共団体コード>-<宛名番号> "
+            "(例 141097-000000000000003); 支援措置対象者である他団体の宛名は名寄せ候補ファイルの S で始まる "
+            "22文字の番号 (団体を伏せたもの)",
+        ),
+        Item("判定", "hantei", "N", 3, required=True, codes=HANTEI),
+        Item("判定者", "hanteisha", "N", 50, required_when=DECIDED, note="判定した職員 (全角)"),
+        Item("判定日", "hanteibi", "DATE", 10, required_when=DECIDED),
+        Item("理由", "riyu", "N", 200, note="全角 (数字・英字も全角で)"),
+    ),
+    display=REVIEW_DISPLAY,
+    spreadsheet=True,
+    snapshot=False,
+)
+
+LAYOUTS: dict[str, Layout] = {x.name: x for x in (ATENA, JUKI, SHIEN, NAYOSE)}
 
 
 def get_layout(name: str, version: str | None = None) -> Layout:

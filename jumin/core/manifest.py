@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from jumin.core.files import atomic_write_text, sha256_file
+from jumin.core.xlsx import count_records, is_xlsx
 
 MANIFEST_SUFFIX = ".manifest.json"
 ENCODINGS = {
@@ -114,9 +115,12 @@ def count_rows(path: Path) -> int:
 
     RFC 4180: quoted line breaks do not start a record; blank lines are not records. Works on
     bytes: in UTF-8 and CP932 the bytes of '"', CR and LF never occur inside a multi-byte
-    character, so no decoding is needed.
+    character, so no decoding is needed. An ``.xlsx`` workbook counts the rows after row 1 of
+    its first sheet that hold a value (:func:`jumin.core.xlsx.count_records`).
     """
     data = path.read_bytes()
+    if is_xlsx(path.name):
+        return count_records(data)
     if b'"' not in data:
         return max(sum(1 for line in data.splitlines() if line) - 1, 0)
     text = data.decode("latin-1")  # one char per byte, so quotes and newlines stay where they are

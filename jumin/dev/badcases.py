@@ -15,13 +15,15 @@ A case folder looks like::
     <case>/expected.json
 
 Data files are CSV with CRLF line endings and one record per line, so data row ``i`` (0-based)
-is on line ``i + 2`` (the header is line 1).
+is on line ``i + 2`` (the header is line 1); the 名寄せ判定 cases of a filled-in review file are
+``.xlsx`` workbooks (:func:`xlsx_of`), whose findings name the sheet's row numbers.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import datetime as dt
 import inspect
 import io
 import json
@@ -34,8 +36,9 @@ from typing import Any
 
 from jumin.core.errors import CODES, SEVERITY_WARNING
 from jumin.core.files import atomic_write_bytes, atomic_write_text, sha256_bytes
-from jumin.core.layouts import ATENA, JUKI, SHIEN, Layout
+from jumin.core.layouts import ATENA, JUKI, NAYOSE, REVIEW_DISPLAY, SHIEN, Layout
 from jumin.core.manifest import MANIFEST_SUFFIX, FileEntry, Manifest
+from jumin.core.xlsx import workbook_bytes
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +121,7 @@ class Base:
     atena: Sheet
     juki: Sheet
     shien: Sheet
+    nayose: Sheet
 
 
 def _atena_records() -> list[dict[str, str]]:
@@ -248,12 +252,31 @@ def _shien_records() -> list[dict[str, str]]:
     return [first, {**first, "kaishibi": "2026-04-01", "shuryobi": "2027-03-31"}]
 
 
+def _nayose_records() -> list[dict[str, str]]:
+    """Three 名寄せ decisions of 千代田区: 山田 (a 住登外者) is not the 住基 person 10000000014 but is
+    Yokohama's 宛名 000000000000007; 鈴木 and the 住基 person 10000000022 are left for later."""
+    no = {
+        "atenabango": "000000000000003",
+        "kohobango": "10000000014",
+        "hantei": "不一致",
+        "hanteisha": "市民課　田中　一郎",
+        "hanteibi": "2026-11-05",
+        "riyu": "生年月日と性別が異なる",
+    }
+    return [
+        no,
+        {**no, "kohobango": "141097-000000000000007", "hantei": "一致", "riyu": "転出前の住所と氏名が一致"},
+        {**no, "atenabango": "000000000000002", "kohobango": "10000000022", "hantei": "保留", "riyu": ""},
+    ]
+
+
 def base() -> Base:
     """The valid base: every case applies one defect to a copy of it."""
     return Base(
         atena=Sheet.of(ATENA, _atena_records()),
         juki=Sheet.of(JUKI, _juki_records(), japanese=True),
         shien=Sheet.of(SHIEN, _shien_records()),
+        nayose=Sheet.of(NAYOSE, _nayose_records(), japanese=True),
     )
 
 
@@ -321,6 +344,36 @@ def upload_of(sheet: Sheet, encoding: str = "utf-8", declared: str | None = None
     """``sheet`` encoded with ``encoding``; the manifest declares ``declared`` (default: the same)."""
     data = sheet.text().encode(encoding)
     return make_upload(sheet.layout, data, len(sheet.rows), declared or encoding)
+
+
+def xlsx_of(sheet: Sheet, display: bool = False, gap_after: int | None = None) -> bytes:
+    """``sheet`` as the first sheet of a workbook, every cell text (as a review file is written;
+    a 判定日 typed into a date cell is a date, see :func:`nayose_undecided_row`). ``display`` adds
+    the review file's display columns (a 候補 name and the probability), which the parser skips;
+    ``gap_after`` leaves an empty sheet row after data row ``gap_after`` (0-based)."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    extra = [REVIEW_DISPLAY[7].ja, REVIEW_DISPLAY[14].ja] if display else []  # 候補_氏名, 一致確率
+    ws.append([*sheet.header, *extra])
+    for i, row in enumerate(sheet.rows):
+        ws.append([v or None for v in row] + (["山田　太郎", 0.93] if display else []))
+        if i == gap_after:
+            ws.append([])
+    date_col = sheet.columns.index("hanteibi") + 1 if "hanteibi" in sheet.columns else None
+    for (cell,) in ws.iter_rows(min_row=2, min_col=date_col or 1, max_col=date_col or 1) if date_col else []:
+        if isinstance(cell.value, str):
+            cell.value = dt.date.fromisoformat(cell.value)
+            cell.number_format = "yyyy-mm-dd"
+    return workbook_bytes(wb, dt.datetime.fromisoformat(KIJUNBI))
+
+
+def xlsx_upload(sheet: Sheet, data: bytes) -> Upload:
+    """A consistent one-file upload set of an ``.xlsx`` data file with ``sheet``'s records."""
+    up = make_upload(sheet.layout, data, len(sheet.rows))
+    name = up.file.removesuffix(".csv") + ".xlsx"
+    return replace(up.with_entry(name=name), files={name: data})
 
 
 def cut_in_last_row(data: bytes, needle: str) -> bytes:
@@ -789,6 +842,49 @@ def juminhyokodo_check_digit_warning(b: Base) -> Case:
         "10000000023",
         "W0001",
         "4行目の住民票コードの検査数字が公開方式と一致しない。警告のみで行は受け付ける。",
+    )
+
+
+# --- 名寄せ判定 (decisions on review candidates) --------------------------------------------
+
+
+@case
+def nayose_undecided_row(b: Base) -> Case:
+    """A filled-in review file (xlsx, with display columns): the candidate on sheet row 3 was not
+    decided (判定 empty), an empty row 4 is no record; row 3 alone is reported (E0001 on 判定)."""
+    sheet = b.nayose.with_value(1, "hantei", "").with_value(1, "hanteisha", "").with_value(1, "hanteibi", "")
+    sheet = sheet.with_value(1, "riyu", "")
+    up = xlsx_upload(sheet, xlsx_of(sheet, display=True, gap_after=1))
+    return Case(
+        "記入済みの名寄せ候補ファイル (xlsx、表示用の列あり) で、シート3行目の候補が未判定 (判定が空欄)。"
+        "4行目は空行でレコードではない。3行目だけが 判定 の必須エラー (E0001) になる。",
+        up,
+        row_findings(up, ("E0001", up.file, 3, "hantei")),
+    )
+
+
+@case
+def nayose_unknown_hantei(b: Base) -> Case:
+    """判定 on line 3 is 済み, not one of 一致/不一致/保留/解除."""
+    return cell_case(
+        b.nayose, 1, "hantei", "済み", "E0002", "名寄せ判定の3行目の判定が 一致/不一致/保留/解除 以外 (済み)。"
+    )
+
+
+@case
+def nayose_decided_without_hanteisha(b: Base) -> Case:
+    """Line 4 has a 判定 but no 判定者: who decided must be named."""
+    return cell_case(b.nayose, 2, "hanteisha", "", "E0004", "名寄せ判定の4行目に判定はあるが判定者が空欄。")
+
+
+@case
+def xlsx_for_atena(b: Base) -> Case:
+    """The 宛名 file is sent as an xlsx workbook: only 名寄せ判定 (nayose) takes xlsx."""
+    up = xlsx_upload(b.atena, xlsx_of(b.atena))
+    return Case(
+        "宛名のデータファイルが xlsx で送られた (xlsx を受け付けるのは名寄せ判定 nayose のみ)。",
+        up,
+        set_rejected(up, "F0015", up.file),
     )
 
 

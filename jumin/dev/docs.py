@@ -26,7 +26,10 @@ def _rules(item: Item) -> str:
     parts = []
     if item.required_when:
         other, values = item.required_when
-        parts.append(f"required when `{other}` ∈ {{{', '.join(v or '空' for v in values)}}}")
+        if values == ("*",):
+            parts.append(f"required when `{other}` has a value")
+        else:
+            parts.append(f"required when `{other}` ∈ {{{', '.join(v or '空' for v in values)}}}")
     if item.codes:
         parts.append("codes: " + ", ".join(f"`{k}` {v}" for k, v in item.codes.items()))
     if item.check:
@@ -65,6 +68,24 @@ def render_layouts() -> str:
         for n, item in enumerate(layout.items, 1):
             req = "yes" if item.required else ("conditional" if item.required_when else "")
             out.append(f"| {n} | {item.ja} | `{item.romaji}` | {_type(item)} | {req} | {_rules(item)} |")
+        if layout.spreadsheet:
+            out += [
+                "",
+                "The data file may also be an `.xlsx` workbook: its first sheet, row 1 the header, each "
+                "cell read as the text a CSV cell would hold; findings name the sheet's row numbers.",
+            ]
+        if layout.display:
+            out += [
+                "",
+                "Display columns: a file may carry them (Japanese or English header) for people to read; "
+                "the parser skips them and nothing of them is stored.",
+                "",
+                "| 列 | English | note |",
+                "|---|---|---|",
+            ]
+            out += [f"| {c.ja} | `{c.en}` | {c.note} |" for c in layout.display]
+        if not layout.snapshot:
+            out += ["", "Not staged as snapshots: its stage reads the accepted sets."]
         out += ["", "Accepted rows are stored with this Parquet schema:", "", "```"]
         out += [f"{f.name}: {f.type}" for f in arrow_schema(layout)]
         out += ["```", ""]
