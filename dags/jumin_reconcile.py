@@ -79,7 +79,7 @@ def jumin_reconcile() -> None:
         return [r.to_dict() for r in results]
 
     planned = plan()
-    prepare(planned) >> reconcile.expand_kwargs(planned)
+    prepare(planned) >> reconcile.expand_kwargs(planned)  # type: ignore[arg-type]  # resolved when the task runs
 
 
 jumin_reconcile()

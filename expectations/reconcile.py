@@ -166,9 +166,9 @@ def findings_sql(source: str, rules: tuple[DiscrepancyRule, ...] = RULES) -> str
 
 def _expectation(rule: DiscrepancyRule) -> Any:
     import great_expectations as gx
-    from great_expectations.expectations.row_conditions import AndCondition, Column
+    from great_expectations.expectations.row_conditions import AndCondition, Column, Condition
 
-    conditions = [Column(c) == "1" for c in rule.when]
+    conditions: list[Condition] = [Column(c) == "1" for c in rule.when]
     common: dict[str, Any] = {
         "row_condition": conditions[0] if len(conditions) == 1 else AndCondition(conditions=conditions),
         "meta": {"kind": rule.kind, "item": rule.item, "title": rule.title},
@@ -208,12 +208,13 @@ def gx_findings(frame: Any, rules: tuple[DiscrepancyRule, ...] = RULES) -> list[
     )
     hits: dict[str, set[int]] = {}
     for r in result.results:
-        kind = r.expectation_config.meta["kind"]
+        assert r.expectation_config is not None and r.expectation_config.meta is not None
+        kind = str(r.expectation_config.meta["kind"])
         if r.exception_info.get("raised_exception"):
             raise RuntimeError(f"reconcile rule {kind} could not run: {r.exception_info.get('exception_message')}")
         hits[kind] = {int(h["_row"]) for h in ([] if r.success else r.result.get("unexpected_index_list") or [])}
     order = {r.kind: i for i, r in enumerate(rules)}
-    out = []
+    out: list[tuple[int, str]] = []
     for rule in rules:
         rows = hits[rule.kind] - (hits[rule.unless] if rule.unless else set())
         out.extend((row, rule.kind) for row in rows)

@@ -134,14 +134,16 @@ def test_accepted_data_triggers_the_snapshot_dag(dagbag: DagBag) -> None:
 
 @pytest.mark.airflow
 def test_staged_snapshots_trigger_the_reconcile_dag(dagbag: DagBag) -> None:
-    from airflow.sdk import Asset
+    from airflow.sdk import Asset, AssetAll
 
     from jumin.apps.orchestration import SNAPSHOTS_ASSET
 
     announce = dagbag.dags["jumin_snapshot"].get_task("announce")
     assert [a.name for a in announce.outlets] == [SNAPSHOTS_ASSET]
     reconcile = dagbag.dags["jumin_reconcile"]
-    assert list(reconcile.timetable.asset_condition.objects) == [Asset(SNAPSHOTS_ASSET)]
+    condition = reconcile.timetable.asset_condition
+    assert isinstance(condition, AssetAll)
+    assert list(condition.objects) == [Asset(SNAPSHOTS_ASSET)]
 
 
 @pytest.mark.unit

@@ -54,7 +54,9 @@ def juki(code: str, **values: Any) -> dict[str, Any]:
 
 
 #: one 宛名/住基 pair per kind, and the kinds each must give
-CASES: list[tuple[list[dict[str, Any]], list[dict[str, Any]], list[tuple[str, str]], list[str]]] = [
+Row = dict[str, Any]
+Last = tuple[str, str, str]
+CASES: list[tuple[list[Row], list[Row], list[Last], list[str]]] = [
     # atena rows, juki rows (version 0), juki_last rows (lg_code, code, status), expected kinds
     ([atena("1", "10000000001")], [juki("10000000001")], [(M, "10000000001", "11 国内転入")], []),
     # 死亡 recorded in 住基 only: 消除済み
@@ -77,6 +79,11 @@ CASES: list[tuple[list[dict[str, Any]], list[dict[str, Any]], list[tuple[str, st
         ["D004", "D005"],
     ),
 ]
+
+
+def case(i: int) -> tuple[list[Row], list[Row], list[Last]]:
+    atenas, jukis, last, _ = CASES[i]
+    return atenas, jukis, last
 
 
 def _con(
@@ -140,13 +147,13 @@ def test_each_kind_is_found_where_it_is_and_only_there(case: int) -> None:
 
 @pytest.mark.unit
 def test_findings_report_the_item_and_both_values() -> None:
-    found = discrepancies(_con(*CASES[6][:3])).to_pylist()
+    found = discrepancies(_con(*case(6))).to_pylist()
     assert [(f["kind"], f["item"], f["atena_value"], f["juki_value"]) for f in found] == [
         ("D005", "seibetsu", "1", "2")
     ]
-    died = discrepancies(_con(*CASES[1][:3])).to_pylist()
+    died = discrepancies(_con(*case(1))).to_pylist()
     assert [(f["atenabango"], f["juki_value"]) for f in died] == [("2", "20 死亡")]
-    missing = discrepancies(_con(*CASES[8][:3])).to_pylist()
+    missing = discrepancies(_con(*case(8))).to_pylist()
     assert [(f["atenabango"], f["juminhyokodo"]) for f in missing] == [(None, "10000000009")]
 
 
@@ -161,7 +168,7 @@ def test_municipalities_reconciled_together_stay_apart() -> None:
 
 @pytest.mark.unit
 def test_the_taisho_has_the_declared_columns() -> None:
-    con = _con(*CASES[0][:3])
+    con = _con(*case(0))
     columns = [d[0] for d in con.execute("SELECT * FROM taisho").description]
     assert tuple(columns) == FRAME_COLUMNS
 
@@ -174,9 +181,9 @@ def test_every_rule_has_a_case() -> None:
 
 @pytest.mark.integration
 def test_great_expectations_finds_the_same_as_duckdb() -> None:
-    atenas = [a for a, *_ in CASES for a in a]
-    jukis = [j for _, j, *_ in CASES for j in j]
-    last = [x for _, _, x, _ in CASES for x in x]
+    atenas = [row for rows, _, _, _ in CASES for row in rows]
+    jukis = [row for _, rows, _, _ in CASES for row in rows]
+    last = [row for _, _, rows, _ in CASES for row in rows]
     con = _con(atenas, jukis, last)
     by_duckdb = discrepancies(con, "duckdb")
     by_gx = discrepancies(con, "gx")

@@ -107,6 +107,19 @@ FROM read_parquet(?, hive_partitioning = true,
 GROUP BY ALL HAVING count(*) > 0 ORDER BY 1
 """
 
+RECONCILE_QUERY = """
+WITH l AS (SELECT * FROM read_parquet(?, hive_partitioning = true,
+                                      hive_types = {'kijunbi': DATE, 'lg_code': VARCHAR})),
+     d AS (SELECT * FROM read_parquet(?, hive_partitioning = true,
+                                      hive_types = {'kijunbi': DATE, 'lg_code': VARCHAR}))
+SELECT lg_code,
+       (SELECT count(*) FROM l WHERE l.lg_code = m.lg_code AND band = 'auto') AS auto_links,
+       (SELECT count(*) FROM l WHERE l.lg_code = m.lg_code AND band = 'review') AS review,
+       (SELECT string_agg(kind || ' ' || n, ', ' ORDER BY kind) FROM
+          (SELECT kind, count(*) AS n FROM d WHERE d.lg_code = m.lg_code GROUP BY kind)) AS findings
+FROM (SELECT DISTINCT lg_code FROM l WHERE kijunbi = ?) m ORDER BY lg_code
+"""
+
 
 def upload_sets(municipal: Path, zone: dict[str, Any]) -> list[Any]:
     """Upload every generated set as its municipality would (``jumin upload`` without the wait)."""
@@ -193,6 +206,9 @@ def main(argv: list[str] | None = None) -> int:
                     "lg_codes": [],
                 },
             ),
+            "jumin_reconcile": run_dag(
+                dags["jumin_reconcile"], {"lake": str(lake), "kijunbi": KIJUNBI, "engine": "duckdb", "lg_codes": []}
+            ),
         }
         receipts = [wait_for_receipt(up, zone[up.manifest.lg_code], timeout_s=10) for up in sets]
     finally:
@@ -218,6 +234,11 @@ def main(argv: list[str] | None = None) -> int:
             f"atena deltas of the backfill {BACKFILL_FROM} .. {KIJUNBI}",
             DELTA_QUERY,
             [Lake(lake).dataset_glob("delta", "atena")],
+        ),
+        (
+            f"reconciliation of {KIJUNBI}: links and discrepancies per municipality",
+            RECONCILE_QUERY,
+            [Lake(lake).reconcile_glob("links"), Lake(lake).reconcile_glob("discrepancies"), KIJUNBI],
         ),
     ):
         console.print(query_table(title, duck.run(duck.connect(), title, query, params)))

@@ -232,8 +232,9 @@ def reconcile_plan(lake: str | Path, params: dict[str, Any], events: list[dict[s
 
     only = check_lg_codes(params.get("lg_codes") or [])
     the_lake = Lake(Path(lake))
+    wanted: dict[str, list[str]] = {}
     if params.get("kijunbi"):
-        wanted = {params["kijunbi"]: only or None}
+        wanted[params["kijunbi"]] = only  # empty: every municipality with a 宛名 snapshot
     elif events:
         for extra in events:
             if extra.get("lake") is None or lake_of(extra["lake"]) != lake_of(lake):
@@ -241,7 +242,6 @@ def reconcile_plan(lake: str | Path, params: dict[str, Any], events: list[dict[s
                     f"the {SNAPSHOTS_ASSET} event is for lake {extra.get('lake')!r} but this run's lake is "
                     f"{lake_of(lake)!r}: set the same lake for both DAGs (JUMIN_LAKE)"
                 )
-        wanted = {}
         for extra in events:
             for d in extra.get("days", []):
                 codes = [c for c in d["lg_codes"] if not only or c in only]

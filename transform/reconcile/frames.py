@@ -100,12 +100,14 @@ def _birth(text: str | None, flag: str | None, hyoki: str | None) -> tuple[int |
 
 
 def _atena_address(choaza: str | None, tail: str | None) -> tuple[str, str]:
-    return keys.choaza_key(choaza) or "", keys.banchi_key(tail) or ""
+    town, numbers = keys.jusho_key(choaza, tail)
+    return town or "", numbers or ""
 
 
 def _juki_address(lg_code: str, jusho: str | None) -> tuple[str, str]:
     parsed = keys.parse_jusho(jusho, lg_code)
-    return keys.choaza_key(parsed.choaza) or "", keys.banchi_key(parsed.banchi) or ""
+    town, numbers = keys.jusho_key(parsed.choaza, parsed.banchi)
+    return town or "", numbers or ""
 
 
 _STR = pa.string()
