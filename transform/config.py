@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 from jumin.core.duck import DuckConfig
 
 #: snapshots sort national volumes: a lower limit spills to disk instead of growing the worker
@@ -10,3 +13,58 @@ SNAPSHOT_DUCK = DuckConfig(memory_limit="2GB")
 
 #: reconciliation joins the national 住基 with every 宛名 of the 基準日
 RECONCILE_DUCK = DuckConfig(memory_limit="6GB")
+
+
+#: names of the blocking rules of transform.reconcile.link.BLOCKING used by default
+LINK_BLOCKING = (
+    "birth_uji_kanji",
+    "birth_na_kanji",
+    "birth_uji_kana",
+    "birth_na_kana",
+    "swapped_uji_kanji",
+    "swapped_na_kanji",
+    "year_name_kanji",
+    "month_day_name_kanji",
+    "year_name_kana",
+)
+
+
+@dataclass(frozen=True)
+class LinkConfig:
+    """Probabilistic linking of 住登外者 (transform/reconcile/link.py, docs/linking.md).
+
+    Weights are match weights (log2 of the Bayes factor, prior included): 0 is even odds,
+    each +1 doubles them.
+    """
+
+    #: the best candidate at or above this weight, with no hard conflict (生年月日 or 性別)
+    #: and no second candidate within ``ambiguity_margin``, is linked ``auto``
+    auto_weight: float = 8.0
+    #: candidates at or above this weight (and not beaten by an auto link) go to ``review``
+    review_weight: float = -2.0
+    #: a second candidate this close to the best one makes the 宛名 ambiguous (review)
+    ambiguity_margin: float = 4.0
+    #: at most this many candidates per 宛名 are kept for review
+    top_k: int = 3
+    #: blocking rules (names in transform.reconcile.link.BLOCKING): a pair is compared when
+    #: any of them holds
+    blocking: tuple[str, ...] = LINK_BLOCKING
+    #: how m is estimated when no model is stored: "labels" (the 住登者 宛名 with their
+    #: 住民票コード as true pairs; 住所 from 住登外者 agreeing on name and birth date) or "em"
+    #: (expectation maximisation on the 住登外者 pairs); without enough labels EM is used
+    training: Literal["labels", "em"] = "labels"
+    #: EM sessions' blocking rules (SQL over l./r.), each leaves its own columns to the others
+    em_blocking: tuple[str, ...] = (
+        "l.birth_year = r.birth_year AND l.birth_month = r.birth_month AND l.birth_day = r.birth_day",
+        "l.uji_kanji = r.uji_kanji AND l.na_kanji = r.na_kanji",
+    )
+    #: pairs each EM session samples at most
+    em_max_pairs: float = 1e6
+    #: labelled 住登者 pairs used at most (a stable sample by record id), and at least
+    max_labels: int = 50_000
+    min_labels: int = 200
+    #: random pairs for the u probabilities, and the seed of their sample
+    u_max_pairs: float = 2e6
+    seed: int = 1
+    #: also link 住登外者 of different municipalities to each other
+    atena_links: bool = True
