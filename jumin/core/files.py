@@ -65,6 +65,24 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         tmp.write_bytes(data)
 
 
+def atomic_create_bytes(path: Path, data: bytes, mode: int = 0o600) -> bytes:
+    """Create ``path`` holding ``data`` unless it exists; returns the bytes that are there.
+
+    The content is written under :func:`temp_path` and hard-linked to ``path``, which fails if
+    ``path`` exists: a reader never sees half a file, and of writers racing the first wins and
+    every one of them gets its bytes (a key made once, say)."""
+    staged = temp_path(path)
+    try:
+        staged.write_bytes(data)
+        staged.chmod(mode)
+        os.link(staged, path)
+    except FileExistsError:
+        pass
+    finally:
+        staged.unlink(missing_ok=True)
+    return path.read_bytes()
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` as UTF-8 to ``path`` atomically."""
     atomic_write_bytes(path, text.encode("utf-8"))

@@ -177,6 +177,19 @@ class Lake:
         name staff find in their outbox, which they may upload again as it is (ASCII only)."""
         return self.review_folder(kijunbi, lg_code) / f"{REVIEW_STEM}_{kijunbi.replace('-', '')}{suffix}"
 
+    def review_masks(self, kijunbi: str, lg_code: str) -> Path:
+        """Masked 候補番号 of the review files in :meth:`review_folder` → the 候補番号 each stands
+        for; stays in the lake (never returned to the outbox)."""
+        return self.review_folder(kijunbi, lg_code) / "_masked.json"
+
+    def review_mask_files(self, lg_code: str) -> list[Path]:
+        """Every :meth:`review_masks` file of a municipality, sorted."""
+        return sorted(self.root.glob(str(self.review_masks("*", lg_code).relative_to(self.root))))
+
+    def review_key(self) -> Path:
+        """The secret (made once) behind the masked 候補番号 of review files."""
+        return self.root / "reference" / "review_key"
+
     def review_files(self, lg_code: str, kijunbi: str | None = None) -> list[Path]:
         """The review files of a municipality (for one 基準日, or all), sorted."""
         folder = self.review_folder(kijunbi or "*", lg_code)
