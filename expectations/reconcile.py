@@ -76,7 +76,7 @@ RULES: tuple[DiscrepancyRule, ...] = (
     DiscrepancyRule(
         "D001",
         "住基では消除済み (宛名は住登者のまま)",
-        "juminhyokodo",
+        "idojiyu",
         "present",
         ("juki_here",),
         ("in_atena", "juki_known"),
