@@ -47,34 +47,17 @@ from transform.reconcile.decisions import candidate_number_sql, mask_number
 log = logging.getLogger(__name__)
 Header = Literal["ja", "en"]
 
-#: the file's columns: layout items (romaji) and display columns (their English id), in order
-COLUMNS: tuple[str, ...] = (
-    "atenabango",
-    "own_name",
-    "own_kana",
-    "own_birth_date",
-    "own_sex",
-    "own_address",
-    "rank",
-    "kohobango",
-    "candidate_kind",
-    "candidate_name",
-    "candidate_kana",
-    "candidate_birth_date",
-    "candidate_sex",
-    "candidate_municipality",
-    "candidate_choaza_agrees",
-    "candidate_banchi_agrees",
-    "match_probability",
-    "reasons",
-    "previous_decision",
-    "hantei",
-    "hanteisha",
-    "hanteibi",
-    "riyu",
-)
 #: the columns a clerk fills in
 FILL_IN = ("hantei", "hanteisha", "hanteibi", "riyu")
+#: the file's columns: layout items (romaji) and display columns (their English id), in order —
+#: the own record and the rank after 宛名番号, the candidate after 候補番号, then what to fill in
+COLUMNS: tuple[str, ...] = (
+    "atenabango",
+    *(c.en for c in REVIEW_DISPLAY[:6]),
+    "kohobango",
+    *(c.en for c in REVIEW_DISPLAY[6:]),
+    *FILL_IN,
+)
 #: the 判定 a review file offers (解除 undoes a 一致, which is no longer a review candidate)
 CHOICES = ("一致", "不一致", "保留")
 HIDDEN = "非表示"

@@ -38,6 +38,7 @@ from jumin.core import duck
 from jumin.core.checkdigits import is_valid_lg_code
 from jumin.core.lake import Lake
 from jumin.core.layouts import NAYOSE
+from transform.reconcile.schema import LINKS
 
 #: one row per accepted decision row, in history order (``seq`` = 1, 2, … as read)
 HISTORY = pa.schema(
@@ -270,9 +271,7 @@ def apply_decisions(candidates: pa.Table, decisions: pa.Table, records: pa.Table
     con, columns = _prepare(candidates, decisions, records)
     check = _exists("e") if records is not None else "true"
     pair = "e.lg_code = c.lg_code AND e.atenabango = c.atenabango AND e.kohobango = c._koho"
-    extra = [n for n in columns if n not in ("lg_code", "atenabango", "juminhyokodo", "target_lg_code",
-                                             "target_atenabango", "band", "method", "decision", "rank",
-                                             "match_probability", "match_weight", "reasons")]  # fmt: skip
+    extra = [n for n in columns if n not in LINKS.names and n != "lg_code"]
     nulls = "".join(f", NULL AS {duck.quote_ident(n)}" for n in extra)
     sql = f"""
         WITH kept AS (
