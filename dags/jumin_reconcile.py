@@ -9,10 +9,12 @@ triggered by hand.
    municipalities of the events, which must name this run's **lake** (default: the
    deployment's `JUMIN_LAKE`). A municipality or day without a staged 宛名 snapshot fails the
    run, named: never a run that reconciles nothing.
-2. **prepare** — the national 住基 of each day (every staged 住基 snapshot and its history),
-   read and keyed once: `<lake>/reconcile/work/kijunbi=<d>/`.
+2. **prepare** — the national step of each day: the 住基 (every staged 住基 snapshot and its
+   history) and every staged 宛名 read and keyed once, and the 住登外者 of all municipalities
+   linked to 住基 and to each other (model trained by the first run of the day, then reused:
+   `<lake>/reconcile/model/kijunbi=<d>/model.json`), into `<lake>/reconcile/work/kijunbi=<d>/`.
 3. **reconcile** (one mapped task per municipality) — 住登者 linked by 住民票コード and checked
-   (D001–D007; H001 表記ゆれ apart), 住登外者 linked to 住基:
+   (D001–D007; H001 表記ゆれ apart), its 住登外者's links and review candidates staged:
    `<lake>/reconcile/links/kijunbi=<d>/lg_code=<code>/part-0.parquet` and
    `<lake>/reconcile/discrepancies/…`, each with its `_manifest.json`, replaced atomically; a
    rerun gives byte-identical files. **engine** `gx` runs the discrepancy rules as a Great
@@ -64,10 +66,10 @@ def jumin_reconcile() -> None:
     @task
     def prepare(planned: list[dict[str, str]], params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         from jumin.apps.orchestration import fail_fast
-        from transform.reconcile.main import prepare_juki
+        from transform.reconcile.main import prepare_day
 
         lake = (params or {})["lake"]
-        return [fail_fast(prepare_juki, lake, day).to_dict() for day in sorted({p["kijunbi"] for p in planned})]
+        return [fail_fast(prepare_day, lake, day).to_dict() for day in sorted({p["kijunbi"] for p in planned})]
 
     @task(map_index_template="{{ lg_code }}")
     def reconcile(lg_code: str, kijunbi: str, params: dict[str, Any] | None = None) -> list[dict[str, str | int]]:

@@ -118,8 +118,8 @@ def reconcile_day(
 ) -> list[ReconcileResult]:
     """Reconcile the 宛名 of ``lg_codes`` (all with a staged 宛名 snapshot when None) with the
     national 住基 of ``kijunbi`` and stage the outputs; raises ``NothingToReconcile`` when the
-    snapshots are not staged. ``prepared``: use the 住基 a ``prepare_juki`` of the day keyed
-    (the DAG's mapped tasks) instead of keying it again."""
+    snapshots are not staged. ``prepared``: use what the day's national step (``prepare_day``)
+    wrote (the DAG's mapped tasks) instead of running it again."""
     lake = Lake(Path(lake_root))
     keyed = load_prepared(lake.root, kijunbi) if prepared else None
     rec = compute(lake.root, kijunbi, lg_codes, engine, keyed)

@@ -21,9 +21,9 @@ import duckdb
 import pyarrow as pa
 
 from jumin.core import duck
-from jumin.core.files import atomic_path, atomic_write_text, remove_stale_temps
+from jumin.core.files import atomic_path, atomic_write_text, remove_stale_temps, sha256_file
 from jumin.core.lake import Lake
-from transform.config import RECONCILE_DUCK
+from transform.config import RECONCILE_DUCK, LinkConfig
 from transform.errors import NothingToReconcile
 from transform.reconcile.deterministic import Engine, build_taisho, discrepancies, rule_statistics
 from transform.reconcile.frames import Inputs, load_atena, load_juki, snapshot_files
@@ -67,36 +67,62 @@ def jumin_links(con: duckdb.DuckDBPyConnection, lg_codes: Sequence[str]) -> pa.T
 
 
 @dataclass(frozen=True)
-class PreparedJuki:
-    """The national 住基 of a 基準日, keyed once (:func:`prepare_juki`) for every municipality."""
+class PreparedDay:
+    """The national step of a 基準日 (:func:`prepare_day`): 住基 and every staged 宛名 keyed, and
+    the 住登外者 candidates of every municipality, for the municipalities' tasks to read."""
 
     kijunbi: str
     folder: str
-    lg_codes: list[str]
+    #: municipalities whose 住基 / 宛名 snapshot was read
+    juki_lg_codes: list[str]
+    atena_lg_codes: list[str]
+    #: SHA-256 of the linking model used
+    model_sha256: str
 
     def to_dict(self) -> dict[str, str | list[str]]:
-        return {"kijunbi": self.kijunbi, "folder": self.folder, "lg_codes": self.lg_codes}
+        return {
+            "kijunbi": self.kijunbi,
+            "folder": self.folder,
+            "juki_lg_codes": self.juki_lg_codes,
+            "atena_lg_codes": self.atena_lg_codes,
+            "model_sha256": self.model_sha256,
+        }
 
 
-WORK_TABLES = ("juki_keyed", "juki_last")
+WORK_TABLES = ("juki_keyed", "juki_last", "atena_keyed", "candidates")
 #: written after the work tables: what was keyed
 PREPARED = "prepared.json"
 
 
-def prepare_juki(lake_root: str | Path, kijunbi: str) -> PreparedJuki:
-    """Read the national 住基 of ``kijunbi`` (every staged 住基 snapshot and its history) once,
-    key it, and write it to the lake's work folder for the municipalities' tasks; raises
-    NothingToReconcile when no 住基 snapshot of the day is staged."""
+def prepare_day(lake_root: str | Path, kijunbi: str, config: LinkConfig | None = None) -> PreparedDay:
+    """Read the national 住基 of ``kijunbi`` (every staged 住基 snapshot and its history) and every
+    staged 宛名 snapshot of the day once, key them, link the 住登外者 of all municipalities
+    (to 住基 and to each other; the model trained by the first run of the day and reused after),
+    and write it all to the lake's work folder. Raises NothingToReconcile when no 住基 or no
+    宛名 snapshot of the day is staged."""
+    from transform.reconcile.link import link_jutogaisha
+
     lake = Lake(Path(lake_root))
     folder = lake.reconcile_work(kijunbi)
+    model = lake.reconcile_model(kijunbi)
     con = duck.connect(RECONCILE_DUCK)
     try:
-        codes = load_juki(con, lake, kijunbi)
-        if not codes:
+        juki = load_juki(con, lake, kijunbi)
+        if not juki:
             raise NothingToReconcile(
                 f"no staged 住基 snapshot of {kijunbi} under {lake.snapshot('juki', kijunbi, kijunbi, '<code>')}: "
                 "nothing to reconcile against"
             )
+        atena = load_atena(con, lake, kijunbi, None)
+        if not atena:
+            raise NothingToReconcile(_no_atena(lake, kijunbi, []))
+        duck.run(con, "jutogai", "CREATE TEMP VIEW jutogai AS SELECT * FROM atena_keyed WHERE jutokubun = '2'")
+        duck.run(con, "jutosha", "CREATE TEMP VIEW jutosha AS SELECT * FROM atena_keyed WHERE jutokubun = '1'")
+        model.parent.mkdir(parents=True, exist_ok=True)
+        candidates = link_jutogaisha(con, "jutogai", "juki_keyed", "jutosha", model, config)
+        con.register("_candidates", candidates)
+        duck.run(con, "candidates", "CREATE TEMP TABLE candidates AS SELECT * FROM _candidates")
+        con.unregister("_candidates")
         folder.mkdir(parents=True, exist_ok=True)
         remove_stale_temps(folder)
         for table in WORK_TABLES:
@@ -104,22 +130,39 @@ def prepare_juki(lake_root: str | Path, kijunbi: str) -> PreparedJuki:
                 duck.run(con, table, f"COPY {table} TO {duck.quote_literal(str(tmp))} (FORMAT parquet)")
     finally:
         con.close()
-    prepared = PreparedJuki(kijunbi, str(folder), codes)
+    prepared = PreparedDay(kijunbi, str(folder), juki, atena, sha256_file(model) if model.exists() else "")
     # written last: a task that finds it knows the tables beside it are complete
     atomic_write_text(folder / PREPARED, json.dumps(prepared.to_dict(), ensure_ascii=False, sort_keys=True) + "\n")
-    log.info("reconcile %s: 住基 of %d municipalities keyed into %s", kijunbi, len(codes), folder)
+    log.info(
+        "reconcile %s: 住基 of %d and 宛名 of %d municipalities keyed, %d 住登外者 candidates, into %s",
+        kijunbi, len(juki), len(atena), candidates.num_rows, folder,
+    )  # fmt: skip
     return prepared
 
 
-def load_prepared(lake_root: str | Path, kijunbi: str) -> PreparedJuki:
-    """The 住基 keyed by :func:`prepare_juki` for ``kijunbi``; raises NothingToReconcile if it
-    has not run (or did not finish)."""
+def load_prepared(lake_root: str | Path, kijunbi: str) -> PreparedDay:
+    """What :func:`prepare_day` wrote for ``kijunbi``; raises NothingToReconcile if it has not
+    run (or did not finish)."""
     folder = Lake(Path(lake_root)).reconcile_work(kijunbi)
     try:
         d = json.loads((folder / PREPARED).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise NothingToReconcile(f"the 住基 of {kijunbi} is not keyed yet: no {folder / PREPARED}") from None
-    return PreparedJuki(str(d["kijunbi"]), str(folder), [str(c) for c in d["lg_codes"]])
+        raise NothingToReconcile(f"the national step of {kijunbi} has not run: no {folder / PREPARED}") from None
+    return PreparedDay(
+        str(d["kijunbi"]),
+        str(folder),
+        [str(c) for c in d["juki_lg_codes"]],
+        [str(c) for c in d["atena_lg_codes"]],
+        str(d["model_sha256"]),
+    )
+
+
+def _no_atena(lake: Lake, kijunbi: str, missing: Sequence[str]) -> str:
+    return (
+        f"no staged 宛名 snapshot of {kijunbi} for {', '.join(missing) or 'any municipality'} under "
+        f"{lake.snapshot('atena', kijunbi, kijunbi, '<code>')} (stage it with `jumin snapshot --as-of "
+        f"{kijunbi}` first)"
+    )
 
 
 def compute(
@@ -127,32 +170,38 @@ def compute(
     kijunbi: str,
     lg_codes: Sequence[str] | None = None,
     engine: Engine = "duckdb",
-    prepared: PreparedJuki | None = None,
+    prepared: PreparedDay | None = None,
 ) -> Reconciliation:
     """Reconcile the 宛名 of ``lg_codes`` (every municipality with a staged 宛名 snapshot of
-    the 基準日 when None) with the national 住基 of the 基準日 (keyed now unless ``prepared``)."""
+    the 基準日 when None) with the national 住基 of the 基準日 (the national step runs now unless
+    ``prepared``)."""
     lake = Lake(Path(lake_root))
-    available = sorted(snapshot_files(lake, "atena", kijunbi))
+    available = prepared.atena_lg_codes if prepared else sorted(snapshot_files(lake, "atena", kijunbi))
     wanted = available if lg_codes is None else sorted(set(lg_codes))
     missing = sorted(set(wanted) - set(available))
     if not wanted or missing:
-        raise NothingToReconcile(
-            f"no staged 宛名 snapshot of {kijunbi} for {', '.join(missing) or 'any municipality'} under "
-            f"{lake.snapshot('atena', kijunbi, kijunbi, '<code>')} (stage it with `jumin snapshot --as-of "
-            f"{kijunbi}` first)"
-        )
-    prepared = prepared or prepare_juki(lake.root, kijunbi)
+        raise NothingToReconcile(_no_atena(lake, kijunbi, missing))
+    prepared = prepared or prepare_day(lake.root, kijunbi)
     con = duck.connect(RECONCILE_DUCK)
+    codes = ", ".join(duck.quote_literal(c) for c in wanted)
     for table in WORK_TABLES:
         path = duck.quote_literal(str(Path(prepared.folder) / f"{table}.parquet"))
-        duck.run(con, table, f"CREATE TEMP TABLE {table} AS FROM read_parquet({path}, hive_partitioning = false)")
-    load_atena(con, lake, kijunbi, wanted)
-    inputs = Inputs(kijunbi, wanted, prepared.lg_codes)
+        where = f" WHERE lg_code IN ({codes})" if table in ("atena_keyed", "candidates") else ""
+        sql = f"CREATE TEMP TABLE {table} AS FROM read_parquet({path}, hive_partitioning = false){where}"
+        duck.run(con, table, sql)
+    inputs = Inputs(kijunbi, wanted, prepared.juki_lg_codes)
     build_taisho(con, wanted)
     found = discrepancies(con, engine)
     stats = {code: rule_statistics(con, found, code) for code in wanted}
-    links = jumin_links(con, wanted)
+    links = pa.concat_tables([jumin_links(con, wanted), candidates(con)]).sort_by(
+        [("lg_code", "ascending"), ("atenabango", "ascending"), ("rank", "ascending")]
+    )
     log.info("reconcile %s: %d links, %d findings", kijunbi, links.num_rows, found.num_rows)
     return Reconciliation(
         inputs, wanted, links, found.drop_columns(["_row"]).cast(with_lg_code(DISCREPANCIES)), stats, con
     )
+
+
+def candidates(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """The probabilistic links and candidates of the municipalities read (``candidates``)."""
+    return duck.arrow(con, "candidates", "SELECT * FROM candidates").cast(with_lg_code(LINKS))
