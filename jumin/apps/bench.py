@@ -246,6 +246,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--residents", type=int, default=1_000_000, help="persons generated across three municipalities")
     ap.add_argument(
+        "--reconcile-residents",
+        type=int,
+        default=1_000_000,
+        help="persons generated across three municipalities whose 宛名 are reconciled with their 住基",
+    )
+    ap.add_argument("--only", choices=["generate", "validation", "reconcile"], help="run one benchmark")
+    ap.add_argument(
         "--validate-residents",
         type=int,
         default=650_000,
@@ -254,9 +261,15 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     work = Path(tempfile.mkdtemp(prefix="jumin-bench-"))
+    from jumin.apps.bench_reconcile import bench_reconcile
+
     try:
-        bench_generate(work, args.residents)
-        bench_validation(work, args.validate_residents)
+        if args.only in (None, "generate"):
+            bench_generate(work, args.residents)
+        if args.only in (None, "validation"):
+            bench_validation(work, args.validate_residents)
+        if args.only in (None, "reconcile"):
+            bench_reconcile(work, args.reconcile_residents)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
