@@ -407,11 +407,17 @@ def _prefix_fold(text: str) -> str:
     return "".join(out).translate(_CHOAZA_SAME)
 
 
+@lru_cache(maxsize=1 << 12)
+def _folded_name(name: str) -> str:
+    return _prefix_fold(name)
+
+
 def _strip_name(text: str, names: tuple[str, ...]) -> tuple[str, bool]:
-    """``text`` without the first of ``names`` it starts with (folded), and whether one did."""
-    folded = _prefix_fold(text)
+    """``text`` without the first of ``names`` it starts with (folded), and whether one did.
+    The fold keeps lengths, so only the first ``len(name)`` characters of ``text`` are folded
+    (an address is folded once per name, not whole: a million addresses pass here)."""
     for name in names:
-        if name and folded.startswith(_prefix_fold(name)):
+        if name and _prefix_fold(text[: len(name)]) == _folded_name(name):
             return text[len(name) :].lstrip(SPACES), True
     return text, False
 
