@@ -14,8 +14,11 @@ import pyarrow.compute as pc
 
 from jumin.core.lake import PART_FILE, Lake
 from load.partition import read_manifest, write_partition
+from load.review import write_review_files
+from transform.config import LinkConfig
+from transform.reconcile.decisions import apply_decisions, link_history, unmatched_decisions
 from transform.reconcile.deterministic import Engine
-from transform.reconcile.main import Reconciliation, compute, load_prepared
+from transform.reconcile.main import Reconciliation, compute, load_prepared, protected, records
 from transform.reconcile.schema import DISCREPANCIES, LINKS
 
 log = logging.getLogger(__name__)
@@ -31,6 +34,9 @@ class ReconcileResult:
     discrepancies: str
     auto: int
     review: int
+    #: the review files written (xlsx, csv) and decisions that could not be applied
+    review_files: list[str] = field(default_factory=list)
+    unmatched_decisions: int = 0
     #: findings per kind (D001..D007, H001)
     kinds: dict[str, int] = field(default_factory=dict)
 
@@ -43,6 +49,7 @@ class ReconcileResult:
             "review": self.review,
             "discrepancies": sum(n for k, n in self.kinds.items() if k.startswith("D")),
             "findings": found,
+            "unmatched_decisions": self.unmatched_decisions,
             "links": self.links,
             "discrepancies_path": self.discrepancies,
         }
@@ -83,12 +90,20 @@ def stage(lake: Lake, rec: Reconciliation) -> list[ReconcileResult]:
     kijunbi = rec.inputs.kijunbi
     for code in rec.lg_codes:
         inputs = _inputs(lake, rec, code)
-        links, found = _of(rec.links, code), _of(rec.discrepancies, code)
+        # the clerks' decisions win over scores (known by the 基準日, so an old day reruns alike)
+        history = link_history(lake.root, code, known_at=kijunbi)
+        shown = records(rec.con, code)
+        own = rec.links.filter(pc.equal(rec.links.column("lg_code"), code))
+        decided = apply_decisions(own, history, shown)
+        unmatched = unmatched_decisions(own, history, shown)
+        links, found = _of(decided.select(rec.links.column_names), code), _of(rec.discrepancies, code)
         for output, table, schema in (("links", links, LINKS), ("discrepancies", found, DISCREPANCIES)):
             folder = lake.reconcile(output, kijunbi, code)
             manifest = {"dataset": f"reconcile/{output}", "kijunbi": kijunbi, "lg_code": code, "inputs": inputs}
             write_partition(table.cast(schema), folder, schema, manifest)
         write_reconcile_docs(lake.reconcile_docs(kijunbi, code), rec.rule_stats[code], kijunbi, code)
+        review = protected(rec.con, decided.filter(pc.equal(decided.column("band"), "review")))
+        written = write_review_files(lake.root, kijunbi, code, review, shown, unmatched=unmatched)
         bands = links.column("band").to_pylist()
         kinds: dict[str, int] = {}
         for kind in found.column("kind").to_pylist():
@@ -102,6 +117,8 @@ def stage(lake: Lake, rec: Reconciliation) -> list[ReconcileResult]:
                 auto=bands.count("auto"),
                 review=bands.count("review"),
                 kinds=kinds,
+                review_files=[str(p) for p in written],
+                unmatched_decisions=unmatched.num_rows,
             )
         )
         log.info("%s %s: %d auto, %d review links, findings %s", code, kijunbi, results[-1].auto,
@@ -115,6 +132,7 @@ def reconcile_day(
     lg_codes: Sequence[str] | None = None,
     engine: Engine = "duckdb",
     prepared: bool = False,
+    config: LinkConfig | None = None,
 ) -> list[ReconcileResult]:
     """Reconcile the 宛名 of ``lg_codes`` (all with a staged 宛名 snapshot when None) with the
     national 住基 of ``kijunbi`` and stage the outputs; raises ``NothingToReconcile`` when the
@@ -122,7 +140,7 @@ def reconcile_day(
     wrote (the DAG's mapped tasks) instead of running it again."""
     lake = Lake(Path(lake_root))
     keyed = load_prepared(lake.root, kijunbi) if prepared else None
-    rec = compute(lake.root, kijunbi, lg_codes, engine, keyed)
+    rec = compute(lake.root, kijunbi, lg_codes, engine, keyed, config)
     try:
         return stage(lake, rec)
     finally:

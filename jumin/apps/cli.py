@@ -122,7 +122,9 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     from load.reconcile import reconcile_day
 
     rows = [r.to_dict() for r in reconcile_day(Path(args.lake), args.as_of, args.lg_code, args.engine)]
-    _table("reconcile", rows, ["lg_code", "kijunbi", "auto", "review", "discrepancies", "findings", "links"])
+    _table(
+        "reconcile", rows, ["lg_code", "kijunbi", "auto", "review", "discrepancies", "findings", "unmatched_decisions"]
+    )
     return 0
 
 

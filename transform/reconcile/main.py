@@ -89,7 +89,8 @@ class PreparedDay:
         }
 
 
-WORK_TABLES = ("juki_keyed", "juki_last", "atena_keyed", "candidates")
+#: read back in this order by the municipalities (atena_keyed keeps the candidates' records)
+WORK_TABLES = ("candidates", "juki_keyed", "juki_last", "atena_keyed", "shien")
 #: written after the work tables: what was keyed
 PREPARED = "prepared.json"
 
@@ -116,6 +117,7 @@ def prepare_day(lake_root: str | Path, kijunbi: str, config: LinkConfig | None =
         atena = load_atena(con, lake, kijunbi, None)
         if not atena:
             raise NothingToReconcile(_no_atena(lake, kijunbi, []))
+        load_shien(con, lake, kijunbi)
         duck.run(con, "jutogai", "CREATE TEMP VIEW jutogai AS SELECT * FROM atena_keyed WHERE jutokubun = '2'")
         duck.run(con, "jutosha", "CREATE TEMP VIEW jutosha AS SELECT * FROM atena_keyed WHERE jutokubun = '1'")
         model.parent.mkdir(parents=True, exist_ok=True)
@@ -171,6 +173,7 @@ def compute(
     lg_codes: Sequence[str] | None = None,
     engine: Engine = "duckdb",
     prepared: PreparedDay | None = None,
+    config: LinkConfig | None = None,
 ) -> Reconciliation:
     """Reconcile the 宛名 of ``lg_codes`` (every municipality with a staged 宛名 snapshot of
     the 基準日 when None) with the national 住基 of the 基準日 (the national step runs now unless
@@ -181,13 +184,18 @@ def compute(
     missing = sorted(set(wanted) - set(available))
     if not wanted or missing:
         raise NothingToReconcile(_no_atena(lake, kijunbi, missing))
-    prepared = prepared or prepare_day(lake.root, kijunbi)
+    prepared = prepared or prepare_day(lake.root, kijunbi, config)
     con = duck.connect(RECONCILE_DUCK)
     codes = ", ".join(duck.quote_literal(c) for c in wanted)
+    # the municipalities' own 宛名, and those of other municipalities that are candidates
+    where = {
+        "candidates": f" WHERE lg_code IN ({codes})",
+        "atena_keyed": f" WHERE lg_code IN ({codes}) OR rec_id IN (SELECT target_lg_code || ':' || "
+        "target_atenabango FROM candidates)",
+    }
     for table in WORK_TABLES:
         path = duck.quote_literal(str(Path(prepared.folder) / f"{table}.parquet"))
-        where = f" WHERE lg_code IN ({codes})" if table in ("atena_keyed", "candidates") else ""
-        sql = f"CREATE TEMP TABLE {table} AS FROM read_parquet({path}, hive_partitioning = false){where}"
+        sql = f"CREATE TEMP TABLE {table} AS FROM read_parquet({path}, hive_partitioning = false){where.get(table, '')}"
         duck.run(con, table, sql)
     inputs = Inputs(kijunbi, wanted, prepared.juki_lg_codes)
     build_taisho(con, wanted)
@@ -200,6 +208,52 @@ def compute(
     return Reconciliation(
         inputs, wanted, links, found.drop_columns(["_row"]).cast(with_lg_code(DISCREPANCIES)), stats, con
     )
+
+
+def load_shien(con: duckdb.DuckDBPyConnection, lake: Lake, kijunbi: str) -> None:
+    """Create ``shien``: the record ids (``<lg_code>:<宛名番号>`` and the 住民票コード) of every
+    person under a 支援措置 in force on the 基準日 in any municipality (the 支援措置 snapshot),
+    so protection follows the person to every record that names them."""
+    files = snapshot_files(lake, "shien", kijunbi)
+    if not files:
+        duck.run(con, "shien", "CREATE TEMP TABLE shien AS SELECT NULL::VARCHAR AS rec_id LIMIT 0")
+        return
+    listed = ", ".join(duck.quote_literal(f) for f in files.values())
+    duck.run(
+        con,
+        "shien",
+        "CREATE TEMP TABLE shien AS SELECT DISTINCT rec_id FROM ("
+        f"SELECT s.lg_code || ':' || s.atenabango AS rec_id, a.juminhyokodo FROM read_parquet([{listed}], "
+        "hive_partitioning = true, hive_types = {'kijunbi': DATE, 'known_at': DATE, 'lg_code': VARCHAR}) s "
+        "LEFT JOIN atena_keyed a ON a.rec_id = s.lg_code || ':' || s.atenabango) "
+        "UNPIVOT (rec_id FOR k IN (rec_id, juminhyokodo)) WHERE rec_id <> '' ORDER BY rec_id",
+    )
+
+
+def records(con: duckdb.DuckDBPyConnection, lg_code: str) -> pa.Table:
+    """KEYED rows a municipality's review file shows: its own 宛名 and every candidate's records."""
+    code = duck.quote_literal(lg_code)
+    return duck.arrow(
+        con,
+        "records",
+        f"SELECT * FROM atena_keyed WHERE lg_code = {code} OR rec_id IN (SELECT target_lg_code || ':' || "
+        f"target_atenabango FROM candidates WHERE lg_code = {code}) UNION ALL "
+        f"SELECT * FROM juki_keyed WHERE rec_id IN (SELECT juminhyokodo FROM candidates WHERE lg_code = {code})",
+    )
+
+
+def protected(con: duckdb.DuckDBPyConnection, links: pa.Table) -> pa.Table:
+    """``links`` with a boolean ``shien``: the candidate is a person under 支援措置."""
+    con.register("_links", links)
+    try:
+        return duck.arrow(
+            con,
+            "shien flags",
+            "SELECT l.*, (coalesce(l.juminhyokodo, l.target_lg_code || ':' || l.target_atenabango) IN "
+            "(SELECT rec_id FROM shien)) AS shien FROM _links l",
+        )
+    finally:
+        con.unregister("_links")
 
 
 def candidates(con: duckdb.DuckDBPyConnection) -> pa.Table:
