@@ -18,7 +18,12 @@ triggered by hand.
    `<lake>/reconcile/links/kijunbi=<d>/lg_code=<code>/part-0.parquet` and
    `<lake>/reconcile/discrepancies/…`, each with its `_manifest.json`, replaced atomically; a
    rerun gives byte-identical files. **engine** `gx` runs the discrepancy rules as a Great
-   Expectations suite (the reference) instead of DuckDB.
+   Expectations suite (the reference) instead of DuckDB. The clerks' decisions (accepted
+   `nayose` upload sets) are applied first; the municipality's review file
+   (`nayose_koho_<YYYYMMDD>.xlsx` and `.csv`) is written to `<lake>/reconcile/review/…`.
+4. **return_review** (mapped) — puts new or changed review files into the municipality's
+   `outbox/` on the landing zone: the SFTP server of the Airflow connection **sftp_conn_id**,
+   or, when that is empty, the local folder **landing**.
 
 See `docs/reconcile.md`.
 """
@@ -30,7 +35,13 @@ from typing import TYPE_CHECKING, Any
 import pendulum
 from airflow.sdk import Asset, Param, dag, task
 
-from jumin.apps.orchestration import LG_CODES_PARAM, OPTIONAL_DATE_PARAM, SNAPSHOTS_ASSET, default_paths
+from jumin.apps.orchestration import (
+    LG_CODES_PARAM,
+    OPTIONAL_DATE_PARAM,
+    OPTIONAL_STRING_PARAM,
+    SNAPSHOTS_ASSET,
+    default_paths,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk.execution_time.context import TriggeringAssetEventsAccessor
@@ -49,6 +60,12 @@ PATHS = default_paths()
         "kijunbi": Param("", **OPTIONAL_DATE_PARAM, description="基準日; empty = the days of the staged snapshots"),
         "lg_codes": Param([], **LG_CODES_PARAM),
         "engine": Param("duckdb", enum=["duckdb", "gx"], description="who runs the discrepancy rules"),
+        "sftp_conn_id": Param(
+            "",
+            **OPTIONAL_STRING_PARAM,
+            description="Airflow connection of the SFTP landing zone; empty = local landing folder",
+        ),
+        "landing": Param(PATHS["landing"], type="string", description="local landing folder"),
         "lake": Param(PATHS["lake"], type="string", description="lake root"),
     },
 )
@@ -80,8 +97,18 @@ def jumin_reconcile() -> None:
         results = fail_fast(reconcile_day, p["lake"], kijunbi, [lg_code], p["engine"], prepared=True)
         return [r.to_dict() for r in results]
 
+    @task(retries=3, retry_delay=pendulum.duration(seconds=30), map_index_template="{{ lg_code }}")
+    def return_review(lg_code: str, kijunbi: str, params: dict[str, Any] | None = None) -> list[str]:
+        from extract.main import return_municipality_review_files
+        from jumin.apps.orchestration import fail_fast, landing_source
+
+        p = params or {}
+        return fail_fast(return_municipality_review_files, landing_source(p), p["lake"], lg_code, kijunbi)
+
     planned = plan()
-    prepare(planned) >> reconcile.expand_kwargs(planned)  # type: ignore[arg-type]  # resolved when the task runs
+    reconciled = reconcile.expand_kwargs(planned)
+    prepare(planned) >> reconciled  # type: ignore[arg-type]  # Airflow resolves the XComArg when the task runs
+    reconciled >> return_review.expand_kwargs(planned)
 
 
 jumin_reconcile()

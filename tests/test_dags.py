@@ -55,6 +55,8 @@ SHAPES: dict[str, dict[str, tuple[set[str], bool, str]]] = {
         # the national 住基 keyed once, before the municipalities' tasks read it
         "prepare": ({"plan"}, False, "all_success"),
         "reconcile": ({"plan", "prepare"}, True, "all_success"),
+        # the review files go out only once staged
+        "return_review": ({"plan", "reconcile"}, True, "all_success"),
     },
 }
 #: the lake root, the one Param every DAG takes; docs/operations.md explains it

@@ -207,7 +207,15 @@ def main(argv: list[str] | None = None) -> int:
                 },
             ),
             "jumin_reconcile": run_dag(
-                dags["jumin_reconcile"], {"lake": str(lake), "kijunbi": KIJUNBI, "engine": "duckdb", "lg_codes": []}
+                dags["jumin_reconcile"],
+                {
+                    "lake": str(lake),
+                    "kijunbi": KIJUNBI,
+                    "engine": "duckdb",
+                    "lg_codes": [],
+                    "sftp_conn_id": "jumin_sftp",
+                    "landing": "",
+                },
             ),
         }
         receipts = [wait_for_receipt(up, zone[up.manifest.lg_code], timeout_s=10) for up in sets]
