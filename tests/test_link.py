@@ -360,6 +360,8 @@ CASE_JUKI: dict[str, list[dict[str, Any]]] = {
     "90000000070": [_person("渡辺", "ワタナベ", "邦子", "クニコ", "2", (1961, 9, 9), X, 907)],
     "90000000080": [_person("斎木", "サイキ", "瑠璃", "ルリ", "2", (1999, 2, 28), X, 908)],
     "90000000090": [_person("小比類巻", "コヒルイマキ", "恵子", "ケイコ", "2", (1966, 4, 4), X, 909)],
+    "90000000100": [_person("鬼瓦", "オニガワラ", "勇", "イサム", "1", (1960, 8, 8), X, 910)],
+    "90000000101": [_person("鬼瓦", "オニガワラ", "勇", "イサム", "1", (1960, 8, 8), Y, 911)],
 }
 #: 住登外者 of the cases (kept by municipality Y unless said): name → record
 CASE_ATENA: dict[str, dict[str, Any]] = {
@@ -373,6 +375,7 @@ CASE_ATENA: dict[str, dict[str, Any]] = {
     "itaiji_no_kana": _person("渡邉", "", "邦子", "", "2", (1961, 9, 9), X, 907),
     "kana_only": _person("斉木", "サイキ", "瑠璃", "ルリ", "2", (1999, 2, 28), X, 908),
     "dv": _person("小比類巻", "コヒルイマキ", "恵子", "ケイコ", "2", (1966, 4, 4), Y, 951),
+    "far_second": _person("鬼瓦", "オニガワラ", "勇", "イサム", "1", (1960, 8, 8), X, 910),
     "outside_x": _person("四月一日", "ワタヌキ", "光", "ヒカル", "1", (1985, 2, 2), OUT, 952),
     "outside_y": _person("四月一日", "ワタヌキ", "光", "ヒカル", "1", (1985, 2, 2), OUT, 952),
 }
@@ -561,6 +564,12 @@ def test_equal_candidates_go_to_review(linked: Linked) -> None:
         ("90000000042", "review", 3),
     ]
     assert rows[0]["match_weight"] == rows[2]["match_weight"] >= LinkConfig().auto_weight
+
+
+@pytest.mark.unit
+def test_a_second_candidate_far_below_an_auto_link_is_dropped(linked: Linked) -> None:
+    (row,) = _case(linked, "far_second")  # a namesake born the same day, living elsewhere
+    assert (row["juminhyokodo"], row["band"], row["rank"]) == ("90000000100", "auto", 1)
 
 
 @pytest.mark.unit

@@ -39,7 +39,7 @@ class LinkConfig:
 
     #: the best candidate at or above this weight, with no hard conflict (生年月日 or 性別)
     #: and no second candidate within ``ambiguity_margin``, is linked ``auto``
-    auto_weight: float = 8.0
+    auto_weight: float = 3.0
     #: candidates at or above this weight (and not beaten by an auto link) go to ``review``
     review_weight: float = -2.0
     #: a second candidate this close to the best one makes the 宛名 ambiguous (review)
