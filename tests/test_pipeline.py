@@ -15,6 +15,7 @@ from extract.inbox import deliver_local
 from extract.main import ingest_municipality, return_municipality_receipts
 from jumin.apps.cli import main as cli
 from jumin.core.lake import PART_FILE, PARTITION_MANIFEST, Lake
+from jumin.core.landing import LandingTree
 from jumin.core.layouts import idojiyu_group
 from load.main import snapshot_municipality
 from tests.accounting import CODECS, assert_every_row_accounted_for, source_lines
@@ -120,10 +121,20 @@ def assert_same_persons(got: list[tuple[str, str]], expected: set[tuple[str, str
     assert diff == {"missing": [], "extra": []}
 
 
+def sample_discrepancies(kind: str) -> dict[tuple[str, str], dict[str, str]]:
+    """The sample's ``discrepancies.csv`` rows of ``kind`` by (lg_code, atenabango or, for
+    D007, 住民票コード)."""
+    with (SAMPLE / "discrepancies.csv").open(encoding="utf-8", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["kind"] == kind]
+    return {(r["lg_code"], r["atenabango"] or r["juminhyokodo"]): r for r in rows}
+
+
 def test_snapshot_agrees_with_ground_truth(landing: Path, tmp_path: Path) -> None:
     lake = Lake(tmp_path / "lake")
     run_library(landing, lake.root)
     truth, present = present_in_truth()
+    mistyped, removed, missing = (sample_discrepancies(k) for k in ("D002", "D001", "D007"))
+    assert mistyped and removed and missing, "the sample has 宛名 records the 住基 contradicts"
     assert 0 < len(present) < len(truth), "the sample has both present and departed records"
     con = duckdb.connect()
     hive = "hive_partitioning = true, hive_types = {'kijunbi': DATE, 'known_at': DATE, 'lg_code': VARCHAR}"
@@ -136,15 +147,20 @@ def test_snapshot_agrees_with_ground_truth(landing: Path, tmp_path: Path) -> Non
     for lg_code, atenabango, rirekibango, jutokubun, juminhyokodo in rows:
         t = present[(lg_code, atenabango)]
         assert (rirekibango, jutokubun) == (int(t["rirekibango_max"]), t["住登区分"]), (lg_code, atenabango)
-        # 住登者 (住登区分 1) are the jutosha records and carry the person's 住民票コード
+        # 住登者 (住登区分 1) are the jutosha records and carry the person's 住民票コード (or the
+        # mistyped one the 宛名 holds, D002)
         assert (jutokubun == "1") is (t["kind"] == "jutosha"), (lg_code, atenabango, t["kind"])
         if jutokubun == "1":
-            assert juminhyokodo == t["juminhyokodo"], (lg_code, atenabango)
-    # 住基: every present 住登者 by 住民票コード in the municipality where they live, and nobody else
+            wrong = mistyped.get((lg_code, atenabango))
+            assert juminhyokodo == (wrong["atena_value"] if wrong else t["juminhyokodo"]), (lg_code, atenabango)
+    # 住基: every present 住登者 by 住民票コード in the municipality where they live, but those the
+    # 住基 has removed (D001), and the residents the 宛名 lacks (D007); nobody else
     juki = con.execute(
         f"SELECT lg_code, juminhyokodo FROM read_parquet(?, {hive})", [lake.dataset_glob("snapshot", "juki")]
     ).fetchall()
-    assert_same_persons(juki, {(lg, t["juminhyokodo"]) for (lg, _), t in present.items() if t["kind"] == "jutosha"})
+    residents = {(lg, t["juminhyokodo"]) for (lg, no), t in present.items() if t["kind"] == "jutosha"}
+    removed_codes = {(lg, r["juminhyokodo"]) for (lg, _), r in removed.items()}
+    assert_same_persons(juki, residents - removed_codes | set(missing))
 
 
 def test_rerun_is_byte_identical(tmp_path: Path) -> None:
@@ -187,8 +203,8 @@ def snapshot_conf(lake: Path, **kw: object) -> dict[str, object]:
     return {"lake": str(lake), "kijunbi": KIJUNBI, "until": "", "known_at": "", "delta": True, "lg_codes": [], **kw}
 
 
-def accepted_events() -> list[dict]:
-    """Extras of the ``jumin_accepted`` asset events recorded in Airflow's database."""
+def accepted_events(asset: str = "jumin_accepted") -> list[dict]:
+    """Extras of the ``jumin_accepted`` (or ``asset``) events recorded in Airflow's database."""
     from airflow.models.asset import AssetEvent, AssetModel
     from airflow.utils.session import create_session
     from sqlalchemy import select
@@ -198,14 +214,15 @@ def accepted_events() -> list[dict]:
             session.scalars(
                 select(AssetEvent.extra)
                 .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
-                .where(AssetModel.name == "jumin_accepted")
+                .where(AssetModel.name == asset)
                 .order_by(AssetEvent.id)
             )
         )
 
 
-def triggering(extra: dict) -> object:
-    """The ``triggering_asset_events`` a run created by one ``jumin_accepted`` event receives."""
+def triggering(extra: dict, asset: str = "jumin_accepted", dag_id: str = "jumin_ingest") -> object:
+    """The ``triggering_asset_events`` a run created by one ``jumin_accepted`` (or ``asset``)
+    event receives."""
     import datetime as dt
 
     from airflow.sdk.api.datamodels._generated import AssetReferenceAssetEventDagRun
@@ -213,10 +230,10 @@ def triggering(extra: dict) -> object:
     from airflow.sdk.execution_time.context import TriggeringAssetEventsAccessor
 
     event = AssetEventDagRunReferenceResult(
-        asset=AssetReferenceAssetEventDagRun(name="jumin_accepted", uri="jumin_accepted", extra={}),
+        asset=AssetReferenceAssetEventDagRun(name=asset, uri=asset, extra={}),
         extra=extra,
         source_task_id="announce",
-        source_dag_id="jumin_ingest",
+        source_dag_id=dag_id,
         source_run_id="manual",
         source_map_index=-1,
         source_aliases=[],
@@ -251,6 +268,25 @@ def test_dags_run_end_to_end_with_airflow(airflow_db: str, landing: Path, tmp_pa
     for code in LG_CODES:
         for layout in ("atena", "juki", "shien"):
             assert (Lake(lake).snapshot(layout, KIJUNBI, KIJUNBI, code) / PART_FILE).is_file()
+    # the staged day is announced; the reconcile DAG's plan reads it, and the DAG reconciles
+    # every municipality and returns its review files to the outbox
+    staged = accepted_events("jumin_snapshots")
+    assert staged[-1] == {"lake": str(lake), "days": [{"kijunbi": KIJUNBI, "lg_codes": LG_CODES}]}
+    plan = (
+        dags["jumin_reconcile"]
+        .get_task("plan")
+        .python_callable(
+            params={"lake": str(lake), "kijunbi": "", "lg_codes": []},
+            triggering_asset_events=triggering(staged[-1], "jumin_snapshots", "jumin_snapshot"),
+        )
+    )
+    assert plan == [{"lg_code": c, "kijunbi": KIJUNBI} for c in LG_CODES]
+    reconcile_conf = {"lake": str(lake), "kijunbi": KIJUNBI, "lg_codes": [], "engine": "duckdb",
+                      "sftp_conn_id": "", "landing": str(landing)}  # fmt: skip
+    assert run_dag(dags["jumin_reconcile"], reconcile_conf) == "success"
+    for code in LG_CODES:
+        assert Lake(lake).is_staged(Lake(lake).reconcile("links", KIJUNBI, code))
+        assert (LandingTree(landing).outbox(code) / "nayose_koho_20261101.xlsx").is_file()
     # rerun one municipality: only its partitions are rewritten, with the same bytes
     before = digest(lake / "snapshot")
     assert run_dag(dags["jumin_snapshot"], snapshot_conf(lake, lg_codes=[LG_CODES[0]])) == "success"
