@@ -78,3 +78,17 @@ def test_the_cli_reports_a_missing_snapshot_in_one_line(lake: Path, capsys: pyte
     assert "011002" in capsys.readouterr().err
     assert cli(["reconcile", "--lake", str(lake), "--as-of", KIJUNBI]) == 0
     assert "reconcile" in capsys.readouterr().out
+
+
+@pytest.mark.timeout(180)
+def test_keys_spread_over_processes_are_the_keys_computed_in_one(lake: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import transform.reconcile.frames as frames
+
+    reconcile_day(lake, KIJUNBI)
+    alone = outputs(lake)
+    keyed = pq.read_table(Lake(lake).reconcile_work(KIJUNBI) / "juki_keyed.parquet")
+    monkeypatch.setattr(frames, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(frames.os, "cpu_count", lambda: 2)
+    reconcile_day(lake, KIJUNBI)
+    assert pq.read_table(Lake(lake).reconcile_work(KIJUNBI) / "juki_keyed.parquet").equals(keyed)
+    assert outputs(lake) == alone

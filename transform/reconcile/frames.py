@@ -16,8 +16,12 @@ million records carry far fewer distinct values, and the key functions are plain
 from __future__ import annotations
 
 import logging
+import multiprocessing as mp
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -62,6 +66,27 @@ def snapshot_files(lake: Lake, layout: str, kijunbi: str, lg_codes: Sequence[str
     return out
 
 
+#: distinct values from which :func:`derive` spreads a key function over worker processes
+PARALLEL_MIN = 50_000
+
+
+def _apply(fn: Callable[..., tuple[object, ...]], rows: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
+    return [fn(*r) for r in rows]
+
+
+def _map_rows(fn: Callable[..., tuple[object, ...]], rows: list[tuple[object, ...]], parallel: bool) -> list[Any]:
+    """``fn`` of every row, in order; over one worker process per core when ``parallel`` and
+    there are many rows (the key functions are pure Python: one core per process)."""
+    workers = os.cpu_count() or 1
+    if not parallel or workers < 2 or len(rows) < PARALLEL_MIN:
+        return _apply(fn, rows)
+    size = -(-len(rows) // workers)
+    chunks = [rows[i : i + size] for i in range(0, len(rows), size)]
+    # spawn, not fork: the parent holds DuckDB's threads
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+        return [r for part in pool.map(_apply, [fn] * len(chunks), chunks) for r in part]
+
+
 def derive(
     con: duckdb.DuckDBPyConnection,
     name: str,
@@ -69,13 +94,15 @@ def derive(
     inputs: Sequence[str],
     fn: Callable[..., tuple[object, ...]],
     outputs: Sequence[tuple[str, pa.DataType]],
+    parallel: bool = False,
 ) -> None:
     """Create table ``name`` (the ``inputs`` columns, then ``outputs``) holding ``fn`` of every
-    distinct combination of ``inputs`` in ``source``: the one place keys leave SQL for Python."""
+    distinct combination of ``inputs`` in ``source``: the one place keys leave SQL for Python.
+    ``parallel``: ``fn`` is a module-level function worth spreading over processes."""
     cols = ", ".join(duck.quote_ident(c) for c in inputs)
     distinct = duck.arrow(con, name, f"SELECT DISTINCT {cols} FROM {source} ORDER BY ALL")
     columns = [distinct.column(c).to_pylist() for c in inputs]
-    results = [fn(*values) for values in zip(*columns, strict=True)]
+    results = _map_rows(fn, list(zip(*columns, strict=True)), parallel)
     arrays = {c: distinct.column(c) for c in inputs}
     for i, (out, typ) in enumerate(outputs):
         arrays[out] = pa.array([r[i] for r in results], type=typ)
@@ -129,8 +156,8 @@ def load_atena(con: duckdb.DuckDBPyConnection, lake: Lake, kijunbi: str, lg_code
         f"FROM read_parquet({_files(list(files.values()))}, {HIVE})",
     )
     _common_keys(con, "atena_raw")
-    derive(con, "atena_addr", "atena_raw", ["jusho_choaza", "jusho_banchigohyoki"], _atena_address,
-           [("choaza", _STR), ("banchi", _STR)])  # fmt: skip
+    address = [("choaza", _STR), ("banchi", _STR)]
+    derive(con, "atena_addr", "atena_raw", ["jusho_choaza", "jusho_banchigohyoki"], _atena_address, address, True)
     one_line = "concat_ws('', r.jusho_todofuken, r.jusho_shikugunchosonmei, r.jusho_choaza, r.jusho_banchigohyoki)"
     duck.run(
         con,
@@ -230,7 +257,8 @@ def load_juki(con: duckdb.DuckDBPyConnection, lake: Lake, kijunbi: str) -> list[
         "ON s.lg_code = h.lg_code AND s.juminhyokodo = h.juminhyokodo)",
     )
     _common_keys(con, "juki_raw")
-    derive(con, "juki_addr", "juki_raw", ["lg_code", "jusho"], _juki_address, [("choaza", _STR), ("banchi", _STR)])
+    address = [("choaza", _STR), ("banchi", _STR)]
+    derive(con, "juki_addr", "juki_raw", ["lg_code", "jusho"], _juki_address, address, parallel=True)
     compared = "r.shimei, r.shimei_furigana, r.jusho_shikuchosonkodo, r.jusho"
     keyed = ", ".join("version" if f.name == "version" else duck.quote_ident(f.name) for f in KEYED)
     duck.run(
