@@ -36,6 +36,34 @@ def year_of(days: np.ndarray) -> np.ndarray:
     return days.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
 
 
+def ymd(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Year, month (1–12) and day (1–31) of each day."""
+    d = days.astype("datetime64[D]")
+    month = d.astype("datetime64[M]")
+    year = d.astype("datetime64[Y]")
+    m: np.ndarray = (month - year.astype("datetime64[M]")).astype(np.int64) + 1
+    dd: np.ndarray = (d - month.astype("datetime64[D]")).astype(np.int64) + 1
+    return year.astype(np.int64) + 1970, m, dd
+
+
+def from_ymd(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Days of calendar dates; a day past the end of its month is clipped to the last day
+    (2/29 of a common year → 2/28)."""
+    first = (year - 1970).astype("datetime64[Y]").astype("datetime64[M]") + (month - 1)
+    length = ((first + 1).astype("datetime64[D]") - first.astype("datetime64[D]")).astype(np.int64)
+    days: np.ndarray = (first.astype("datetime64[D]") + np.minimum(day, length) - 1).astype(np.int64)
+    return days
+
+
+def one_year_off(rng: np.random.Generator, days: np.ndarray, kijunbi: int) -> np.ndarray:
+    """The same day and month one year later or earlier (at random; earlier where later
+    would pass ``kijunbi``)."""
+    y, m, d = ymd(days)
+    later = from_ymd(y + 1, m, d)
+    earlier = from_ymd(y - 1, m, d)
+    return np.where((rng.random(len(days)) < 0.5) & (later <= kijunbi), later, earlier)
+
+
 def one_year_term_end(start: np.ndarray) -> np.ndarray:
     """Last day of a one-year term starting on ``start`` (2025-04-10 → 2026-04-09).
 

@@ -157,7 +157,10 @@ def _raw_events(
     # marriage between 18 and 45, while registered here
     lo = np.maximum(s.entry + 1, p.birth + int(18 * YEAR))
     hi = np.minimum(s.end, p.birth + int(45 * YEAR))
-    brides = np.flatnonzero((p.sex == 2) & (p.foreign < 0) & (p.fusho < 0) & (lo <= hi))
+    # namesakes and the residents they are namesakes of keep their names: the same 氏名
+    namesake = p.namesake_of >= 0
+    namesake[p.namesake_of[namesake]] = True
+    brides = np.flatnonzero((p.sex == 2) & (p.foreign < 0) & (p.fusho < 0) & (lo <= hi) & ~namesake)
     brides = pick(rng, brides, MARRIAGE_RATE, minimum=1)
     date = uniform_days(rng, lo[brides], hi[brides])
     new_uji = rng.choice(pools.n_uji_base, size=len(brides), p=pools.uji_weights)

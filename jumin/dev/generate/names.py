@@ -9,7 +9,7 @@ indices into these pools with numpy; strings are assembled later, per output enc
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -183,6 +183,8 @@ SURNAMES: tuple[tuple[str, str], ...] = (
     ("長崎", "ナガサキ"),
     ("大沢", "オオサワ"),
     ("斎木", "サイキ"),
+    ("広瀬", "ヒロセ"),
+    ("広田", "ヒロタ"),
 )
 
 # Given names by birth cohort: a 1940 birth is far likelier to be 和子 than 陽翔, and the
@@ -325,8 +327,9 @@ GIVEN_FEMALE: dict[str, tuple[tuple[str, str], ...]] = {
 }
 COHORTS = ("old", "mid", "new")
 
-#: 異体字 a register may hold instead of the common form (all encodable in CP932: 髙 and 﨑
-#: are NEC/IBM extensions, the others are JIS X 0208).
+#: 異体字 of surname kanji a register may hold instead of the common form, and that another
+#: office may write either way (髙橋/高橋). All are CP932 (髙 and 﨑 are NEC/IBM extensions)
+#: except 𠮷, which a CP932 file writes as 吉.
 VARIANTS: dict[str, tuple[str, ...]] = {
     "高": ("髙",),
     "崎": ("﨑",),
@@ -335,17 +338,39 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "斎": ("齋",),
     "沢": ("澤",),
     "島": ("嶋",),
+    "桜": ("櫻",),
+    "広": ("廣",),
+    "吉": ("𠮷",),
 }
-#: Ideographic variation sequences seen in 戸籍 names (base + VS17/VS18 of Adobe-Japan1 /
-#: Moji_Joho); CP932 cannot carry them.
+#: 旧字体 and 異体字 of given-name kanji (惠子/恵子, 眞由美/真由美), all CP932
+GIVEN_VARIANTS: dict[str, tuple[str, ...]] = {
+    "恵": ("惠",),
+    "真": ("眞",),
+    "実": ("實",),
+    "静": ("靜",),
+    "穂": ("穗",),
+    "清": ("淸",),
+}
+#: Kanji of surnames with ideographic variation sequences in 戸籍 names (VS17/VS18 of
+#: Adobe-Japan1 / Moji_Joho: 葛󠄀/葛󠄁, 一点/二点しんにょうの辻); CP932 cannot carry them.
 IVS: dict[str, tuple[str, ...]] = {
-    "葛": ("葛\U000e0100", "葛\U000e0101"),
-    "辻": ("辻\U000e0100", "辻\U000e0101"),
+    "葛": ("\U000e0100", "\U000e0101"),
+    "辻": ("\U000e0100", "\U000e0101"),
+    "邊": ("\U000e0100", "\U000e0101"),
+    "邉": ("\U000e0100", "\U000e0101"),
+    "飯": ("\U000e0100", "\U000e0101"),
 }
 #: Substitutes for characters outside CP932 after IVS removal; 〓 (げた) is the customary
 #: mark for a character the legacy set cannot show.
 CP932_FALLBACK: dict[str, str] = {"𠮷": "吉", "𡈽": "土", "﨑": "崎", "髙": "高"}
 GETA = "〓"
+#: variant → common form of every 異体字 above: the fold under which two spellings are the same
+#: name (with IVS stripped); the ground truth's 表記ゆれ (hyoki) is defined by it
+ITAIJI_FOLD: dict[str, str] = {
+    **{alt: plain for table in (VARIANTS, GIVEN_VARIANTS) for plain, alts in table.items() for alt in alts},
+    "𡈽": "土",
+}
+_FOLD_TABLE = str.maketrans(ITAIJI_FOLD)
 
 # Foreign residents: (文化圏, 氏 romaji, 名 romaji, 氏 kana, 名 kana, 氏 漢字, 名 漢字).
 # Korean and Chinese names carry a kanji form (氏名_外国人漢字) and often a 通称.
@@ -406,9 +431,121 @@ def to_cp932_safe(text: str) -> str:
     return "".join(out)
 
 
+def fold_kanji(text: str) -> str:
+    """The kanji key under which two spellings are one name: IVS and variation selectors
+    stripped, every 異体字 of ``ITAIJI_FOLD`` written in its common form (邊→辺, 𠮷→吉)."""
+    return strip_variation_selectors(text).translate(_FOLD_TABLE)
+
+
 def _unique_pairs(pairs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     """Pairs in first-seen order without repeats (dict keeps insertion order; sets do not)."""
     return list(dict.fromkeys(pairs))
+
+
+@dataclass(frozen=True)
+class Alternatives:
+    """For every index ``i`` of a pool, the indices that may stand in for it:
+    ``values[offsets[i]:offsets[i + 1]]`` (a CSR table, so choices are vectorised)."""
+
+    offsets: np.ndarray
+    values: np.ndarray
+
+    @classmethod
+    def of(cls, lists: Sequence[Sequence[int]]) -> Alternatives:
+        """The table of one list of alternatives per index."""
+        counts = np.array([len(x) for x in lists], dtype=np.int64)
+        offsets = np.concatenate([np.zeros(1, dtype=np.int64), np.cumsum(counts)])
+        return cls(offsets, np.array([v for x in lists for v in x], dtype=np.int64))
+
+    def count(self, idx: np.ndarray) -> np.ndarray:
+        """Number of alternatives of each index."""
+        counts: np.ndarray = self.offsets[idx + 1] - self.offsets[idx]
+        return counts
+
+    def pick(self, idx: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """One alternative of each ``idx``, chosen by ``u`` in [0, 1); ``idx`` itself where it
+        has none."""
+        if not len(self.values):
+            return idx.copy()
+        n = self.count(idx)
+        k = self.offsets[idx] + np.minimum((u * n).astype(np.int64), np.maximum(n - 1, 0))
+        return np.where(n > 0, self.values[np.minimum(k, len(self.values) - 1)], idx)
+
+
+def _renderers() -> dict[str, Callable[[str], str]]:
+    """Per file encoding, what a name becomes in the file (CP932 loses IVS and 𠮷)."""
+    return {"utf-8": lambda s: s, "cp932": to_cp932_safe}
+
+
+# Readings (フリガナ) as clerks vary or mistype them. Long vowels written with ー or ウ/オ
+# (サトウ/サトー, オオノ/オーノ/オウノ, ユウコ/ユーコ, イイダ/イーダ) are one reading under the
+# 住民記録 fuzzy search rules; so is a lost 濁点 (ダ→タ); a typo (one kana replaced) is not.
+_O_DAN = set("オコソトノホモヨロゴゾドボポョォ")
+_U_DAN = set("ウクスツヌフムユルグズブプュゥ")
+_I_DAN = set("イキシチニヒミリギジビピ")
+_VOICED = "ガギグゲゴザジズゼゾダデドバビブベボパピプペポ"
+_UNVOICED = "カキクケコサシスセソタテトハヒフヘホハヒフヘホ"
+_TYPO_KANA = "カキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワ"
+_SMALL = set("ァィゥェォッャュョヮ")
+_TYPO_SKIP = set("アイウエオンーヂヅヴヲ") | _SMALL
+KANA_VARIANT_KINDS = ("long_vowel", "dakuten", "typo")
+_TYPOS_PER_READING = 3
+
+
+def long_vowel_variants(kana: str) -> list[str]:
+    """The reading with one long vowel written another way (ー for ウ/オ/イ, ウ for オ)."""
+    out = []
+    for i in range(1, len(kana)):
+        prev, c, head, tail = kana[i - 1], kana[i], kana[:i], kana[i + 1 :]
+        if c == "ウ" and (prev in _O_DAN or prev in _U_DAN):
+            out.append(f"{head}ー{tail}")
+        elif c == "オ" and prev in _O_DAN:
+            out += [f"{head}ー{tail}", f"{head}ウ{tail}"]
+        elif c == "イ" and prev in _I_DAN:
+            out.append(f"{head}ー{tail}")
+    return [v for v in dict.fromkeys(out) if v != kana]
+
+
+def dakuten_variants(kana: str) -> list[str]:
+    """The reading with one 濁点 or 半濁点 lost (ダ→タ, パ→ハ)."""
+    return [f"{kana[:i]}{_UNVOICED[_VOICED.index(c)]}{kana[i + 1 :]}" for i, c in enumerate(kana) if c in _VOICED]
+
+
+def typo_variants(rng: np.random.Generator, kana: str) -> list[str]:
+    """The reading with one kana replaced by an unrelated one (not a vowel, small kana or a
+    濁点 away from the original), so no fuzzy rule makes it the same reading."""
+    spots = [i for i, c in enumerate(kana) if c not in _TYPO_SKIP and kana[i + 1 : i + 2] not in _SMALL]
+    out = []
+    for _ in range(_TYPOS_PER_READING if spots else 0):
+        i = spots[int(rng.integers(0, len(spots)))]
+        plain = _UNVOICED[_VOICED.index(kana[i])] if kana[i] in _VOICED else kana[i]
+        choices = [k for k in _TYPO_KANA if k != plain]
+        out.append(f"{kana[:i]}{choices[int(rng.integers(0, len(choices)))]}{kana[i + 1 :]}")
+    return [v for v in dict.fromkeys(out) if v != kana]
+
+
+@dataclass(frozen=True)
+class KanaPool:
+    """Every reading a record can carry: the readings of the name pools first, then their
+    variants; ``alternatives[kind]`` gives the variants of each reading by kind
+    (``KANA_VARIANT_KINDS``)."""
+
+    strings: tuple[str, ...]
+    alternatives: dict[str, Alternatives]
+
+
+def _kana_pool(readings: Sequence[str], seed: int) -> tuple[KanaPool, dict[str, int]]:
+    """The pool of ``readings`` and their variants, and each reading's index in it."""
+    rng = np.random.default_rng([seed, 0x4B414E41])
+    index = {r: i for i, r in enumerate(dict.fromkeys(readings))}
+    originals = list(index)
+    lists: dict[str, list[list[int]]] = {kind: [] for kind in KANA_VARIANT_KINDS}
+    for r in originals:
+        found = {"long_vowel": long_vowel_variants(r), "dakuten": dakuten_variants(r), "typo": typo_variants(rng, r)}
+        for kind in KANA_VARIANT_KINDS:
+            lists[kind].append([index.setdefault(v, len(index)) for v in found[kind]])
+    alternatives = {kind: Alternatives.of(v + [[]] * (len(index) - len(v))) for kind, v in lists.items()}
+    return KanaPool(tuple(index), alternatives), index
 
 
 @dataclass(frozen=True)
@@ -416,22 +553,43 @@ class NamePools:
     """Every name string a person can carry, addressed by index.
 
     ``uji_*`` holds surname *forms*: the first ``n_uji_base`` are plain forms (sampled with
-    ``uji_weights``); after them come 異体字 and IVS forms, each pointing back to its plain
-    form through ``uji_base``.
+    ``uji_weights``); after them come 異体字 forms (``variant_forms``) and IVS forms
+    (``ivs_forms``), each pointing back to its plain form through ``uji_base`` and to the same
+    form without IVS through ``uji_no_ivs``. Given names likewise: the plain names, then their
+    異体字 forms (``given_variant_forms``). ``*_fold`` numbers the kanji keys
+    (:func:`fold_kanji`): two forms with the same number are one name spelt two ways.
+
+    ``uji_itaiji`` / ``uji_ivs`` / ``given_itaiji`` list, per file encoding, the forms another
+    office may write instead of a form (another 異体字; IVS added or dropped) that the file
+    can tell apart from it. ``uji_other`` lists, per plain surname, really different surnames a
+    clerk may write instead (same reading first: 斎藤/斉藤, 菊地/菊池).
     """
 
     uji_kanji: tuple[str, ...]
     uji_kana: tuple[str, ...]
     uji_base: np.ndarray
+    uji_no_ivs: np.ndarray
     n_uji_base: int
     uji_weights: np.ndarray
     variant_forms: np.ndarray
     ivs_forms: np.ndarray
+    uji_fold: np.ndarray
+    uji_itaiji: dict[str, Alternatives]
+    uji_ivs: dict[str, Alternatives]
+    uji_other: Alternatives
     given_kanji: tuple[str, ...]
     given_kana: tuple[str, ...]
-    #: given-name indices per (sex "1"/"2", cohort)
+    given_base: np.ndarray
+    given_variant_forms: np.ndarray
+    given_fold: np.ndarray
+    given_itaiji: dict[str, Alternatives]
+    #: given-name indices (plain names) per (sex "1"/"2", cohort)
     given_by: dict[tuple[str, str], np.ndarray]
     foreign: tuple[tuple[str, str, str, str, str, str, str], ...]
+    kana: KanaPool
+    #: index into ``kana.strings`` of every surname form's and given name's reading
+    uji_kana_id: np.ndarray
+    given_kana_id: np.ndarray
 
     def foreign_strings(self) -> tuple[list[str], list[str], list[str], list[bool]]:
         """Per foreign name: full-width alphabet name, katakana, kanji name, kanji culture."""
@@ -451,27 +609,82 @@ def _faker_pairs(seed: int) -> tuple[list[tuple[str, str]], list[tuple[str, str]
     return last, male, female
 
 
-def _variant_forms(base: list[tuple[str, str]]) -> tuple[list[tuple[str, str, int]], list[tuple[str, str, int]]]:
-    """異体字 and IVS forms of the plain surnames: (kanji, kana, base index) each."""
-    variants: list[tuple[str, str, int]] = []
-    ivs: list[tuple[str, str, int]] = []
+@dataclass(frozen=True)
+class _Form:
+    kanji: str
+    kana: str
+    base: int
+    #: the form without IVS (itself for a form without)
+    no_ivs: int
+
+
+def _variant_forms(names: Sequence[tuple[str, str]], table: dict[str, tuple[str, ...]]) -> list[_Form]:
+    """The plain names, then every 異体字 form (one common kanji written as a variant)."""
+    forms = [_Form(k, r, i, i) for i, (k, r) in enumerate(names)]
+    seen = {f.kanji for f in forms}
+    for i, (kanji, kana) in enumerate(names):
+        for plain, alts in table.items():
+            for alt in alts if plain in kanji else ():
+                variant = kanji.replace(plain, alt)
+                if variant not in seen:
+                    seen.add(variant)
+                    forms.append(_Form(variant, kana, i, len(forms)))
+    return forms
+
+
+def _ivs_forms(forms: list[_Form]) -> list[_Form]:
+    """IVS forms of every form without: the selector after the first kanji of ``IVS``."""
+    out = []
+    for f, form in enumerate(forms):
+        for kanji, seqs in IVS.items():
+            if kanji in form.kanji:
+                out += [_Form(form.kanji.replace(kanji, kanji + seq, 1), form.kana, form.base, f) for seq in seqs]
+    return out
+
+
+def _stand_ins(forms: list[_Form], related: Callable[[int, int], bool]) -> dict[str, Alternatives]:
+    """Per file encoding, the forms ``g`` with ``related(f, g)`` that the file writes
+    differently from ``f``."""
+    out = {}
+    for encoding, render in _renderers().items():
+        written = [render(f.kanji) for f in forms]
+        out[encoding] = Alternatives.of(
+            [
+                [g for g in range(len(forms)) if g != f and related(f, g) and written[g] != written[f]]
+                for f in range(len(forms))
+            ]
+        )
+    return out
+
+
+def _other_surnames(base: list[tuple[str, str]]) -> Alternatives:
+    """Per plain surname, different surnames a clerk may write by mistake: the same reading
+    in other kanji, else surnames sharing a kanji, else the next one."""
+    out = []
     for i, (kanji, kana) in enumerate(base):
-        for plain, alts in VARIANTS.items():
-            if plain in kanji:
-                variants.extend((kanji.replace(plain, alt), kana, i) for alt in alts)
-        for plain, seqs in IVS.items():
-            if plain in kanji:
-                ivs.extend((kanji.replace(plain, seq), kana, i) for seq in seqs)
-    return variants, ivs
+        same_reading = [j for j, (k, r) in enumerate(base) if j != i and r == kana]
+        sharing = [j for j, (k, _) in enumerate(base) if j != i and set(k) & set(kanji)]
+        out.append(same_reading or sharing[:8] or [(i + 1) % len(base)])
+    return Alternatives.of(out)
+
+
+def _fold_ids(kanji: Sequence[str]) -> np.ndarray:
+    """Equal numbers for names with the same kanji key."""
+    keys: dict[str, int] = {}
+    return np.array([keys.setdefault(fold_kanji(k), len(keys)) for k in kanji], dtype=np.int64)
 
 
 def build_name_pools(seed: int) -> NamePools:
     """All name pools for one run; the same ``seed`` gives the same pools."""
     faker_last, faker_male, faker_female = _faker_pairs(seed)
-    base = _unique_pairs([*SURNAMES, *faker_last])
-    variants, ivs = _variant_forms(base)
-    forms = [*base, *((k, r) for k, r, _ in variants), *((k, r) for k, r, _ in ivs)]
-    uji_base = np.array([*range(len(base)), *(b for *_, b in variants), *(b for *_, b in ivs)], dtype=np.int64)
+    # one plain surname per kanji key: 嶋田 from Faker would be a spelling of 島田, not a name
+    folded: dict[str, tuple[str, str]] = {}
+    for pair in _unique_pairs([*SURNAMES, *faker_last]):
+        folded.setdefault(fold_kanji(pair[0]), pair)
+    base = list(folded.values())
+    plain_forms = _variant_forms(base, VARIANTS)
+    ivs = _ivs_forms(plain_forms)
+    forms = plain_forms + ivs
     rank = np.arange(len(base), dtype=np.float64)
     weights = 1.0 / (rank + 8.0)  # Zipf-like: 佐藤 and 鈴木 are common, the tail is long
     given: list[tuple[str, str]] = []
@@ -486,26 +699,42 @@ def build_name_pools(seed: int) -> NamePools:
                     given.append(pair)
                 idx.append(given.index(pair))
             given_by[(sex, cohort)] = np.array(idx, dtype=np.int64)
-    n_base = len(base)
+    given_forms = _variant_forms(given, GIVEN_VARIANTS)
+    n_base, n_plain = len(base), len(plain_forms)
+    kana, kana_index = _kana_pool([f.kana for f in forms] + [f.kana for f in given_forms], seed)
     log.debug(
-        "name pools: %d surnames (+%d variant, %d IVS forms), %d given names",
+        "name pools: %d surnames (+%d variant, %d IVS forms), %d given names (+%d variant), %d readings",
         n_base,
-        len(variants),
+        n_plain - n_base,
         len(ivs),
         len(given),
+        len(given_forms) - len(given),
+        len(kana.strings),
     )
     return NamePools(
-        uji_kanji=tuple(k for k, _ in forms),
-        uji_kana=tuple(r for _, r in forms),
-        uji_base=uji_base,
+        uji_kanji=tuple(f.kanji for f in forms),
+        uji_kana=tuple(f.kana for f in forms),
+        uji_base=np.array([f.base for f in forms], dtype=np.int64),
+        uji_no_ivs=np.array([f.no_ivs for f in forms], dtype=np.int64),
         n_uji_base=n_base,
         uji_weights=weights / weights.sum(),
-        variant_forms=np.arange(n_base, n_base + len(variants), dtype=np.int64),
-        ivs_forms=np.arange(n_base + len(variants), len(forms), dtype=np.int64),
-        given_kanji=tuple(k for k, _ in given),
-        given_kana=tuple(r for _, r in given),
+        variant_forms=np.arange(n_base, n_plain, dtype=np.int64),
+        ivs_forms=np.arange(n_plain, len(forms), dtype=np.int64),
+        uji_fold=_fold_ids([f.kanji for f in forms]),
+        uji_itaiji=_stand_ins(forms, lambda f, g: f < n_plain and g < n_plain and forms[f].base == forms[g].base),
+        uji_ivs=_stand_ins(forms, lambda f, g: forms[g].no_ivs == f or forms[f].no_ivs == g),
+        uji_other=_other_surnames(base),
+        given_kanji=tuple(f.kanji for f in given_forms),
+        given_kana=tuple(f.kana for f in given_forms),
+        given_base=np.array([f.base for f in given_forms], dtype=np.int64),
+        given_variant_forms=np.arange(len(given), len(given_forms), dtype=np.int64),
+        given_fold=_fold_ids([f.kanji for f in given_forms]),
+        given_itaiji=_stand_ins(given_forms, lambda f, g: given_forms[f].base == given_forms[g].base),
         given_by=given_by,
         foreign=FOREIGN,
+        kana=kana,
+        uji_kana_id=np.array([kana_index[f.kana] for f in forms], dtype=np.int64),
+        given_kana_id=np.array([kana_index[f.kana] for f in given_forms], dtype=np.int64),
     )
 
 

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jumin.dev.generate import clerks, discrepancies
 from jumin.dev.generate.addresses import Addresses, Towns
-from jumin.dev.generate.history import Events, juki_rows, make_events, make_story
+from jumin.dev.generate.history import Events, Story, juki_rows, make_events, make_story
 from jumin.dev.generate.names import NamePools
 from jumin.dev.generate.persons import Persons, make_persons
-from jumin.dev.generate.records import AtenaRows, Records, make_records
+from jumin.dev.generate.records import AtenaModel, AtenaRows, Records, draft_records, number_records
 from jumin.dev.generate.shien import ShienRows, make_shien
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ class Population:
     n_gen: int
     kijunbi: int
     persons: Persons
+    story: Story
     events: Events
     addresses: Addresses
     #: juki rows: event indices sorted by (municipality, 住民票コード, 履歴番号), and 履歴番号
@@ -47,16 +49,33 @@ def build_population(
     residents: int,
     kijunbi: int,
     n_buildings: int,
+    cp932: np.ndarray,
 ) -> Population:
     """The complete model; every stage draws from its own child of ``seed_seq`` so that
-    changing one stage leaves the others' draws alone."""
-    r_person, r_story, r_event, r_record, r_shien = (np.random.default_rng(s) for s in seed_seq.spawn(5))
+    changing one stage leaves the others' draws alone. ``cp932`` flags the generated
+    municipalities whose files are CP932."""
+    r_person, r_story, r_event, r_record, r_shien, r_disc, r_clerks = (
+        np.random.default_rng(s) for s in seed_seq.spawn(7)
+    )
     n_outside = len(towns.municipalities) - n_gen
     p = make_persons(r_person, pools, residents, n_gen, n_outside, kijunbi)
     story, entry_code = make_story(r_story, p, n_gen, kijunbi)
     ev, addresses = make_events(r_event, pools, towns, p, story, entry_code, kijunbi, n_buildings)
     juki_event, juki_rireki = juki_rows(ev, p, n_gen)
-    atena = make_records(r_record, towns, p, story, ev, addresses, n_gen, residents, kijunbi, n_buildings)
+    draft, home_rec, (dv_person, dv_rec, dv_day), all_addresses = draft_records(
+        r_record, pools, towns, p, story, ev, addresses, n_gen, residents, kijunbi, n_buildings
+    )
+    new_id = discrepancies.inject(r_disc, draft, p, story, ev, dv_person)
+    numbered, sorted_rows, first_day = number_records(r_record, draft)
+    records, rows = clerks.write(r_clerks, pools, p, numbered, sorted_rows, cp932, kijunbi)
+    atena = AtenaModel(
+        records,
+        rows,
+        first_day,
+        np.where(home_rec >= 0, new_id[np.maximum(home_rec, 0)], -1),
+        (dv_person, new_id[dv_rec], dv_day),
+        all_addresses,
+    )
     shien = make_shien(r_shien, atena, p, story, residents, kijunbi, n_gen)
     log.info(
         "population: %d persons, %d events, %d 宛名 records, %d 宛名 rows, %d 支援措置 rows",
@@ -66,4 +85,6 @@ def build_population(
         len(atena.rows.record),
         len(shien.record),
     )
-    return Population(n_gen, kijunbi, p, ev, atena.addresses, juki_event, juki_rireki, atena.records, atena.rows, shien)
+    return Population(
+        n_gen, kijunbi, p, story, ev, atena.addresses, juki_event, juki_rireki, atena.records, atena.rows, shien
+    )

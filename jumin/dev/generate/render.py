@@ -24,7 +24,7 @@ from jumin.dev.generate.dates import iso_dates, wareki_year, year_of
 from jumin.dev.generate.names import NamePools, to_cp932_safe
 from jumin.dev.generate.persons import Persons
 from jumin.dev.generate.population import Population
-from jumin.dev.generate.records import KINDS
+from jumin.dev.generate.records import OWN_BIRTH
 
 _DIGITS = pa.array([str(i) for i in range(10)])
 _CODES = pa.array([f"{i:02d}" for i in range(100)])
@@ -60,9 +60,8 @@ class Strings:
     """Name and address string pools for one output encoding."""
 
     uji_kanji: pa.Array
-    uji_kana: pa.Array
     given_kanji: pa.Array
-    given_kana: pa.Array
+    kana: pa.Array
     foreign_alpha: pa.Array
     foreign_kana: pa.Array
     foreign_kanji: pa.Array
@@ -75,9 +74,8 @@ def strings_for(encoding: str, pools: NamePools, towns: Towns, buildings: list[s
     alpha, kana, kanji, _ = pools.foreign_strings()
     return Strings(
         uji_kanji=pa.array([f(s) for s in pools.uji_kanji]),
-        uji_kana=pa.array(list(pools.uji_kana)),
         given_kanji=pa.array([f(s) for s in pools.given_kanji]),
-        given_kana=pa.array(list(pools.given_kana)),
+        kana=pa.array(list(pools.kana.strings)),
         foreign_alpha=pa.array(alpha),
         foreign_kana=pa.array(kana),
         foreign_kanji=pa.array([f(s) for s in kanji]),
@@ -140,21 +138,27 @@ def person_strings(p: Persons) -> PersonStrings:
 
 
 def name_columns(
-    p: Persons, person: np.ndarray, uji: np.ndarray, s: Strings, with_kana: np.ndarray
+    p: Persons,
+    person: np.ndarray,
+    uji: np.ndarray,
+    given: np.ndarray,
+    kana: tuple[np.ndarray, np.ndarray, np.ndarray],
+    s: Strings,
 ) -> dict[str, pa.Array]:
-    """Name items of rows (person, surname form at that row).
+    """Name items of rows (person, surname form and given-name form written on the row,
+    reading as (氏 reading, 名 reading, shown) indices into the reading pool).
 
     氏名 is 氏 + U+3000 + 名 for Japanese; for foreign residents it is the full-width
     alphabet name, which also fills 氏名_外国人アルファベット.
     """
     japanese = p.foreign[person] < 0
     foreign = np.maximum(p.foreign[person], 0)
-    given = p.given[person]
+    kana_uji, kana_given, shown = kana
     uji_k, na_k = _take(s.uji_kanji, uji), _take(s.given_kanji, given)
     alpha = _take(s.foreign_alpha, foreign)
-    kana = _when(
+    reading = _when(
         japanese,
-        _join(_take(s.uji_kana, uji), _take(s.given_kana, given), sep="\u3000"),
+        _join(_take(s.kana, kana_uji), _take(s.kana, kana_given), sep="\u3000"),
         _take(s.foreign_kana, foreign),
     )
     t_uji, t_given = p.tsusho_uji[person], p.tsusho_given[person]
@@ -169,16 +173,33 @@ def name_columns(
         "shimei_gaikokujinromaji": _when(~japanese, alpha),
         "shimei_gaikokujinkanji": _when(~japanese, _take(s.foreign_kanji, foreign)),
         "tsusho": tsusho,
-        "shimei_furigana": _when(with_kana[person], kana),
+        "shimei_furigana": _when(shown, reading),
     }
 
 
-def _person_columns(ps: PersonStrings, person: np.ndarray) -> dict[str, pa.Array]:
-    """性別 and 生年月日 items of rows belonging to ``person``."""
+def juki_names(pools: NamePools, p: Persons, person: np.ndarray, uji: np.ndarray, s: Strings) -> dict[str, pa.Array]:
+    """Name items of 住基 rows: the person's own forms and reading (when 住基 has one)."""
+    given = p.given[person]
+    kana = (pools.uji_kana_id[uji], pools.given_kana_id[given], p.kana_juki[person])
+    return name_columns(p, person, uji, given, kana, s)
+
+
+def _person_columns(
+    ps: PersonStrings, person: np.ndarray, sex: np.ndarray | None = None, birth: np.ndarray | None = None
+) -> dict[str, pa.Array]:
+    """性別 and 生年月日 items of rows belonging to ``person``; ``sex`` / ``birth`` (days)
+    replace the person's where not -1 / ``OWN_BIRTH``."""
     idx = pa.array(person)
+    seibetsu = ps.seibetsu.take(idx)
+    seinengappi = ps.seinengappi.take(idx)
+    if sex is not None and (sex >= 0).any():
+        seibetsu = pc.replace_with_mask(seibetsu, pa.array(sex >= 0), _take(_DIGITS, sex[sex >= 0]))
+    if birth is not None and (birth != OWN_BIRTH).any():
+        other = birth != OWN_BIRTH
+        seinengappi = pc.replace_with_mask(seinengappi, pa.array(other), iso_dates(birth[other]))
     return {
-        "seibetsu": ps.seibetsu.take(idx),
-        "seinengappi": ps.seinengappi.take(idx),
+        "seibetsu": seibetsu,
+        "seinengappi": seinengappi,
         "seinengappi_fushofuragu": ps.fushofuragu.take(idx),
         "seinengappi_fushohyoki": ps.fushohyoki.take(idx),
     }
@@ -201,14 +222,20 @@ def atena_columns(pop: Population, towns: Towns, s: Strings, ps: PersonStrings, 
     person = rec.person[record]
     n = len(record)
     resident = a.jutokubun[rows] == 1  # 住登外者 rows carry no local 住民票コード
+    jhc = rec.juminhyokodo[record]
+    own = jhc == pop.persons.juminhyokodo[person]
+    codes = ps.juminhyokodo.take(pa.array(person))
+    if not own.all():  # a mistyped code (D002)
+        codes = pc.replace_with_mask(codes, pa.array(~own), zero_padded(jhc[~own], 11))
+    kana = (a.kana_uji[rows], a.kana_given[rows], a.kana_shown[rows])
     return {
         "atenabango": atenabango(rec.number[record]),
         "rirekibango": _decimal(a.rireki[rows]),
         "jutokubun": _take(_DIGITS, a.jutokubun[rows]),
-        "juminhyokodo": _when(resident, ps.juminhyokodo.take(pa.array(person))),
+        "juminhyokodo": _when(resident, codes),
         "kojinbango": _when(rec.kojin_known[record], ps.kojinbango.take(pa.array(person))),
-        **name_columns(pop.persons, person, a.uji[rows], s, pop.persons.kana_atena),
-        **_person_columns(ps, person),
+        **name_columns(pop.persons, person, a.uji[rows], rec.given[record], kana, s),
+        **_person_columns(ps, person, rec.sex[record], rec.birth[record]),
         **render_addresses(pop.addresses, towns, s.address, a.addr[rows]),
         **_ido_columns(a.code[rows], a.idobi[rows], a.shoribi[rows]),
         "daihyo_atena_flag": pa.repeat("0", n),
@@ -217,12 +244,14 @@ def atena_columns(pop: Population, towns: Towns, s: Strings, ps: PersonStrings, 
     }
 
 
-def juki_columns(pop: Population, towns: Towns, s: Strings, ps: PersonStrings, rows: slice) -> dict[str, pa.Array]:
+def juki_columns(
+    pop: Population, pools: NamePools, towns: Towns, s: Strings, ps: PersonStrings, rows: slice
+) -> dict[str, pa.Array]:
     """Items of the juki layout for the 住基 rows ``rows``."""
     ev = pop.events
     e = pop.juki_event[rows]
     person = ev.person[e]
-    names = name_columns(pop.persons, person, ev.uji[e], s, pop.persons.kana_juki)
+    names = juki_names(pools, pop.persons, person, ev.uji[e], s)
     address = render_addresses(pop.addresses, towns, s.address, ev.addr[e])
     return {
         "juminhyokodo": ps.juminhyokodo.take(pa.array(person)),
@@ -245,18 +274,4 @@ def shien_columns(pop: Population, rows: slice) -> dict[str, pa.Array]:
         "kubun": _take(_DIGITS, sh.kubun[rows]),
         "kaishibi": iso_dates(sh.kaishi[rows]),
         "shuryobi": iso_dates(sh.shuryo[rows]),
-    }
-
-
-def ground_truth_columns(pop: Population, lg_codes: list[str], ps: PersonStrings) -> dict[str, pa.Array]:
-    """Which 住基 person every 宛名 record belongs to, sorted by (lg_code, 宛名番号)."""
-    rec = pop.records
-    order = np.lexsort((rec.number, rec.muni))
-    rireki_max = np.bincount(pop.atena.record, minlength=len(rec.muni))
-    return {
-        "lg_code": _take(pa.array(lg_codes), rec.muni[order]),
-        "atenabango": atenabango(rec.number[order]),
-        "rirekibango_max": _decimal(rireki_max[order]),
-        "juminhyokodo": ps.juminhyokodo.take(pa.array(rec.person[order])),
-        "kind": _take(pa.array(list(KINDS)), rec.kind[order]),
     }

@@ -53,6 +53,7 @@ def make_shien(
     rec, first_day = atena.records, atena.first_day
     person = rec.person
     alive_resident = (rec.kind == JUTOSHA) & ~s.dead[person] & (p.birth[person] <= kijunbi - int(18 * YEAR))
+    alive_resident &= rec.injected == 0  # not a record the 住基 contradicts
     cand = np.flatnonzero(alive_resident)
     applicants = pick(rng, cand, SHIEN_RATE, minimum=1, base=residents)
     start = uniform_days(
