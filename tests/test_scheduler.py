@@ -119,7 +119,8 @@ def test_ingest_through_the_scheduler_triggers_the_snapshot(servers: AirflowServ
     s = servers
     token = s.token()
     deadline = time.monotonic() + RUN_TIMEOUT_S
-    while {d["dag_id"] for d in s.api("GET", "/api/v2/dags", token)["dags"]} != {"jumin_ingest", "jumin_snapshot"}:
+    dag_ids = {"jumin_ingest", "jumin_snapshot", "jumin_reconcile"}
+    while {d["dag_id"] for d in s.api("GET", "/api/v2/dags", token)["dags"]} != dag_ids:
         assert time.monotonic() < deadline, f"the DAGs were not parsed\n{component_logs(s)}"
         time.sleep(1)
 
@@ -128,6 +129,11 @@ def test_ingest_through_the_scheduler_triggers_the_snapshot(servers: AirflowServ
     assert (ingest["dag_run_id"], ingest["state"]) == (run_id, "success"), component_logs(s)
     snap = wait_for_run(s, token, "jumin_snapshot")
     assert (snap["run_type"], snap["state"]) == ("asset_triggered", "success"), component_logs(s)
+    # the staged snapshots trigger the reconciliation, which returns review files to the outboxes
+    rec = wait_for_run(s, token, "jumin_reconcile")
+    assert (rec["run_type"], rec["state"]) == ("asset_triggered", "success"), component_logs(s)
+    for code in LG_CODES:
+        assert Lake(s.lake).is_staged(Lake(s.lake).reconcile("links", KIJUNBI, code)), code
 
     # the staged snapshots: the same rows and bytes as the library makes over the same accepted zone
     lake, ref = Lake(s.lake), Lake(tmp_path / "reference")

@@ -8,57 +8,20 @@ from __future__ import annotations
 
 import argparse
 import logging
-import multiprocessing as mp
-import resource
 import shutil
 import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from extract.inbox import deliver_local
+from jumin.apps.bench_common import LG_CODES, _generate, measure, report
 from jumin.core.lake import Lake
 
-LG_CODES = ["131016", "141038", "012025"]
 #: repetitions of the copy/validation pair; medians are reported
 RUNS = 3
 #: history rows of the snapshot bench
 HISTORY_ROWS = 10_000_000
-
-
-def _child(fn: Callable[..., Any], args: tuple[Any, ...], q: Any) -> None:
-    start = time.perf_counter()
-    fn(*args)
-    elapsed = time.perf_counter() - start
-    q.put((elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024))
-
-
-def measure(fn: Callable[..., Any], *args: Any) -> tuple[float, int]:
-    """(seconds, peak RSS bytes) of ``fn(*args)`` run in a fresh forked process."""
-    ctx = mp.get_context("fork")
-    q = ctx.Queue()
-    p = ctx.Process(target=_child, args=(fn, args, q))
-    p.start()
-    p.join()
-    if p.exitcode != 0:
-        raise RuntimeError(f"benchmark step {fn.__name__} failed with exit code {p.exitcode}")
-    elapsed, rss = q.get()
-    return elapsed, rss
-
-
-def report(name: str, value: float, unit: str) -> None:
-    """One result line; the format is what runs are compared by."""
-    sys.stdout.write(f"BENCH {name} {value:.3f} {unit}\n")
-    sys.stdout.flush()
-
-
-def _generate(out: Path, lg_codes: list[str], residents: int) -> None:
-    from jumin.dev.generate import generate
-
-    generate(out, lg_codes, residents, seed=7, kijunbi="2026-11-01")
 
 
 def _duckdb_copy(csv_path: Path, out: Path) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from jumin.apps.bench import LG_CODES, measure, report
+from jumin.apps.bench_common import LG_CODES, _generate, measure, report
 from jumin.core.lake import Lake
 
 KIJUNBI = "2026-11-01"
@@ -184,8 +184,6 @@ def _discrepancy_quality(con: Any, snap: Lake, expected: Path) -> dict[str, floa
 
 def bench_reconcile(work: Path, residents: int) -> None:
     """Issue 10's figures: reconciliation of ``residents`` persons over three municipalities."""
-    from jumin.apps.bench import _generate
-
     gen, lake = work / "reconcile-gen", work / "reconcile-lake"
     _generate(gen, LG_CODES, residents)
     stage_s, _ = measure(_stage, gen, lake)

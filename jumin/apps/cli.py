@@ -265,11 +265,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.set_defaults(func=cmd_generate)
 
+    from jumin.core.layouts import LAYOUTS
+
     u = sub.add_parser("upload", help="check, send an upload set over SFTP and show its receipt")
     u.add_argument("files", nargs="+", help="data files of one layout, in one folder")
     u.add_argument("--server", help="sftp://lgNNNNNN@host:port?key_file=…&host_key=…")
     u.add_argument("--lg-code", required=True, type=lg_code, help="全国地方公共団体コード (6 digits)")
-    u.add_argument("--layout", required=True, choices=["atena", "juki", "shien"], help="layout of the data files")
+    u.add_argument("--layout", required=True, choices=sorted(LAYOUTS), help="layout of the data files")
     u.add_argument("--kijunbi", required=True, help="基準日 YYYY-MM-DD")
     u.add_argument(
         "--encoding", default="utf-8", choices=["utf-8", "cp932"], help="encoding of the files (default %(default)s)"

@@ -137,6 +137,17 @@ class Lake:
         """Partition folder of the snapshot as of ``kijunbi`` as known at ``known_at``."""
         return self.root / "snapshot" / layout / f"kijunbi={kijunbi}" / f"known_at={known_at}" / f"lg_code={lg_code}"
 
+    def staged_snapshots(self, layout: str, kijunbi: str, known_at: str | None = None) -> dict[str, Path]:
+        """lg_code → the data file of every staged snapshot partition of a 基準日 (known at
+        ``known_at``, default the 基準日 itself), in code order."""
+        day = self.snapshot(layout, kijunbi, known_at or kijunbi, "*").parent
+        out = {}
+        for folder in sorted(day.glob("lg_code=*")):
+            code = folder.name.removeprefix("lg_code=")
+            if is_valid_lg_code(code) and self.is_staged(folder):
+                out[code] = folder / PART_FILE
+        return out
+
     def snapshot_days(self, layout: str) -> list[str]:
         """Every 基準日 with a snapshot folder of ``layout``, sorted."""
         return sorted(p.name.removeprefix("kijunbi=") for p in (self.root / "snapshot" / layout).glob("kijunbi=*"))

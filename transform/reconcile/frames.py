@@ -57,13 +57,8 @@ def _files(paths: Sequence[object]) -> str:
 
 def snapshot_files(lake: Lake, layout: str, kijunbi: str, lg_codes: Sequence[str] | None = None) -> dict[str, str]:
     """lg_code → the staged snapshot file of the 基準日 (known at the 基準日)."""
-    out = {}
-    root = lake.snapshot(layout, kijunbi, kijunbi, "*").parent
-    for folder in sorted(root.glob("lg_code=*")):
-        code = folder.name.removeprefix("lg_code=")
-        if Lake.is_staged(folder) and (lg_codes is None or code in lg_codes):
-            out[code] = str(folder / "part-0.parquet")
-    return out
+    staged = lake.staged_snapshots(layout, kijunbi)
+    return {c: str(p) for c, p in staged.items() if lg_codes is None or c in lg_codes}
 
 
 #: distinct values from which :func:`derive` spreads a key function over worker processes
