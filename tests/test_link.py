@@ -660,12 +660,37 @@ def test_training_again_writes_the_same_model(linked: Linked, tmp_path: Path) ->
     assert reseeded.read_bytes() != fresh.read_bytes()  # the seed picks the u sample
 
 
+def _m(model: dict[str, Any]) -> dict[str, list[float]]:
+    return {
+        c["output_column_name"]: [lv["m_probability"] for lv in c["comparison_levels"] if not lv.get("is_null_level")]
+        for c in model["comparisons"]
+    }
+
+
 @pytest.mark.unit
-def test_em_trains_when_there_are_no_labels(linked: Linked, tmp_path: Path) -> None:
-    links = link(linked.world, tmp_path / "model.json", labelled=False)
+def test_every_level_has_a_probability(linked: Linked) -> None:
+    for c in json.loads(linked.model.read_text())["comparisons"]:
+        for lv in c["comparison_levels"]:
+            if not lv.get("is_null_level"):  # a level no pair reached is rare, not impossible
+                assert 0 < lv["m_probability"] < 1 and 0 < lv["u_probability"] < 1, (c["output_column_name"], lv)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("training", "labelled"), [("counted", False), ("em", True)], ids=["counted-without-labels", "em"]
+)
+def test_other_trainings_link_as_well(linked: Linked, tmp_path: Path, training: str, labelled: bool) -> None:
+    config = LinkConfig(training="em") if training == "em" else LinkConfig()
+    links = link(linked.world, tmp_path / "model.json", config, labelled=labelled)
     q = quality(linked.world, links)
-    assert q.auto_precision >= 0.99 and q.found_recall >= 0.98, q
-    assert (tmp_path / "model.json").exists()
+    assert q.auto_precision >= 0.99 and q.auto_recall >= 0.95 and q.found_recall >= 0.98, q
+    if training == "counted":  # the labelled 住登者 are the prior of every item but 住所
+        with_labels, without = (
+            _m(json.loads(linked.model.read_text())),
+            _m(json.loads((tmp_path / "model.json").read_text())),
+        )
+        assert with_labels["jusho"] == without["jusho"]
+        assert all(with_labels[item] != without[item] for item in ("uji", "na", "seinengappi", "seibetsu"))
 
 
 @pytest.mark.unit

@@ -15,7 +15,7 @@ SNAPSHOT_DUCK = DuckConfig(memory_limit="2GB")
 RECONCILE_DUCK = DuckConfig(memory_limit="6GB")
 
 
-#: names of the blocking rules of transform.reconcile.link.BLOCKING used by default
+#: names of the blocking rules of transform.reconcile.link_model.BLOCKING used by default
 LINK_BLOCKING = (
     "birth_uji_kanji",
     "birth_na_kanji",
@@ -46,13 +46,13 @@ class LinkConfig:
     ambiguity_margin: float = 4.0
     #: at most this many candidates per 宛名 are kept for review
     top_k: int = 3
-    #: blocking rules (names in transform.reconcile.link.BLOCKING): a pair is compared when
+    #: blocking rules (names in transform.reconcile.link_model.BLOCKING): a pair is compared when
     #: any of them holds
     blocking: tuple[str, ...] = LINK_BLOCKING
-    #: how m is estimated when no model is stored: "labels" (the 住登者 宛名 with their
-    #: 住民票コード as true pairs; 住所 from 住登外者 agreeing on name and birth date) or "em"
-    #: (expectation maximisation on the 住登外者 pairs); without enough labels EM is used
-    training: Literal["labels", "em"] = "labels"
+    #: how m is estimated when no model is stored: "counted" (per item, on the 住登外者
+    #: paired with the one 住基 person agreeing on every other item, the labelled 住登者 as
+    #: prior) or "em" (Splink's expectation maximisation on blocked 住登外者 pairs)
+    training: Literal["counted", "em"] = "counted"
     #: EM sessions' blocking rules (SQL over l./r.), each leaves its own columns to the others
     em_blocking: tuple[str, ...] = (
         "l.birth_year = r.birth_year AND l.birth_month = r.birth_month AND l.birth_day = r.birth_day",
@@ -60,9 +60,8 @@ class LinkConfig:
     )
     #: pairs each EM session samples at most
     em_max_pairs: float = 1e6
-    #: labelled 住登者 pairs used at most (a stable sample by record id), and at least
+    #: labelled 住登者 used at most (a stable sample by record id)
     max_labels: int = 50_000
-    min_labels: int = 200
     #: random pairs for the u probabilities, and the seed of their sample
     u_max_pairs: float = 2e6
     seed: int = 1

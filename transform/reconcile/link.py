@@ -285,15 +285,12 @@ def link_jutogaisha(
     for name in config.blocking:
         lm.blocking_sql(name)  # an unknown name fails before any work
     _quiet_splink()
-    train_on = labelled_table if config.training == "labels" and not model_path.exists() else None
+    train_on = labelled_table if config.training == "counted" and not model_path.exists() else None
     n_atena, persons = _prepare_inputs(con, atena_table, juki_table, train_on, config)
     if n_atena == 0 or persons == 0:
         return LINKS_WITH_LG.empty_table()
     labelled = "__link_labelled" if train_on is not None else None
-    n_labels = lm.label_pairs(con, labelled, "__link_juki") if labelled else 0
-    model = lm.load_or_train(
-        con, model_path, ("__link_atena", "__link_juki", labelled), n_labels, 1.0 / persons, config
-    )
+    model = lm.load_or_train(con, model_path, ("__link_atena", "__link_juki", labelled), 1.0 / persons, config)
     parts = [_juki_links(con, model, persons, config)]
     if config.atena_links:
         atena_part = _atena_links(con, model, config)

@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from jumin.core.duck import run, scalar
+from jumin.core.duck import rows, run
 from jumin.core.errors import TerminalError
 from jumin.core.files import atomic_write_text
 from transform.config import LinkConfig
@@ -162,8 +162,6 @@ COMPARISONS: tuple[Comparison, ...] = (
     _sex(),
     _address(),
 )
-#: comparisons whose m the labelled 住登者 pairs give; 住所 comes from the 住登外者 themselves
-LABELLED_ITEMS = ("uji", "na", "seinengappi", "seibetsu")
 #: m of 住所's levels (番地, 町字, 市区町村, 相違) before any 住登外者 is counted, and how many
 #: pairs that guess weighs: a 住登外者 mostly lives where the 住基 says (a former resident, a
 #: taxpayer) but not always (a DV victim, a move the 宛名 has not caught up with)
@@ -305,76 +303,73 @@ def linker(con: duckdb.DuckDBPyConnection, tables: Sequence[tuple[str, str]], mo
     return Linker(frames if len(frames) > 1 else frames[0], dict(model), log_level=None)
 
 
-def _smooth(comparison: dict[str, Any], n: float, prior: Sequence[float] | None = None, weight: float = 0.0) -> None:
-    """m of one comparison's levels counted on ``n`` pairs, plus pseudo-pairs: one per level
-    (so a level no pair reached, a 性別 that differs, is unlikely rather than impossible), or
-    ``weight`` pairs spread as ``prior``."""
-    levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
-    spread = [weight * p for p in prior] if prior is not None else [1.0] * len(levels)
-    total = n + sum(spread)
-    for lv, extra in zip(levels, spread, strict=True):
-        m = lv.get("m_probability")
-        counted = m * n if isinstance(m, float | int) else 0.0
-        lv["m_probability"] = (counted + extra) / total
+#: the columns the comparisons read (``<col>_l`` and ``<col>_r`` in their SQL)
+MODEL_COLUMNS = (
+    "uji_kanji", "na_kanji", "uji_kana", "na_kana", "seibetsu",
+    "birth_year", "birth_month", "birth_day", "shi", "choaza", "banchi",
+)  # fmt: skip
+#: per comparison, the keys a 住登外者 and a 住基 person must share (every other item) to be
+#: counted as one person when measuring how this item agrees on true pairs
+OTHER_ITEMS: Mapping[str, tuple[str, ...]] = {
+    "uji": ("na_kanji", "birth_year", "birth_month", "birth_day", "shi", "choaza", "banchi"),
+    "na": ("uji_kanji", "birth_year", "birth_month", "birth_day", "shi", "choaza", "banchi"),
+    "seinengappi": ("uji_kanji", "na_kanji", "shi", "choaza", "banchi"),
+    "seibetsu": ("uji_kanji", "na_kanji", "birth_year", "birth_month", "birth_day"),
+    "jusho": ("uji_kanji", "na_kanji", "birth_year", "birth_month", "birth_day"),
+}
+#: how many pairs the labelled 住登者 weigh as the prior of a comparison's m (住所: ADDRESS_PRIOR)
+LABEL_PRIOR_PAIRS = 200.0
 
 
-def _m_from_pairs(
-    link: Any, table: str, n: int, items: Iterable[str], prior: Sequence[float] | None = None, weight: float = 0.0
-) -> dict[str, dict[str, Any]]:
-    """The comparisons ``items`` with m counted on the labelled pairs in ``table``."""
-    link.training.estimate_m_from_pairwise_labels(table)
-    out = {}
-    for c in link.misc.save_model_to_json()["comparisons"]:
-        if c["output_column_name"] in items:
-            _smooth(c, n, prior, weight)
-            out[c["output_column_name"]] = c
-    return out
+def _level_sql(c: Comparison) -> str:
+    """The index of the level a pair (``<col>_l``, ``<col>_r`` columns) is on; 0 is the null level."""
+    whens = " ".join(f"WHEN {lv.sql} THEN {i}" for i, lv in enumerate(c.levels) if lv.sql != "ELSE")
+    return f"CASE {whens} ELSE {len(c.levels) - 1} END"
 
 
-def label_pairs(con: duckdb.DuckDBPyConnection, labelled: str, juki: str) -> int:
-    """``__link_label_pairs``: each labelled 住登者 宛名 with the version of its own 住基 person
-    that agrees on most keys (a 宛名 not updated after a move or a marriage agrees with an
-    older version). Returns the number of pairs."""
-    keys = ("uji_kanji", "na_kanji", "birth_year", "birth_month", "birth_day", "shi", "choaza", "banchi")
-    score = " + ".join(f"(coalesce(a.{c} = j.{c}, false))::INT" for c in keys)
-    run(
-        con,
-        "__link_label_pairs",
-        f"""
-        CREATE OR REPLACE TEMP TABLE __link_label_pairs AS
-        SELECT '{ATENA}' AS source_dataset_l, a.uid AS uid_l, '{JUKI}' AS source_dataset_r, j.uid AS uid_r
-        FROM {labelled} a JOIN {juki} j ON j.juminhyokodo = a.juminhyokodo
-        QUALIFY row_number() OVER (PARTITION BY a.uid ORDER BY {score} DESC, j.version) = 1
-        """,
-    )
-    return int(scalar(con, "__link_label_pairs", "SELECT count(*) FROM __link_label_pairs"))
-
-
-def _address_pairs(con: duckdb.DuckDBPyConnection, atena: str, juki: str) -> int:
-    """``__link_address_pairs``: each 住登外者 with the one 住基 person agreeing on both kanji
-    name keys and the whole birth date (its version with the closest address), nearly always
-    the same person; their address agreement gives 住所's m. Returns the number of pairs."""
-    run(
-        con,
-        "__link_address_pairs",
-        f"""
-        CREATE OR REPLACE TEMP TABLE __link_address_pairs AS
-        WITH hit AS (
-            SELECT a.uid AS a_uid, j.uid AS j_uid, j.juminhyokodo, j.version,
-                coalesce(a.shi = j.shi, false)::INT + coalesce(a.choaza = j.choaza, false)::INT
-                    + coalesce(a.banchi = j.banchi, false)::INT AS address_score
-            FROM {atena} a JOIN {juki} j
-                ON a.uji_kanji = j.uji_kanji AND a.na_kanji = j.na_kanji AND a.birth_year = j.birth_year
-                AND a.birth_month = j.birth_month AND a.birth_day = j.birth_day
-        ), best AS (
-            SELECT * FROM hit
-            QUALIFY row_number() OVER (PARTITION BY a_uid, juminhyokodo ORDER BY address_score DESC, version) = 1
+def level_counts(
+    con: duckdb.DuckDBPyConnection, atena: str, juki: str, c: Comparison, on: str, unique: bool
+) -> list[int]:
+    """How many pairs of ``atena`` × ``juki`` joined ``on`` fall on each non-null level of
+    ``c``: per 宛名 and 住基 person the version on the most specific level; with ``unique``
+    only 宛名 that the join pairs with one person."""
+    cols = ", ".join(f"a.{x} AS {x}_l, j.{x} AS {x}_r" for x in MODEL_COLUMNS)
+    keep = "QUALIFY count(*) OVER (PARTITION BY a_uid) = 1" if unique else ""
+    counts = dict(
+        rows(
+            con,
+            f"m of {c.item}",
+            f"""
+            WITH hit AS (
+                SELECT a.uid AS a_uid, j.juminhyokodo, j.version, {cols}
+                FROM {atena} a JOIN {juki} j ON {on}
+            ), lv AS (
+                SELECT a_uid, juminhyokodo, version, {_level_sql(c)} AS level FROM hit
+            ), best AS (
+                SELECT * FROM lv
+                QUALIFY row_number() OVER (PARTITION BY a_uid, juminhyokodo ORDER BY level = 0, level, version) = 1
+            ), one AS (SELECT * FROM best {keep})
+            SELECT level, count(*) FROM one WHERE level > 0 GROUP BY level
+            """,
         )
-        SELECT '{ATENA}' AS source_dataset_l, a_uid AS uid_l, '{JUKI}' AS source_dataset_r, j_uid AS uid_r
-        FROM best QUALIFY count(*) OVER (PARTITION BY a_uid) = 1
-        """,
     )
-    return int(scalar(con, "__link_address_pairs", "SELECT count(*) FROM __link_address_pairs"))
+    return [int(counts.get(i, 0)) for i in range(1, len(c.levels))]
+
+
+def _m(counted: Sequence[int], prior: Sequence[float], weight: float) -> list[float]:
+    """m of each non-null level: the pairs counted on it, plus ``weight`` pairs spread as
+    ``prior``, plus one pseudo-pair (a level nothing reached is unlikely, not impossible)."""
+    total = sum(counted) + weight + len(counted)
+    return [(n + weight * p + 1.0) / total for n, p in zip(counted, prior, strict=True)]
+
+
+def _shares(counts: Sequence[int]) -> list[float]:
+    n = sum(counts)
+    return [x / n for x in counts] if n else [1.0 / len(counts)] * len(counts)
+
+
+def _eq_sql(keys: Iterable[str]) -> str:
+    return " AND ".join(f"a.{k} = j.{k}" for k in keys)
 
 
 def train(
@@ -382,40 +377,45 @@ def train(
     atena: str,
     juki: str,
     labelled: str | None,
-    n_labels: int,
     prior: float,
     config: LinkConfig,
 ) -> dict[str, Any]:
-    """A trained model: u by seeded random sampling of 宛名 × 住基 pairs, m from labelled
-    pairs (``config.training`` "labels" with at least ``min_labels`` pairs) or by EM.
+    """A trained model: u by seeded random sampling of 宛名 × 住基 pairs; m counted on known
+    pairs (``config.training`` "counted") or by EM ("em").
 
-    With labels, 氏, 名, 生年月日 and 性別 take m from the 住登者 宛名 paired with their own 住基
-    person (``__link_label_pairs``): their 宛名 differ from the 住基 the way 住登外者 do (異体字,
-    missing or misspelt フリガナ, swapped dates). 住所 takes m from the 住登外者 themselves
-    (:func:`_address_pairs`, with :data:`ADDRESS_PRIOR`): a 住登者 lives at the 住基 address,
-    a 住登外者 often does not.
+    Counted m: for each item, the 住登外者 paired with the one 住基 person that agrees with it
+    on every *other* item (:data:`OTHER_ITEMS`; nearly always the same person), so each item's
+    corruptions are measured on the population being linked, whatever the other items do.
+    The labelled 住登者 (their own 住基 person by 住民票コード) are the prior of 氏, 名, 生年月日
+    and 性別, worth :data:`LABEL_PRIOR_PAIRS` pairs: they carry the same kinds of differences,
+    but fewer (their 宛名 are copied from the 住基 in the same office). 住所's prior is
+    :data:`ADDRESS_PRIOR`: a 住登者 lives at its 住基 address, a 住登外者 often does not.
     """
     model = settings("link_only", prior, [blocking_sql(b) for b in config.blocking])
-    use_labels = labelled is not None and config.training == "labels" and n_labels >= config.min_labels
     left = atena
-    if use_labels:
+    if labelled is not None:
         left = "__link_train"
-        run(
-            con,
-            left,
-            f"CREATE OR REPLACE TEMP TABLE {left} AS SELECT * FROM {atena} UNION ALL SELECT * FROM {labelled}",
-        )
+        union = f"SELECT * FROM {atena} UNION ALL SELECT * FROM {labelled}"
+        run(con, left, f"CREATE OR REPLACE TEMP TABLE {left} AS {union}")
     link = linker(con, [(left, ATENA), (juki, JUKI)], model)
     link.training.estimate_u_using_random_sampling(max_pairs=config.u_max_pairs, seed=config.seed)
-    if use_labels:
-        by_item = _m_from_pairs(link, "__link_label_pairs", n_labels, LABELLED_ITEMS)
-        n_address = _address_pairs(con, atena, juki)
-        by_item |= _m_from_pairs(
-            link, "__link_address_pairs", n_address, ("jusho",), ADDRESS_PRIOR, ADDRESS_PRIOR_PAIRS
-        )
+    if config.training == "counted":
         trained: dict[str, Any] = link.misc.save_model_to_json()
-        trained["comparisons"] = [by_item[c["output_column_name"]] for c in trained["comparisons"]]
-        log.info("linking model: m from %d labelled 住登者 pairs, 住所 from %d 住登外者 pairs", n_labels, n_address)
+        counted = {}
+        for c, spec in zip(COMPARISONS, trained["comparisons"], strict=True):
+            pseudo = level_counts(con, atena, juki, c, _eq_sql(OTHER_ITEMS[c.item]), unique=True)
+            prior_m: Sequence[float] = [0.0] * len(pseudo)
+            weight = 0.0
+            if c.item == "jusho":
+                prior_m, weight = ADDRESS_PRIOR, ADDRESS_PRIOR_PAIRS
+            elif labelled is not None:
+                labels = level_counts(con, labelled, juki, c, "a.juminhyokodo = j.juminhyokodo", unique=False)
+                prior_m, weight = _shares(labels), min(float(sum(labels)), LABEL_PRIOR_PAIRS)
+            levels = [lv for lv in spec["comparison_levels"] if not lv.get("is_null_level")]
+            for lv, m in zip(levels, _m(pseudo, prior_m, weight), strict=True):
+                lv["m_probability"] = m
+            counted[c.item] = sum(pseudo)
+        log.info("linking model: m counted on 住登外者 pairs %s", counted)
     else:
         for rule in config.em_blocking:
             link.training.estimate_parameters_using_expectation_maximisation(
@@ -426,7 +426,10 @@ def train(
             for lv in c["comparison_levels"]:
                 if not lv.get("is_null_level") and not isinstance(lv.get("m_probability"), float | int):
                     lv["m_probability"] = 1e-6
-        log.info("linking model: m by EM (%d labelled pairs, %d needed)", n_labels, config.min_labels)
+    for c in trained["comparisons"]:  # a level no random pair reached: rarer than the sample shows
+        for lv in c["comparison_levels"]:
+            if not lv.get("is_null_level") and not isinstance(lv.get("u_probability"), float | int):
+                lv["u_probability"] = 0.5 / config.u_max_pairs
     trained["probability_two_random_records_match"] = prior
     trained["linker_uid"] = LINKER_UID
     return trained
@@ -436,7 +439,6 @@ def load_or_train(
     con: duckdb.DuckDBPyConnection,
     path: Path,
     tables: tuple[str, str, str | None],
-    n_labels: int,
     prior: float,
     config: LinkConfig,
 ) -> dict[str, Any]:
@@ -445,7 +447,7 @@ def load_or_train(
     and a rerun predict with the same numbers."""
     if path.exists():
         return read_model(path)
-    text = model_text(train(con, *tables, n_labels, prior, config))
+    text = model_text(train(con, *tables, prior, config))
     atomic_write_text(path, text)
     model: dict[str, Any] = json.loads(text)
     return model
