@@ -12,7 +12,7 @@ import pytest
 from jumin.apps.cli import main as cli
 from jumin.core.lake import PART_FILE, Lake
 from load.reconcile import reconcile_day
-from tests.test_pipeline import KIJUNBI, LG_CODES, deliver, run_library
+from tests.test_pipeline import KIJUNBI, LG_CODES, SAMPLE, deliver, run_library
 from transform.errors import NothingToReconcile
 from transform.reconcile.schema import DISCREPANCIES, LINKS
 
@@ -92,3 +92,27 @@ def test_keys_spread_over_processes_are_the_keys_computed_in_one(lake: Path, mon
     reconcile_day(lake, KIJUNBI)
     assert pq.read_table(Lake(lake).reconcile_work(KIJUNBI) / "juki_keyed.parquet").equals(keyed)
     assert outputs(lake) == alone
+
+
+@pytest.mark.timeout(120)
+def test_the_report_names_every_injected_discrepancy_and_no_spelling_variant_as_d003(lake: Path) -> None:
+    """Against the generator's truth (``sample_data/discrepancies.csv``, computed from what the
+    files say): every injected kind found where it is, nothing else found, and every 表記ゆれ
+    (異体字/IVS only) reported as H001, never as 氏名不一致."""
+    import csv
+
+    def who(row: dict[str, str | None]) -> tuple[str, str, str]:
+        kind = "H001" if row["kind"] == "hyoki" else str(row["kind"])
+        # D007 has no 宛名; D002's 宛名 carries a mistyped code, so the 宛名 names the finding
+        return str(row["lg_code"]), str(row["juminhyokodo"] if kind == "D007" else row["atenabango"]), kind
+
+    reconcile_day(lake, KIJUNBI)
+    with (SAMPLE / "discrepancies.csv").open(encoding="utf-8") as f:
+        expected = sorted(who(r) for r in csv.DictReader(f))
+    found = sorted(
+        who({**r, "lg_code": code})
+        for code in LG_CODES
+        for r in pq.read_table(Lake(lake).reconcile("discrepancies", KIJUNBI, code) / PART_FILE).to_pylist()
+    )
+    assert {k for _, _, k in expected} == {"D001", "D002", "D003", "D004", "D005", "D006", "D007", "H001"}
+    assert found == expected

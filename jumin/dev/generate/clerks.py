@@ -76,9 +76,11 @@ def _other_given(
     return out
 
 
-def _wrong_birth(rng: np.random.Generator, birth: np.ndarray, kijunbi: int) -> np.ndarray:
+def _wrong_birth(rng: np.random.Generator, birth: np.ndarray, kijunbi: int, first_ido: np.ndarray) -> np.ndarray:
     """Another 生年月日: a day or two off (half), a year off (three in ten) or day and month
-    swapped where both are ≤ 12 and differ; never after ``kijunbi``."""
+    swapped where both are ≤ 12 and differ; never after ``kijunbi`` nor after the record's
+    first 異動日 (``first_ido``), where validation would refuse the row (生年月日が異動日より後)
+    and the discrepancy would never reach reconciliation: then the date is as far before."""
     n = len(birth)
     step = rng.integers(1, 3, n)
     near = np.where(birth + step > kijunbi, birth - step, birth + np.where(rng.random(n) < 0.5, step, -step))
@@ -87,7 +89,8 @@ def _wrong_birth(rng: np.random.Generator, birth: np.ndarray, kijunbi: int) -> n
     can_swap = (d <= 12) & (d != m) & (swapped <= kijunbi)
     mode = rng.random(n)
     year = one_year_off(rng, birth, kijunbi)
-    return np.where(mode < 0.5, near, np.where((mode < 0.8) | ~can_swap, np.where(mode < 0.8, year, near), swapped))
+    wrong = np.where(mode < 0.5, near, np.where((mode < 0.8) | ~can_swap, np.where(mode < 0.8, year, near), swapped))
+    return np.where(wrong > first_ido, 2 * birth - wrong, wrong)
 
 
 def write(
@@ -158,7 +161,9 @@ def write(
     swap = choose(swappable, "birth_swap", BIRTH_SWAP_RATE)
     birth[swap] = from_ymd(y[swap], d[swap], m[swap])
     d004 = rec.injected == D004
-    birth[d004] = _wrong_birth(rng, p.birth[person[d004]], kijunbi)
+    first_ido = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first_ido, r, rows.idobi.astype(np.int64))
+    birth[d004] = _wrong_birth(rng, p.birth[person[d004]], kijunbi, first_ido[d004])
     d005 = rec.injected == D005
     sex[d005] = 3 - p.sex[person[d005]]
 
