@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -418,14 +419,23 @@ def with_cases(world: World) -> World:
 # ----------------------------------------------------------------------------- running it
 
 
+def _tables(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
+    views = "SELECT view_name FROM duckdb_views() WHERE NOT internal"
+    return con.sql(f"SELECT table_name FROM duckdb_tables() UNION ALL {views} ORDER BY 1").fetchall()
+
+
 def link(world: World, model: Path, config: LinkConfig | None = None, labelled: bool = True) -> pa.Table:
-    """``link_jutogaisha`` over the world's tables in a new connection."""
+    """``link_jutogaisha`` over the world's tables in a new connection, which it leaves
+    holding just those tables."""
     con = connect()
     for name, table in (("atena", world.atena), ("juki", world.juki), ("labelled", world.labelled)):
         con.register(f"{name}_arrow", table)
         con.execute(f"CREATE TABLE {name} AS SELECT * FROM {name}_arrow")
         con.unregister(f"{name}_arrow")
-    return link_jutogaisha(con, "atena", "juki", "labelled" if labelled else None, model, config)
+    before = _tables(con)
+    links = link_jutogaisha(con, "atena", "juki", "labelled" if labelled else None, model, config)
+    assert _tables(con) == before  # its work tables and Splink's are gone
+    return links
 
 
 def by_record(links: pa.Table) -> dict[str, list[dict[str, Any]]]:

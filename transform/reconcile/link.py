@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -285,6 +286,24 @@ def link_jutogaisha(
     for name in config.blocking:
         lm.blocking_sql(name)  # an unknown name fails before any work
     _quiet_splink()
+    try:
+        table = _link(con, atena_table, juki_table, labelled_table, model_path, config)
+    finally:
+        _drop_work_tables(con)
+    bands = Counter(table["band"].to_pylist())
+    to_atena = table.num_rows - table["target_atenabango"].null_count
+    log.info("linking: %d auto and %d review rows, %d of them to other 宛名", bands["auto"], bands["review"], to_atena)
+    return table
+
+
+def _link(
+    con: duckdb.DuckDBPyConnection,
+    atena_table: str,
+    juki_table: str,
+    labelled_table: str | None,
+    model_path: Path,
+    config: LinkConfig,
+) -> pa.Table:
     train_on = labelled_table if config.training == "counted" and not model_path.exists() else None
     n_atena, persons = _prepare_inputs(con, atena_table, juki_table, train_on, config)
     if n_atena == 0 or persons == 0:
@@ -304,6 +323,19 @@ def link_jutogaisha(
         " juminhyokodo, target_lg_code, target_atenabango",
     )
     return table.cast(LINKS_WITH_LG)
+
+
+def _drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop this module's work tables and the ones Splink left (term frequencies), so the
+    caller's connection holds no more than before."""
+    found = rows(
+        con,
+        "work tables",
+        "SELECT table_name FROM duckdb_tables()"
+        " WHERE starts_with(table_name, '__link_') OR starts_with(table_name, '__splink__')",
+    )
+    for (name,) in found:
+        run(con, name, f"DROP TABLE IF EXISTS {quote_ident(name)}")
 
 
 def count_comparisons(
