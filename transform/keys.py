@@ -189,7 +189,7 @@ KYUJITAI_GROUPS = (
     "蛮蠻 秘祕 浜濱 払拂 仏佛 並竝 変變 辺邊邉 舗舖 宝寶 万萬 満滿 黙默 訳譯 薬藥 与與 予豫 余餘 誉譽 "
     "揺搖 様樣 謡謠 来來 乱亂 覧覽 竜龍 両兩 猟獵 塁壘 励勵 礼禮 霊靈 齢齡 恋戀 炉爐 労勞 楼樓 湾灣 "
     "稲稻 穂穗 富冨 島嶋嶌 峰峯 館舘 槙槇 渕淵 野埜 岳嶽 村邨 弥彌 崎嵜 曽曾 穏穩 褒襃 冊册 禄祿 鴎鷗 "
-    "尭堯"
+    "尭堯 豊豐 涼凉"
 ).split()
 #: the pairs whose glyphs JIS X 0208:1983 swapped (one code point in JIS C 6226-1978, so the same
 #: character to every legacy system: 桧山 and 檜山 are one name); the 22nd, 砿/礦, is in 鉱 above
