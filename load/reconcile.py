@@ -12,6 +12,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from jumin.core.files import remove_stale_temps
 from jumin.core.lake import PART_FILE, Lake
 from load.partition import read_manifest, write_partition
 from load.review import write_review_files
@@ -81,6 +82,7 @@ def write_reconcile_docs(path: Path, stats: list[dict[str, Any]], kijunbi: str, 
 
     result = suite_result(build_suite(), stats, f"reconcile {lg_code}", kijunbi, "taisho", {"lg_code": lg_code})
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(path.parent)  # a page a killed run was writing
     return write_data_docs(result, path)
 
 

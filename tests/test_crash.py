@@ -54,7 +54,7 @@ SAMPLE = REPO / "sample_data" / "landing"
 LG_CODES = sorted(p.name for p in SAMPLE.iterdir())
 CLI = [sys.executable, "-m", "jumin.apps.cli"]
 #: kill points per stage (one per slice of the work window)
-KILLS = {"ingest": 6, "validate": 2, "data_docs": 2, "snapshot": 3, "delta": 3}
+KILLS = {"ingest": 6, "validate": 2, "data_docs": 2, "snapshot": 3, "delta": 3, "reconcile": 2}
 SEED = 20261101
 
 
@@ -102,6 +102,12 @@ def is_data_docs_page(rel: str) -> bool:
     return rel.startswith("docs/") and ".html" in rel
 
 
+def is_reconcile_scratch(rel: str) -> bool:
+    """The national step's work tables (rebuilt by every run, read by its own tasks only) and
+    the lake's review secret (random by design, made once: a killed first run may leave one)."""
+    return rel.startswith(("reconcile/work/", "reference/review_key")) or "/.review_key" in rel
+
+
 # --------------------------------------------------------------------------- stages
 
 
@@ -146,6 +152,12 @@ STAGES = {
         lambda w: ["delta", "--lake", str(w / "lake"), "--to", "2026-11-02", "--until", "2026-11-03"],
         ("lake",),
     ),
+    "reconcile": Stage(
+        "reconcile",
+        lambda w: ["reconcile", "--lake", str(w / "lake"), "--as-of", "2026-11-01"],
+        ("lake",),
+        is_reconcile_scratch,
+    ),
 }
 #: the stage whose clean output is a stage's input (None: the delivered sample)
 BEFORE = {
@@ -155,6 +167,7 @@ BEFORE = {
     "return_receipts": "validate",
     "snapshot": "validate",
     "delta": "snapshot",
+    "reconcile": "snapshot",
 }
 
 
@@ -320,7 +333,15 @@ sys.argv[0] = "jumin"
 runpy.run_module("jumin.apps.cli", run_name="__main__", alter_sys=True)
 """
 #: commit points killed per stage (spread evenly over all of them, always the first and last)
-COMMIT_KILLS = {"ingest": 10, "validate": 3, "data_docs": 2, "return_receipts": 5, "snapshot": 5, "delta": 5}
+COMMIT_KILLS = {
+    "ingest": 10,
+    "validate": 3,
+    "data_docs": 2,
+    "return_receipts": 5,
+    "snapshot": 5,
+    "delta": 5,
+    "reconcile": 3,
+}
 
 
 def run_killer(stage: Stage, work: Path, kill_at: int) -> tuple[int, int]:

@@ -121,6 +121,7 @@ def prepare_day(lake_root: str | Path, kijunbi: str, config: LinkConfig | None =
         duck.run(con, "jutogai", "CREATE TEMP VIEW jutogai AS SELECT * FROM atena_keyed WHERE jutokubun = '2'")
         duck.run(con, "jutosha", "CREATE TEMP VIEW jutosha AS SELECT * FROM atena_keyed WHERE jutokubun = '1'")
         model.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(model.parent)  # a model a killed run was writing
         candidates = link_jutogaisha(con, "jutogai", "juki_keyed", "jutosha", model, config)
         con.register("_candidates", candidates)
         duck.run(con, "candidates", "CREATE TEMP TABLE candidates AS SELECT * FROM _candidates")
