@@ -73,6 +73,26 @@ def test_ingest_of_a_named_municipality_without_inbox_fails(tmp_path: Path, caps
     assert "131016" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("argv", "zone"),
+    [
+        (["validate"], "parsed"),
+        (["snapshot", "--as-of", "2026-11-01"], "accepted"),
+        (["delta", "--to", "2026-11-02"], "accepted"),
+    ],
+)
+def test_a_command_that_finds_nothing_to_do_fails_naming_the_folder(
+    argv: list[str], zone: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An empty lake, or a municipality without data there, is an error, not an empty table."""
+    lake = tmp_path / "lake"
+    assert main([*argv, "--lake", str(lake)]) == EXIT_ERROR
+    assert f"no municipality has {zone} data under {lake / zone}" in " ".join(capsys.readouterr().err.split())
+    (lake / zone / "atena" / "lg_code=141038").mkdir(parents=True)
+    assert main([*argv, "--lake", str(lake), "--lg-code", "131016"]) == EXIT_ERROR
+    assert f"no {zone} data for 131016" in capsys.readouterr().err
+
+
 def test_a_bad_municipality_code_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as stop:
         main(["ingest", "--landing", "x", "--lake", "y", "--lg-code", "131017"])

@@ -41,10 +41,27 @@ def lg_code(value: str) -> str:
     return value
 
 
+#: what puts data into a zone, for the error when it is empty
+_FILLED_BY = {"parsed": "jumin ingest", "accepted": "jumin validate"}
+
+
 def _lg_codes(args: argparse.Namespace, lake: Path, zone: str) -> list[str]:
+    """The municipalities asked for (``--lg-code``), or every one with data in ``zone``; none at
+    all, or one asked for without data there, is an error naming the folder (a command that
+    finds nothing to do must not look like one that did it)."""
+    from jumin.core.errors import TerminalError
     from jumin.core.lake import Lake
 
-    return list(args.lg_code) if args.lg_code else Lake(lake).municipalities(zone)
+    present = Lake(lake).municipalities(zone)
+    where = Lake(lake).root / zone
+    if args.lg_code:
+        missing = [c for c in args.lg_code if c not in present]
+        if missing:
+            raise TerminalError(f"no {zone} data for {', '.join(missing)} under {where} (run {_FILLED_BY[zone]} first)")
+        return list(args.lg_code)
+    if not present:
+        raise TerminalError(f"no municipality has {zone} data under {where} (run {_FILLED_BY[zone]} first)")
+    return present
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
