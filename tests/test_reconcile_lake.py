@@ -116,3 +116,19 @@ def test_the_report_names_every_injected_discrepancy_and_no_spelling_variant_as_
     )
     assert {k for _, _, k in expected} == {"D001", "D002", "D003", "D004", "D005", "D006", "D007", "H001"}
     assert found == expected
+
+
+def test_return_receipts_also_returns_the_review_files(lake: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from jumin.core.landing import LandingTree
+
+    reconcile_day(lake, KIJUNBI)
+    landing = lake.parent / "landing"
+    assert cli(["return-receipts", "--landing", str(landing), "--lake", str(lake)]) == 0
+    for code in LG_CODES:
+        outbox = LandingTree(landing).outbox(code)
+        names = {p.name for p in outbox.glob("nayose_koho_*")}
+        assert names == {"nayose_koho_20261101.xlsx", "nayose_koho_20261101.csv"}
+    capsys.readouterr()
+    # unchanged files are not returned again
+    assert cli(["return-receipts", "--landing", str(landing), "--lake", str(lake)]) == 0
+    assert "nayose_koho" not in capsys.readouterr().out

@@ -92,11 +92,17 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_return_receipts(args: argparse.Namespace) -> int:
     from extract.landing import requested_municipalities
-    from extract.main import return_municipality_receipts
+    from extract.main import return_municipality_receipts, return_municipality_review_files
 
     codes = requested_municipalities(args.landing, args.lg_code)
+    lake = Path(args.lake)
     rows = [
-        {"lg_code": c, "file": n} for c in codes for n in return_municipality_receipts(args.landing, Path(args.lake), c)
+        {"lg_code": c, "file": n}
+        for c in codes
+        for n in [
+            *return_municipality_receipts(args.landing, lake, c),
+            *return_municipality_review_files(args.landing, lake, c),
+        ]
     ]
     _table("return-receipts", rows, ["lg_code", "file"])
     return EXIT_OK
@@ -313,7 +319,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, func, helptext in (
         ("ingest", cmd_ingest, "pick up complete upload sets from a landing zone"),
-        ("return-receipts", cmd_return_receipts, "return receipts: put them into the municipalities' outboxes"),
+        (
+            "return-receipts",
+            cmd_return_receipts,
+            "return receipts and 名寄せ review files: put them into the municipalities' outboxes",
+        ),
         ("validate", cmd_validate, "validate parsed sets; write receipts and quarantine"),
         ("snapshot", cmd_snapshot, "stage point-in-time snapshots as Parquet"),
         ("delta", cmd_delta, "stage the changes between staged snapshots as Parquet"),
