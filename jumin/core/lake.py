@@ -201,6 +201,11 @@ class Lake:
         """The secret (made once) behind the masked 候補番号 of review files."""
         return self.root / "reference" / "review_key"
 
+    def secret(self, name: str) -> Path:
+        """A secret of the demo and of deployments without a secret store (made once, mode 0600),
+        e.g. ``pseudonym`` behind the contracts' pseudonymous person ids."""
+        return self.root / "reference" / "secrets" / f"{name}.key"
+
     def review_files(self, lg_code: str, kijunbi: str | None = None) -> list[Path]:
         """The review files of a municipality (for one 基準日, or all), sorted."""
         folder = self.review_folder(kijunbi or "*", lg_code)
