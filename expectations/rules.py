@@ -140,6 +140,9 @@ def item_rules(item: Item, layout: Layout) -> list[Rule]:
     out.append(
         Rule("regex", (col,), "E0002", col, f"charset_{item.charset or item.type}", hint, when=plain, regex=regex)
     )
+    if item.pattern:
+        pat = item.pattern
+        out.append(Rule("regex", (col,), "E0002", col, f"pattern_{pat.name}", pat.hint, regex=pat.regex))
     if item.type == "DATE":
         out.append(
             Rule(

@@ -39,7 +39,19 @@ class Item:
     #: required only when another item has one of the listed values (相関; "" = empty, "*" = any
     #: value)
     required_when: tuple[str, tuple[str, ...]] | None = None
+    #: the values must match this pattern (for value sets too large for ``codes``, 続柄)
+    pattern: Pattern | None = None
     note: str = ""
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A value rule given as a regular expression (anchored, literal characters so Python's re,
+    RE2 and DuckDB read it alike), with the rule's name and the hint a failure shows."""
+
+    name: str
+    regex: str
+    hint: str
 
 
 @dataclass(frozen=True)
@@ -128,6 +140,51 @@ IDOJIYU_GROUP = {"1": "記載", "2": "消除", "3": "修正"}
 def idojiyu_group(code: str) -> str:
     """記載, 消除 or 修正 for an 異動事由 code."""
     return IDOJIYU_GROUP[code[0]]
+
+
+#: 続柄 (relation to the 世帯主): these terms alone, or a chain of the relation terms joined with
+#: 「の」 of at most ZOKUGARA_MAX_TERMS terms (子の妻, 妻の父, 子の子の子の子); 夫/妻 may carry
+#: （未届） (内縁)
+ZOKUGARA_ALONE = ("世帯主", "縁故者", "同居人")
+ZOKUGARA_TERMS = (
+    "夫（未届）",
+    "妻（未届）",
+    "夫",
+    "妻",
+    "子",
+    "父",
+    "母",
+    "兄",
+    "姉",
+    "弟",
+    "妹",
+    "祖父",
+    "祖母",
+    "孫",
+    "養父",
+    "養母",
+    "伯父",
+    "伯母",
+    "叔父",
+    "叔母",
+    "甥",
+    "姪",
+)
+ZOKUGARA_MAX_TERMS = 4
+
+
+def zokugara_pattern() -> str:
+    """The regular expression of a valid 続柄 (see ``ZOKUGARA_TERMS``)."""
+    term = "(?:" + "|".join(ZOKUGARA_TERMS) + ")"
+    return f"^(?:{'|'.join(ZOKUGARA_ALONE)}|{term}(?:の{term}){{0,{ZOKUGARA_MAX_TERMS - 1}}})$"
+
+
+ZOKUGARA = Pattern(
+    "zokugara",
+    zokugara_pattern(),
+    f"続柄は {'・'.join(ZOKUGARA_ALONE)}、または 妻・子・父 などを「の」で{ZOKUGARA_MAX_TERMS}つまでつないだもの"
+    "です (例 子の妻, 子の子)",
+)
 
 
 def _name_items() -> tuple[Item, ...]:
@@ -229,6 +286,29 @@ ATENA = Layout(
             1,
             codes=FLAG01,
             note="1 = 住基ネット由来、他業務で参照不可",
+        ),
+        Item(
+            "世帯番号",
+            "setaibango",
+            "X",
+            15,
+            required_when=("zokugara", ("*",)),
+            note="団体内で世帯ごとに一意、再利用しない; 住登者の行のみ",
+        ),
+        Item(
+            "続柄",
+            "zokugara",
+            "N",
+            20,
+            required_when=("setaibango", ("*",)),
+            pattern=ZOKUGARA,
+            note="世帯主との続柄: "
+            + "・".join(ZOKUGARA_ALONE)
+            + " または "
+            + "・".join(ZOKUGARA_TERMS)
+            + " を「の」で"
+            + str(ZOKUGARA_MAX_TERMS)
+            + "つまでつないだもの",
         ),
     ),
 )
