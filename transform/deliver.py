@@ -1,0 +1,56 @@
+"""The persons of a delivery: one row per person of a 基準日, as SQL over staged snapshots and
+reconciliation links (``load.deliver`` filters them by contract, pseudonymises and writes).
+
+A person is the 住基 person a 宛名 is linked to (its own 住民票コード for a 住登者, the ``auto``
+link of reconciliation for a 住登外者) or, unlinked, the 宛名 itself. Of a person's records the
+one delivered is the 住登者 record (where they are registered), else the first by municipality
+and 宛名番号; every municipality holding a record of the person is listed (``source_lg_codes``:
+the ledger names them as sources).
+
+Ages follow the 年齢計算ニ関スル法律 as administration applies it: a person reaches an age on the
+day before the birthday (介護保険's 「65歳に達した日」, the school year's 早生まれ), so one born
+on 1961-11-02 is 65 on the 基準日 2026-11-01, and one born on 29 February reaches each age on
+28 February. A 生年月日 that is 不詳 gives no age (such persons never pass an age filter; the
+delivery counts them).
+"""
+
+from __future__ import annotations
+
+from jumin.core.duck import quote_literal
+
+
+def age_sql(birth: str, kijunbi: str) -> str:
+    """Age on the 基準日 (``kijunbi`` an ISO date) of the DATE column ``birth`` (NULL if NULL)."""
+    day = f"DATE {quote_literal(kijunbi)}"
+    eve = f"({birth} - INTERVAL 1 DAY)::DATE"
+    return (
+        f"(date_part('year', {day}) - date_part('year', {eve}) - "
+        f"CASE WHEN strftime({day}, '%m%d') < strftime({eve}, '%m%d') THEN 1 ELSE 0 END)::INTEGER"
+    )
+
+
+def persons_sql(atena: str, links: str, kijunbi: str) -> str:
+    """One row per person over the 宛名 snapshot rows ``atena`` (with ``lg_code``) and the
+    reconciliation ``links`` of the same 基準日 (with ``lg_code``): every column of the chosen
+    record, then ``person`` (``J:<住民票コード>`` or ``A:<lg_code>:<宛名番号>``), ``age``,
+    ``source_lg_codes`` (sorted) and ``records`` (how many 宛名 records the person has)."""
+    return f"""
+        WITH linked AS (
+            SELECT a.*, CASE
+                    WHEN a.jutokubun = '1' AND coalesce(a.juminhyokodo, '') <> '' THEN 'J:' || a.juminhyokodo
+                    WHEN l.juminhyokodo IS NOT NULL THEN 'J:' || l.juminhyokodo
+                    ELSE 'A:' || a.lg_code || ':' || a.atenabango END AS person
+            FROM {atena} a
+            LEFT JOIN (SELECT lg_code, atenabango, juminhyokodo FROM {links}
+                       WHERE band = 'auto' AND juminhyokodo IS NOT NULL) l
+                   ON l.lg_code = a.lg_code AND l.atenabango = a.atenabango
+        ), ranked AS (
+            SELECT *, row_number() OVER (PARTITION BY person
+                       ORDER BY jutokubun = '1' DESC, lg_code, atenabango) AS _pick,
+                   list_sort(list_distinct(list(lg_code) OVER (PARTITION BY person))) AS source_lg_codes,
+                   count(*) OVER (PARTITION BY person) AS records
+            FROM linked
+        )
+        SELECT * EXCLUDE (_pick), {age_sql("seinengappi", kijunbi)} AS age
+        FROM ranked WHERE _pick = 1 ORDER BY person
+    """
