@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -48,7 +49,7 @@ def test_ages_agree_with_a_plain_python_reference(birth: dt.date, day: dt.date) 
     assert age_of(birth.isoformat(), day.isoformat()) == reference_age(birth, day)
 
 
-def _persons(atena: list[dict[str, object]], links: list[dict[str, object]]) -> list[dict[str, object]]:
+def _persons(atena: list[dict[str, Any]], links: list[dict[str, Any]]) -> list[dict[str, Any]]:
     con = duck.connect()
     atena_schema = pa.schema(
         [("lg_code", pa.string()), ("atenabango", pa.string()), ("jutokubun", pa.string()),
@@ -59,18 +60,19 @@ def _persons(atena: list[dict[str, object]], links: list[dict[str, object]]) -> 
     )
     con.register("atena", pa.Table.from_pylist(atena, schema=atena_schema))
     con.register("links", pa.Table.from_pylist(links, schema=links_schema))
-    return duck.arrow(con, "persons", persons_sql("atena", "links", "2026-11-01")).to_pylist()
+    rows: list[dict[str, Any]] = duck.arrow(con, "persons", persons_sql("atena", "links", "2026-11-01")).to_pylist()
+    return rows
 
 
 def test_one_row_per_person_the_registered_record_first() -> None:
     born = dt.date(1950, 5, 5)
-    atena = [
+    atena: list[dict[str, Any]] = [
         {"lg_code": M, "atenabango": "1", "jutokubun": "1", "juminhyokodo": "11111111111", "seinengappi": born},
         {"lg_code": N, "atenabango": "7", "jutokubun": "2", "juminhyokodo": None, "seinengappi": born},
         {"lg_code": N, "atenabango": "8", "jutokubun": "2", "juminhyokodo": None, "seinengappi": None},
         {"lg_code": N, "atenabango": "9", "jutokubun": "2", "juminhyokodo": None, "seinengappi": born},
     ]
-    links = [
+    links: list[dict[str, Any]] = [
         {"lg_code": N, "atenabango": "7", "juminhyokodo": "11111111111", "band": "auto"},
         # a review candidate is no link: the 宛名 stays a person of its own
         {"lg_code": N, "atenabango": "9", "juminhyokodo": "11111111111", "band": "review"},
