@@ -132,3 +132,15 @@ def test_return_receipts_also_returns_the_review_files(lake: Path, capsys: pytes
     # unchanged files are not returned again
     assert cli(["return-receipts", "--landing", str(landing), "--lake", str(lake)]) == 0
     assert "nayose_koho" not in capsys.readouterr().out
+
+
+def test_a_municipality_without_its_juki_snapshot_is_an_error_not_a_page_of_d002(lake: Path, tmp_path: Path) -> None:
+    import shutil
+
+    other = tmp_path / "lake"
+    shutil.copytree(lake, other, ignore=shutil.ignore_patterns("reconcile"))
+    shutil.rmtree(Lake(other).snapshot("juki", KIJUNBI, KIJUNBI, LG_CODES[0]))
+    with pytest.raises(NothingToReconcile, match=rf"no staged 住基 snapshot of {KIJUNBI} for {LG_CODES[0]}"):
+        reconcile_day(other, KIJUNBI, [LG_CODES[0]])
+    # the others are reconciled as before
+    assert [r.lg_code for r in reconcile_day(other, KIJUNBI, LG_CODES[1:])] == LG_CODES[1:]

@@ -186,6 +186,14 @@ def compute(
     if not wanted or missing:
         raise NothingToReconcile(_no_atena(lake, kijunbi, missing))
     prepared = prepared or prepare_day(lake.root, kijunbi, config)
+    no_juki = sorted(set(wanted) - set(prepared.juki_lg_codes))
+    if no_juki:
+        # its 住登者 would all be "住民票コードが住基にない" (D002): a missing upload, not findings
+        raise NothingToReconcile(
+            f"no staged 住基 snapshot of {kijunbi} for {', '.join(no_juki)} under "
+            f"{lake.snapshot('juki', kijunbi, kijunbi, '<code>')}: its 住登者 cannot be checked "
+            "(stage its 住基 upload first)"
+        )
     con = duck.connect(RECONCILE_DUCK)
     codes = ", ".join(duck.quote_literal(c) for c in wanted)
     # the municipalities' own 宛名, and those of other municipalities that are candidates
