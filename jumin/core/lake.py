@@ -18,6 +18,9 @@
     <lake>/reconcile/work/kijunbi=<d>/juki_keyed.parquet   the national 住基 keyed once per run
     <lake>/reconcile/review/kijunbi=<d>/lg_code=<c>/       the clerk's review files (xlsx, csv):
                                                            nayose_koho_<YYYYMMDD>.xlsx (+ .csv)
+    <lake>/ledger/segments/<seq>-<delivery_id>.parquet    delivery ledger: one segment per delivery
+    <lake>/ledger/chain.jsonl                             the ledger's hash chain, one record per segment
+    <lake>/reference/ledger_key                           the secret keying persons in the ledger
 """
 
 from __future__ import annotations
@@ -212,6 +215,40 @@ class Lake:
         return sorted(
             p for p in self.root.glob(str(folder.relative_to(self.root)) + f"/{REVIEW_STEM}_*") if p.is_file()
         )
+
+    # -- delivery ledger (load/deliver/ledger.py, docs/ledger.md)
+    def ledger_folder(self) -> Path:
+        """The delivery ledger: segments and their hash chain."""
+        return self.root / "ledger"
+
+    def ledger_segments_folder(self) -> Path:
+        return self.ledger_folder() / "segments"
+
+    def ledger_segment(self, seq: int, delivery_id: str) -> Path:
+        """The entries of one delivery, the ``seq``-th appended (from 1)."""
+        return self.ledger_segments_folder() / f"{seq:08d}-{delivery_id}.parquet"
+
+    def ledger_segment_files(self) -> list[Path]:
+        """Every segment file in the ledger folder, in name (= sequence) order."""
+        return sorted(self.ledger_segments_folder().glob("[0-9]*-*.parquet"))
+
+    @staticmethod
+    def ledger_segment_seq(segment: Path) -> tuple[int, str]:
+        """(sequence number, delivery id) of a :meth:`ledger_segment` file name."""
+        seq, _, delivery_id = segment.stem.partition("-")
+        return int(seq), delivery_id
+
+    def ledger_chain(self) -> Path:
+        """The hash chain: one JSON line per segment, each committing to the one before."""
+        return self.ledger_folder() / "chain.jsonl"
+
+    def ledger_lock(self) -> Path:
+        """Held while a delivery is appended, so two appends never take the same number."""
+        return self.ledger_folder() / ".lock"
+
+    def ledger_key(self) -> Path:
+        """The secret (made once) behind the keyed person ids of the ledger."""
+        return self.root / "reference" / "ledger_key"
 
     def dataset_glob(self, zone: str, layout: str) -> str:
         """A DuckDB glob over every data file of a staged zone (``snapshot`` or ``delta``)."""
