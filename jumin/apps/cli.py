@@ -241,6 +241,27 @@ def cmd_gaiji(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_ledger_verify(args: argparse.Namespace) -> int:
+    from jumin.core.errors import TerminalError
+    from load.deliver.ledger import verify
+
+    result = verify(Path(args.lake), expected_head=args.expected_head)
+    if not result.ok:
+        raise TerminalError(str(result))
+    sys.stdout.write(f"{result}\n")
+    return EXIT_OK
+
+
+def cmd_ledger_show(args: argparse.Namespace) -> int:
+    from load.deliver.ledger import resident_answer, show
+
+    if not args.juminhyokodo and not (args.lg_code and args.atena_bango):
+        raise UsageError("give --juminhyokodo, or --lg-code with --atena-bango for a 住登外者 without one")
+    entries = show(Path(args.lake), args.juminhyokodo, lg_code=args.lg_code, atena_bango=args.atena_bango)
+    sys.stdout.write(resident_answer(entries, args.lang))
+    return EXIT_OK
+
+
 def _console() -> Any:
     from rich.console import Console
 
@@ -316,6 +337,20 @@ def build_parser() -> argparse.ArgumentParser:
     from jumin.apps.landing.cli import register
 
     register(sub)
+
+    lg = sub.add_parser("ledger", help="the delivery ledger: verify it, answer a resident (docs/ledger.md)")
+    ledger_sub = lg.add_subparsers(dest="ledger_command", required=True)
+    lv = ledger_sub.add_parser("verify", help="check the chain and every segment; exit 1 naming the first tampering")
+    lv.add_argument("--lake", required=True, help="lake root")
+    lv.add_argument("--expected-head", help="the ledger head of the latest delivery manifest (catches a cut tail)")
+    lv.set_defaults(func=cmd_ledger_verify)
+    ls = ledger_sub.add_parser("show", help="which services received a resident's data, from whom, when, why")
+    ls.add_argument("--lake", required=True, help="lake root")
+    ls.add_argument("--juminhyokodo", help="the resident's 住民票コード (11 digits)")
+    ls.add_argument("--lg-code", type=lg_code, help="for a 住登外者 without 住民票コード: the municipality")
+    ls.add_argument("--atena-bango", help="for a 住登外者 without 住民票コード: the 宛名番号")
+    ls.add_argument("--lang", choices=["ja", "en"], default="ja", help="language of the answer (default %(default)s)")
+    ls.set_defaults(func=cmd_ledger_show)
 
     for name, func, helptext in (
         ("ingest", cmd_ingest, "pick up complete upload sets from a landing zone"),
