@@ -361,7 +361,7 @@ def _read_chain(lake: Lake) -> tuple[list[_Record], Problem | None]:
         except (ValueError, KeyError, TypeError):
             return records, Problem("chain broken", f"line {n} of {path.name} is not a chain record")
         if rec.seq != n:
-            kind = "removed" if rec.seq > n else "inserted"
+            kind = "removed or reordered" if rec.seq > n else "inserted or reordered"
             return records, Problem("chain broken", f"line {n} of {path.name} has seq {rec.seq} ({kind} records)")
         if rec.prev != prev:
             return records, Problem("chain broken", f"record {n} does not commit to the head before it", rec.segment)
