@@ -362,7 +362,7 @@ def _read_chain(lake: Lake) -> tuple[list[_Record], Problem | None]:
             return records, Problem("chain broken", f"line {n} of {path.name} is not a chain record")
         if rec.seq != n:
             kind = "removed or reordered" if rec.seq > n else "inserted or reordered"
-            return records, Problem("chain broken", f"line {n} of {path.name} has seq {rec.seq} ({kind} records)")
+            return records, Problem("chain broken", f"line {n} of {path.name} has seq {rec.seq} (records {kind})")
         if rec.prev != prev:
             return records, Problem("chain broken", f"record {n} does not commit to the head before it", rec.segment)
         if meta_digest(rec.meta) != rec.meta_digest or rec.head != chain_head(
