@@ -180,8 +180,12 @@ def check_contract(contract: Contract, path: str | Path = "<contract>") -> None:
         if rule.kind == "row_count" and None not in (rule.min_value, rule.max_value):
             if rule.min_value > rule.max_value:  # type: ignore[operator]
                 raise ContractRefused(path, f"rowCount: {rule.min_value} is above {rule.max_value}")
-        if rule.column is not None and rule.column not in contract.columns:
-            raise ContractRefused(path, "a quality rule is about a column the contract does not deliver", rule.column)
+        if rule.column is not None and rule.column not in names:
+            raise ContractRefused(
+                path,
+                f"a quality rule is about a column that is no item of the contract ({PERSON_ID} is always checked)",
+                rule.column,
+            )
 
 
 def _check_item(item: ContractItem, contract: Contract, path: str | Path) -> None:
