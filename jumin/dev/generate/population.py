@@ -15,6 +15,7 @@ import numpy as np
 from jumin.dev.generate import clerks, discrepancies
 from jumin.dev.generate.addresses import Addresses, Towns
 from jumin.dev.generate.history import Events, Story, juki_rows, make_events, make_story
+from jumin.dev.generate.households import Households, make_households
 from jumin.dev.generate.names import NamePools
 from jumin.dev.generate.persons import Persons, make_persons
 from jumin.dev.generate.records import AtenaModel, AtenaRows, Records, draft_records, number_records
@@ -39,6 +40,8 @@ class Population:
     records: Records
     atena: AtenaRows
     shien: ShienRows
+    #: 世帯番号 and 続柄 of every 宛名 record (written on its 住登者 rows)
+    households: Households
 
 
 def build_population(
@@ -54,8 +57,8 @@ def build_population(
     """The complete model; every stage draws from its own child of ``seed_seq`` so that
     changing one stage leaves the others' draws alone. ``cp932`` flags the generated
     municipalities whose files are CP932."""
-    r_person, r_story, r_event, r_record, r_shien, r_disc, r_clerks = (
-        np.random.default_rng(s) for s in seed_seq.spawn(7)
+    r_person, r_story, r_event, r_record, r_shien, r_disc, r_clerks, r_households = (
+        np.random.default_rng(s) for s in seed_seq.spawn(8)
     )
     n_outside = len(towns.municipalities) - n_gen
     p = make_persons(r_person, pools, residents, n_gen, n_outside, kijunbi)
@@ -77,6 +80,9 @@ def build_population(
         all_addresses,
     )
     shien = make_shien(r_shien, atena, p, story, residents, kijunbi, n_gen)
+    households = make_households(
+        r_households, p, records.muni, records.person, rows.record, rows.jutokubun, rows.code, kijunbi
+    )
     log.info(
         "population: %d persons, %d events, %d 宛名 records, %d 宛名 rows, %d 支援措置 rows",
         len(p),
@@ -86,5 +92,16 @@ def build_population(
         len(shien.record),
     )
     return Population(
-        n_gen, kijunbi, p, story, ev, atena.addresses, juki_event, juki_rireki, atena.records, atena.rows, shien
+        n_gen,
+        kijunbi,
+        p,
+        story,
+        ev,
+        atena.addresses,
+        juki_event,
+        juki_rireki,
+        atena.records,
+        atena.rows,
+        shien,
+        households,
     )

@@ -21,6 +21,7 @@ from jumin.dev.generate.addresses import (
     render_addresses,
 )
 from jumin.dev.generate.dates import iso_dates, wareki_year, year_of
+from jumin.dev.generate.households import ZOKUGARA
 from jumin.dev.generate.names import NamePools, to_cp932_safe
 from jumin.dev.generate.persons import Persons
 from jumin.dev.generate.population import Population
@@ -241,6 +242,22 @@ def atena_columns(pop: Population, towns: Towns, s: Strings, ps: PersonStrings, 
         "daihyo_atena_flag": pa.repeat("0", n),
         "nayosesakiatenabango": pa.repeat("", n),
         "tagyomusanshofukafuragu": _when(rec.sansho_fuka[record], "1", "0"),
+        **household_columns(pop, record, resident),
+    }
+
+
+def setaibango(number: np.ndarray) -> pa.Array:
+    """世帯番号 text: 10 digits, zero-padded."""
+    return zero_padded(number, 10)
+
+
+def household_columns(pop: Population, record: np.ndarray, resident: np.ndarray) -> dict[str, pa.Array]:
+    """世帯番号 and 続柄 of rows (of ``record``): on 住登者 rows of records in a household."""
+    hh = pop.households
+    shown = resident & (hh.number[record] >= 0)
+    return {
+        "setaibango": _when(shown, setaibango(np.maximum(hh.number[record], 0))),
+        "zokugara": _when(shown, _take(pa.array(ZOKUGARA), np.maximum(hh.zokugara[record], 0))),
     }
 
 

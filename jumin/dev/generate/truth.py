@@ -28,6 +28,7 @@ from jumin.dev.generate.render import (
     atenabango,
     juki_names,
     name_columns,
+    setaibango,
     zero_padded,
 )
 
@@ -166,6 +167,7 @@ def ground_truth_columns(pop: Population, lg_codes: list[str], ps: PersonStrings
     namesake = p.namesake_of[person]
     in_files = p.home[person] < pop.n_gen
     jhc = ps.juminhyokodo.take(pa.array(person))
+    hh_number = pop.households.number[order]
     return {
         "lg_code": _take(codes, rec.muni[order]),
         "atenabango": atenabango(rec.number[order]),
@@ -177,6 +179,7 @@ def ground_truth_columns(pop: Population, lg_codes: list[str], ps: PersonStrings
         "corruptions": _label_texts(truth.labels[order]),
         "duplicate_of": pc.if_else(pa.array(dup >= 0), dup_text, ""),
         "namesake_of": pc.if_else(pa.array(namesake >= 0), ps.juminhyokodo.take(pa.array(np.maximum(namesake, 0))), ""),
+        "setaibango": pc.if_else(pa.array(hh_number >= 0), setaibango(np.maximum(hh_number, 0)), ""),
     }
 
 
