@@ -37,6 +37,8 @@ VALID_ATENA = {
     "shoribi": "1980-01-03",
     "daihyo_atena_flag": "0",
     "tagyomusanshofukafuragu": "0",
+    "setaibango": "0000000001",
+    "zokugara": "世帯主",
 }
 
 
@@ -105,6 +107,10 @@ CASES: list[tuple[dict[str, str | None], str, str]] = [  # (changes to the valid
     ({"seinengappi_fushofuragu": "1"}, "E0004", "seinengappi_fushohyoki"),
     ({"tsusho": "山田　花子"}, "E0004", "shimei_gaikokujinromaji"),  # 通称 without foreign name
     ({"shimei_gaikokujinromaji": "スミス　ジョン"}, "E0002", "shimei_gaikokujinromaji"),
+    ({"zokugara": "友人"}, "E0002", "zokugara"),  # not a 続柄
+    ({"zokugara": "子の子の子の子の子"}, "E0002", "zokugara"),  # five generations (four at most)
+    ({"zokugara": None}, "E0004", "zokugara"),  # 世帯番号 without 続柄
+    ({"setaibango": None}, "E0004", "setaibango"),  # 続柄 without 世帯番号
 ]
 
 

@@ -152,6 +152,8 @@ def _atena_records() -> list[dict[str, str]]:
         "shoribi": "2015-04-03",
         "daihyo_atena_flag": "0",
         "tagyomusanshofukafuragu": "0",
+        "setaibango": "0000000001",
+        "zokugara": "世帯主",
     }
     sato_moved = {
         **sato,
@@ -183,6 +185,8 @@ def _atena_records() -> list[dict[str, str]]:
         "idojiyu": "10",
         "idobi": "1992-11-03",
         "shoribi": "1992-11-10",
+        "setaibango": "0000000002",
+        "zokugara": "世帯主",
     }
     yamada = {
         "atenabango": "000000000000003",
@@ -771,6 +775,33 @@ def too_long(b: Base) -> Case:
         "E0003",
         "2行目の住所_都道府県 (全角4文字まで) に「東京都千代田区」(7文字)。",
     )
+
+
+@case
+def zokugara_outside_rule(b: Base) -> Case:
+    """続柄 on line 2 is 友人, which is not a 続柄 (世帯主, 妻, 子の妻 …, 同居人, 縁故者)."""
+    return cell_case(
+        b.atena, 0, "zokugara", "友人", "E0002", "2行目の続柄が続柄の表記にない値 (友人; 同居人・縁故者などを使う)。"
+    )
+
+
+@case
+def zokugara_too_many_generations(b: Base) -> Case:
+    """続柄 on line 4 chains five terms (子の子の子の子の子); at most four are allowed."""
+    return cell_case(
+        b.atena,
+        2,
+        "zokugara",
+        "子の子の子の子の子",
+        "E0002",
+        "4行目の続柄が「の」で5つつながっている (子の子の子の子の子; 4つまで)。",
+    )
+
+
+@case
+def setaibango_without_zokugara(b: Base) -> Case:
+    """世帯番号 is given on line 4 but 続柄 is empty (both or neither)."""
+    return cell_case(b.atena, 2, "zokugara", "", "E0004", "4行目に世帯番号があるのに続柄が空欄。")
 
 
 @case
