@@ -274,6 +274,7 @@ def test_a_tail_cut_off_whole_is_caught_by_the_manifests_head(tmp_path: Path) ->
         ("head", "edited: chain record 2 was changed (its head does not match)"),
         ("remove", "chain broken: line 2 of chain.jsonl has seq 3 (records removed or reordered)"),
         ("swap", "chain broken: line 1 of chain.jsonl has seq 2 (records removed or reordered)"),
+        ("relink", "chain broken: record 2 does not commit to the head before it"),
     ],
 )
 def test_an_edited_removed_or_reordered_chain_record_is_named(lake: Path, edit: str, expected: str) -> None:
@@ -287,8 +288,15 @@ def test_an_edited_removed_or_reordered_chain_record_is_named(lake: Path, edit: 
         lines[1] = re.sub(r'"head":"[0-9a-f]{4}', '"head":"0000', lines[1])
     elif edit == "remove":
         del lines[1]
-    else:
+    elif edit == "swap":
         lines[0], lines[1] = lines[1], lines[0]
+    else:  # record 2 forged whole, its own head recomputed, but off the chain
+        rec = json.loads(lines[1])
+        rec["prev"] = L.GENESIS
+        rec["head"] = L.chain_head(
+            rec["prev"], rec["sha256"], rec["entries_digest"], rec["meta_digest"], rec["seq"], rec["entries"]
+        )
+        lines[1] = json.dumps(rec, ensure_ascii=False) + "\n"
     chain.write_text("".join(lines))
     p = first(lake)
     assert str(p) == expected
