@@ -711,6 +711,8 @@ def resident_answer(entries: Sequence[ResidentEntry], lang: str = "ja") -> str:
         return t["none"] + "\n"
     lines = [t["title"].format(n=len(entries)), ""]
     for n, e in enumerate(entries, start=1):
+        if n > 1:
+            lines.append("")
         when = e.at.astimezone(JST)
         stamp = f"{when:%Y年%m月%d日 %H:%M}" if lang == "ja" else f"{when:%Y-%m-%d %H:%M} JST"
         kijunbi = _ja_date(e.kijunbi) if lang == "ja" else e.kijunbi
