@@ -5,6 +5,7 @@ contract find the same violations in Great Expectations and in DuckDB."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -554,3 +555,13 @@ def test_child_benefit_checks_leave_heads_unbounded() -> None:
     assert not any(n.startswith("filter_age") for n in names)  # 世帯主 are delivered at any age
     rows = [person("child", age=5, zokugara="子"), person("head", age=40), person("noage", age=None)]
     assert named(c, both(c, frame(c, rows))) == {("required", "noage")}
+
+
+@pytest.mark.unit
+def test_the_example_in_the_docs_loads(tmp_path: Path) -> None:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "contracts.md").read_text(encoding="utf-8")
+    block = re.findall(r"```yaml\n(.*?)```", text, flags=re.S)[0]
+    path = tmp_path / "docs_example.yaml"
+    path.write_text(block, encoding="utf-8")
+    c = load_contract(path)
+    assert (c.id, c.row_filter.min_age, [i.label_ja for i in c.items]) == ("vaccination_65plus", 65, ["氏名", "性別"])
