@@ -565,3 +565,32 @@ def test_the_example_in_the_docs_loads(tmp_path: Path) -> None:
     path.write_text(block, encoding="utf-8")
     c = load_contract(path)
     assert (c.id, c.row_filter.min_age, [i.label_ja for i in c.items]) == ("vaccination_65plus", 65, ["氏名", "性別"])
+
+
+@st.composite
+def outputs(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """Small outputs of the generated contract below: values from small pools, with gaps and
+    repeats, so every check sometimes fails."""
+    pools: dict[str, list[Any]] = {
+        PERSON_ID: ["p1", "p2", "p3", None],
+        "shimei": ["佐藤　一郎", None],
+        "seinengappi": [dt.date(1955, 1, 1), dt.date(1946, 1, 1), dt.date(1961, 11, 2), dt.date(1961, 11, 3), None],
+        "seibetsu": ["1", "2", "9", None],
+        "jutokubun": ["1", "2", None],
+        "tagyomusanshofukafuragu": ["0", "1", None],
+        "age": [64, 65, 74, 75, None],
+    }
+    return draw(st.lists(st.fixed_dictionaries({k: st.sampled_from(v) for k, v in pools.items()}), max_size=6))
+
+
+@pytest.mark.unit
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(outputs())
+def test_engines_agree_on_random_outputs(rows: list[dict[str, Any]]) -> None:
+    d = example("vaccination_65plus")
+    d = row_filter(add_item(d, "age", "年齢", logicalType="integer"), minAge=65, maxAge=74)
+    d = add_item(add_item(d, "jutokubun", "住登区分"), "tagyomusanshofukafuragu", "他業務参照不可フラグ")
+    d["schema"][0]["quality"] = [{"type": "library", "metric": "rowCount", "mustBeBetween": [1, 4]}]
+    with tempfile.TemporaryDirectory() as folder:
+        c = load_contract(write(Path(folder), d))
+    both(c, frame(c, rows))

@@ -493,9 +493,23 @@ def contract_document(contract: Contract) -> dict[str, Any]:
     }
 
 
+class _Dumper(yaml.SafeDumper):
+    """YAML that reads back as written: a string holding a character YAML would fold or drop
+    in a plain scalar (line breaks such as U+0085, controls) is written double-quoted, with
+    escapes."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> Any:
+    plain = all(ch.isprintable() or ch == "\u3000" for ch in value)
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=None if plain else '"')
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
 def dump_contract(contract: Contract) -> str:
-    """``contract`` as ODCS YAML text."""
-    text: str = yaml.safe_dump(contract_document(contract), allow_unicode=True, sort_keys=False)
+    """``contract`` as ODCS YAML text (:func:`load_contract` reads back the same contract)."""
+    text: str = yaml.dump(contract_document(contract), Dumper=_Dumper, allow_unicode=True, sort_keys=False)
     return text
 
 
