@@ -594,3 +594,16 @@ def test_engines_agree_on_random_outputs(rows: list[dict[str, Any]]) -> None:
     with tempfile.TemporaryDirectory() as folder:
         c = load_contract(write(Path(folder), d))
     both(c, frame(c, rows))
+
+
+@pytest.mark.unit
+def test_key_twice_refused_and_label_filled_in(tmp_path: Path) -> None:
+    text = EXAMPLES["vaccination_65plus"].read_text(encoding="utf-8")
+    twice = tmp_path / "twice.yaml"
+    twice.write_text(text + "kind: DataContract\n", encoding="utf-8")
+    with pytest.raises(ContractRefused, match="key 'kind' appears twice") as e:
+        load_contract(twice)
+    assert str(twice) in str(e.value)
+    d = example("vaccination_65plus")
+    del d["schema"][0]["properties"][0]["businessName"]
+    assert load_contract(write(tmp_path, d)).item("shimei").label_ja == "氏名"

@@ -92,10 +92,30 @@ def validate_document(doc: Any, path: str | Path) -> None:
         raise ContractRefused(path, f"not a valid ODCS document at {best.json_path}: {best.message}{more}")
 
 
+class _Loader(yaml.SafeLoader):
+    """Safe YAML that refuses a key written twice in one mapping (plain YAML keeps the last
+    one silently, so a second ``schema:`` or ``kind:`` would replace the first unseen)."""
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} appears twice in one mapping", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
 def load_contract(path: str | Path) -> Contract:
     """The contract in the ODCS YAML file ``path``, validated and checked (see module doc)."""
     try:
-        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        doc = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_Loader)  # _Loader is a SafeLoader
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
         raise ContractRefused(path, f"cannot read it as YAML: {e}") from e
     return contract_from_document(doc, path)
