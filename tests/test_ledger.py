@@ -95,6 +95,23 @@ def test_a_delivery_appended_again_is_not_logged_twice(lake: Path) -> None:
 
 
 @pytest.mark.unit
+def test_another_delivery_under_a_logged_id_is_refused(lake: Path) -> None:
+    other = L.DeliveryRecord(**{**delivery(1).__dict__, "purpose": "販売促進"})
+    with pytest.raises(L.LedgerError, match="with another purpose"):
+        L.append(lake, other, persons(CODES[:3]), AT)
+
+
+@pytest.mark.unit
+def test_concurrent_appends_take_one_number_each(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        receipts = list(pool.map(lambda n: L.append(tmp_path, delivery(n), persons(CODES[n : n + 5]), AT), range(6)))
+    assert sorted(r.seq for r in receipts) == [1, 2, 3, 4, 5, 6]
+    assert L.verify(tmp_path).ok and L.verify(tmp_path).entries == 30
+
+
+@pytest.mark.unit
 def test_entries_are_sorted_by_the_keyed_id_in_small_row_groups(tmp_path: Path) -> None:
     receipt = L.append(tmp_path, delivery(0), persons(CODES), AT)
     table = pq.read_table(receipt.segment)
@@ -388,7 +405,27 @@ def test_the_answer_gives_japan_time_whatever_zone_the_delivery_was_logged_in(tm
     assert "2026年12月01日 09:30" in L.resident_answer(L.show(tmp_path, CODES[0]))
 
 
-_pool = st.sampled_from(CODES[:15])
+#: the persons of the property: 住登者 by 住民票コード and 住登外者 by 宛名番号 (keyed with the
+#: municipality of the delivery that lists them)
+_POOL = [*CODES[:12], "A9000000001", "A9000000002", "A9000000003"]
+
+
+def _table(members: list[str], lg: str, own_items: list[list[str] | None]) -> pa.Table:
+    return pa.table(
+        {
+            "juminhyokodo": [None if m.startswith("A") else m for m in members],
+            "lg_code": [lg] * len(members),
+            "atena_bango": [m[1:] if m.startswith("A") else None for m in members],
+            "items": pa.array(own_items, pa.list_(pa.string())),
+        }
+    )
+
+
+def _show(root: Path, subject: tuple[str, str]) -> list[L.ResidentEntry]:
+    member, lg = subject
+    if member.startswith("A"):
+        return L.show(root, None, lg_code=lg, atena_bango=member[1:])
+    return L.show(root, member)
 
 
 @pytest.mark.unit
@@ -396,26 +433,40 @@ _pool = st.sampled_from(CODES[:15])
 @given(
     st.lists(
         st.tuples(
-            st.lists(_pool, min_size=1, max_size=8, unique=True),
+            st.lists(st.sampled_from(_POOL), min_size=1, max_size=8, unique=True),
             st.sampled_from(LG),
             st.lists(st.sampled_from(ITEMS), min_size=1, max_size=4, unique=True),
+            st.data(),
         ),
         min_size=1,
         max_size=5,
     )
 )
-def test_the_ledger_is_complete_after_every_delivery(deliveries: list[tuple[list[str], str, list[L.Item]]]) -> None:
+def test_the_ledger_is_complete_after_every_delivery(
+    deliveries: list[tuple[list[str], str, list[L.Item], st.DataObject]],
+) -> None:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        expected: dict[str, list[tuple[int, str, tuple[str, ...]]]] = {c: [] for c in CODES[:15]}
-        for n, (codes, lg, items) in enumerate(deliveries, start=1):
-            receipt = L.append(root, delivery(n, tuple(items)), persons(codes, lg), AT + timedelta(hours=n))
-            for c in codes:
-                expected[c].append((n, lg, tuple(i.ja for i in items)))
+        subjects = {(m, "*") for m in _POOL if not m.startswith("A")} | {
+            (m, lg) for m in _POOL if m.startswith("A") for lg in LG
+        }
+        expected: dict[tuple[str, str], list[tuple[int, str, tuple[str, ...]]]] = {s: [] for s in subjects}
+        for n, (members, lg, items, data) in enumerate(deliveries, start=1):
+            romaji = [i.romaji for i in items]
+            own = [
+                data.draw(st.one_of(st.none(), st.lists(st.sampled_from(romaji), min_size=1, unique=True)))
+                for _ in members
+            ]
+            receipt = L.append(root, delivery(n, tuple(items)), _table(members, lg, own), AT + timedelta(hours=n))
+            for m, mine in zip(members, own, strict=True):
+                sent = set(mine or romaji)
+                expected[(m, lg if m.startswith("A") else "*")].append(
+                    (n, lg, tuple(i.ja for i in items if i.romaji in sent))
+                )
             assert L.verify(root, expected_head=receipt.head).ok
-        for code, wanted in expected.items():
-            got = [(e.seq, e.lg_codes[0], tuple(i.ja for i in e.items)) for e in L.show(root, code)]
-            assert got == wanted, code
+        for subject, wanted in expected.items():
+            got = [(e.seq, e.lg_codes[0], tuple(i.ja for i in e.items)) for e in _show(root, subject)]
+            assert got == wanted, subject
 
 
 # --------------------------------------------------------------------------- paths and CLI

@@ -441,6 +441,14 @@ def append(
             raise LedgerError(f"the ledger chain is damaged, nothing appended ({problem}); run jumin ledger verify")
         for rec in records:
             if rec.meta["delivery_id"] == delivery.delivery_id:
+                logged = {k: v for k, v in rec.meta.items() if k not in ("at", "lg_codes")}
+                asked = {k: v for k, v in delivery.meta(at, []).items() if k not in ("at", "lg_codes")}
+                if logged != asked:
+                    changed = sorted(k for k in logged if logged[k] != asked.get(k))
+                    raise LedgerError(
+                        f"delivery {delivery.delivery_id} is in the ledger (seq {rec.seq}) with another "
+                        f"{', '.join(changed)}: a different delivery needs its own id"
+                    )
                 log.info("delivery %s is already in the ledger (seq %d)", delivery.delivery_id, rec.seq)
                 path = lake.ledger_segments_folder() / rec.segment
                 return LedgerReceipt(rec.seq, delivery.delivery_id, path, rec.entries, rec.sha256, rec.head, False)
