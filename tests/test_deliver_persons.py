@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jumin.core import duck
+from jumin.core.contract import age_on
 from transform.deliver import age_sql, persons_sql
 
 pytestmark = pytest.mark.unit
@@ -25,12 +26,6 @@ def age_of(birth: str | None, kijunbi: str) -> int | None:
     return result
 
 
-def reference_age(birth: dt.date, day: dt.date) -> int:
-    """Reaches an age on the day before the birthday (29 February: on 28 February)."""
-    eve = birth - dt.timedelta(days=1)
-    return day.year - eve.year - ((day.month, day.day) < (eve.month, eve.day))
-
-
 def test_an_age_is_reached_on_the_day_before_the_birthday() -> None:
     assert age_of("1961-11-02", "2026-11-01") == 65  # 65歳に達する日 = 誕生日の前日
     assert age_of("1961-11-03", "2026-11-01") == 64
@@ -38,15 +33,17 @@ def test_an_age_is_reached_on_the_day_before_the_birthday() -> None:
     assert age_of("2000-02-29", "2026-02-27") == 25
     assert age_of("2000-02-29", "2026-02-28") == 26
     assert age_of("2020-04-02", "2026-04-01") == 6  # 4月2日生まれ: 6 on 1 April (not 早生まれ)
+    assert age_of("1996-03-01", "2025-02-28") == 29  # 3月1日生まれ: on the last day of February
+    assert age_of("1996-03-01", "2024-02-28") == 27 and age_of("1996-03-01", "2024-02-29") == 28
     assert age_of(None, "2026-11-01") is None
 
 
 @given(st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2026, 11, 1)), st.dates(min_value=dt.date(2000, 1, 1)))
 @settings(max_examples=200, deadline=None)
-def test_ages_agree_with_a_plain_python_reference(birth: dt.date, day: dt.date) -> None:
+def test_ages_agree_with_the_one_rule_of_the_contracts(birth: dt.date, day: dt.date) -> None:
     if day < birth:
         return
-    assert age_of(birth.isoformat(), day.isoformat()) == reference_age(birth, day)
+    assert age_of(birth.isoformat(), day.isoformat()) == age_on(birth, day)
 
 
 def _persons(atena: list[dict[str, Any]], links: list[dict[str, Any]]) -> list[dict[str, Any]]:

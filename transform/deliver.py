@@ -9,8 +9,8 @@ the ledger names them as sources).
 
 Ages follow the 年齢計算ニ関スル法律 as administration applies it: a person reaches an age on the
 day before the birthday (介護保険's 「65歳に達した日」, the school year's 早生まれ), so one born
-on 1961-11-02 is 65 on the 基準日 2026-11-01, and one born on 29 February reaches each age on
-28 February. A 生年月日 that is 不詳 gives no age (such persons never pass an age filter; the
+on 1961-11-02 is 65 on the 基準日 2026-11-01, one born on 29 February reaches each age on
+28 February and one born on 1 March on the last day of February. A 生年月日 that is 不詳 gives no age (such persons never pass an age filter; the
 delivery counts them).
 """
 
@@ -20,12 +20,13 @@ from jumin.core.duck import quote_literal
 
 
 def age_sql(birth: str, kijunbi: str) -> str:
-    """Age on the 基準日 (``kijunbi`` an ISO date) of the DATE column ``birth`` (NULL if NULL)."""
-    day = f"DATE {quote_literal(kijunbi)}"
-    eve = f"({birth} - INTERVAL 1 DAY)::DATE"
+    """Age on the 基準日 (``kijunbi`` an ISO date) of the DATE column ``birth`` (NULL if NULL):
+    the full years at the day after the 基準日, as :func:`jumin.core.contract.age_on` counts
+    (the one rule; a test holds the two equal)."""
+    day = f"(DATE {quote_literal(kijunbi)} + INTERVAL 1 DAY)::DATE"
     return (
-        f"(date_part('year', {day}) - date_part('year', {eve}) - "
-        f"CASE WHEN strftime({day}, '%m%d') < strftime({eve}, '%m%d') THEN 1 ELSE 0 END)::INTEGER"
+        f"(date_part('year', {day}) - date_part('year', {birth}) - "
+        f"CASE WHEN strftime({day}, '%m%d') < strftime({birth}, '%m%d') THEN 1 ELSE 0 END)::INTEGER"
     )
 
 
