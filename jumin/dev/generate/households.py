@@ -2,16 +2,18 @@
 
 Households are formed once, from the 住登者 records of each municipality as they stand on the
 基準日, and written on every 住登者 row of a record (the household is stable: no 世帯変更 rows).
-Shapes follow Japan's census roughly: about a third of households are single persons, then
-couples, couples with children, single parents, three generations (the 世帯主's parents, or a
-married son with his wife and children), and now and then a 同居人 or 縁故者.
+Shapes follow Japan's census roughly (docs/generator.md has the figures): over a third of
+households are single persons, then couples, couples with children, single parents, three
+generations (the 世帯主's parents, or a married son with his wife and children), and now and
+then a 同居人 or 縁故者.
 
 Members attach to a *unit* (a single adult, or a married couple): children to a unit whose
-younger partner is 18–45 years older, a 父/母 to a unit whose older partner is 22–45 years
-younger, a young couple to the unit of the husband's parents (子 and 子の妻, their children
-子の子). A record no longer present on the 基準日 (dead, moved away) is never a 世帯主 of
-anyone but itself: a minor joins a family as 子, an adult keeps a household of one, so no
-household of the 基準日 is left without its 世帯主. 住登外者 rows carry no household.
+younger partner is 18–45 years older (at most ``MAX_CHILDREN`` unless no other unit fits), a
+父/母 to a unit whose older partner is 22–45 years younger, a young couple to the unit of the
+husband's parents (子 and 子の妻, their children 子の子). A record no longer present on the
+基準日 (dead, moved away) is never a 世帯主 of anyone but itself: a minor joins a family as
+子, an adult keeps a household of one, so no household of the 基準日 is left without its
+世帯主. 住登外者 rows carry no household.
 """
 
 from __future__ import annotations
@@ -38,9 +40,10 @@ ELDER_RATE = 0.12  # of persons 75+ not living with a spouse: 父/母 in a child
 DOKYONIN_RATE = 0.004  # of adults
 ENKOSHA_RATE = 0.002
 #: where a minor joins: a couple, a single parent, a young couple living with its parents (子の子)
-MINOR_TO_COUPLE, MINOR_TO_SINGLE = 0.80, 0.12
+MINOR_TO_COUPLE, MINOR_TO_SINGLE = 0.83, 0.12
 ADULT_CHILD_TO_COUPLE = 0.85
 WINDOW = 3  # years around a drawn age gap within which a parent is chosen
+MAX_CHILDREN = 4  # of one couple or single parent, unless no other unit fits
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,14 @@ def _attach(
     chosen = a + (rng.random(len(muni)) * (b - a)).astype(np.int64)
     found: np.ndarray = np.where(b > a, order[np.minimum(chosen, len(order) - 1)], -1)
     return found
+
+
+def _beyond(unit: np.ndarray, cap: int) -> np.ndarray:
+    """True for the members of a unit (-1: none) after its first ``cap``, in index order."""
+    order = np.argsort(unit, kind="stable")
+    rank = np.empty(len(unit), dtype=np.int64)
+    rank[order] = rank_in_segment(segment_starts(unit[order]))
+    return (unit >= 0) & (rank > cap)
 
 
 def _by_age(age: np.ndarray, table: tuple[tuple[int, float], ...]) -> np.ndarray:
@@ -180,6 +191,7 @@ def make_households(
     # nested couples join the household of the husband's parents (their older partner is
     # 20–45 years younger than the parents' younger one)
     nest_parent = _attach(rng, m[nc_head], nc_old, m[tc_head], tc_young, 20, 45, lo_key, span)
+    nest_parent[_beyond(nest_parent, 1)] = -1  # one married child living with the parents
     ok = nest_parent >= 0
     nested_heads = nc_head[ok]
     nc_young = nc_young[ok]
@@ -216,9 +228,10 @@ def make_households(
         ):
             j = np.flatnonzero(sel & mask)
             parent[j] = attach(kids[j], heads, anchor, lo, 45)
-    # fall back to any couple, then any single parent
-    for heads, anchor in ((tc_head, tc_young), (s_heads, s_birth)):
-        j = np.flatnonzero(parent < 0)
+    # children beyond MAX_CHILDREN of one unit (where few units fit their age) and children
+    # without a unit try again with any couple, then any single parent
+    for heads, anchor in ((tc_head, tc_young), (tc_head, tc_young), (s_heads, s_birth)):
+        j = np.flatnonzero((parent < 0) | _beyond(parent, MAX_CHILDREN))
         parent[j] = attach(kids[j], heads, anchor, 18, 50)
     grandchild = np.isin(parent, nested_heads)
     role[kids[grandchild]] = KO_NO_KO
