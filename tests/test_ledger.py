@@ -95,6 +95,25 @@ def test_a_delivery_appended_again_is_not_logged_twice(lake: Path) -> None:
 
 
 @pytest.mark.unit
+def test_a_delivery_record_from_a_shipped_contract(tmp_path: Path) -> None:
+    from load.deliver.contract import load_contract
+
+    contracts = sorted((REPO / "load" / "deliver" / "contracts").glob("*.yaml"))
+    if not contracts:
+        pytest.skip("no example contracts shipped yet")
+    contract = load_contract(contracts[0])
+    record = L.DeliveryRecord.from_contract(contract, "d-1", "2026-11-01")
+    assert (record.contract_id, record.contract_version, record.purpose) == (
+        contract.id,
+        contract.version,
+        contract.purpose,
+    )
+    assert [i.ja for i in record.items] == [i.label_ja for i in contract.items]
+    L.append(tmp_path, record, persons(CODES[:2]), AT)
+    assert [i.ja for i in L.show(tmp_path, CODES[0])[0].items] == [i.label_ja for i in contract.items]
+
+
+@pytest.mark.unit
 def test_another_delivery_under_a_logged_id_is_refused(lake: Path) -> None:
     other = L.DeliveryRecord(**{**delivery(1).__dict__, "purpose": "販売促進"})
     with pytest.raises(L.LedgerError, match="with another purpose"):
@@ -167,11 +186,18 @@ def test_an_interrupted_append_is_finished_by_its_rerun_and_a_stray_segment_refu
     chain = Lake(lake).ledger_chain()
     lines = chain.read_text().splitlines(keepends=True)
     chain.write_text("".join(lines[:2]))  # killed after the segment, before the chain record
+    stale = [
+        Lake(lake).ledger_segments_folder() / ".x.parquet.tmp-999999-1",
+        chain.with_name(".chain.jsonl.tmp-999999-1"),
+    ]
+    for p in stale:  # what a process killed while writing left
+        p.write_bytes(b"half")
     assert L.verify(lake).first.kind == "truncated"  # type: ignore[union-attr]
     with pytest.raises(L.LedgerError, match="no chain record"):
         L.append(lake, delivery(7), persons(CODES[:3]), AT)
     again = L.append(lake, delivery(2), persons(CODES[10:22], LG[2]), AT + timedelta(days=2))
     assert again.appended and again.seq == 3 and L.verify(lake).ok
+    assert not any(p.exists() for p in stale)
 
 
 # --------------------------------------------------------------------------- tampering

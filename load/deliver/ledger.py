@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -50,6 +50,9 @@ from jumin.core.files import (
     sha256_file,
 )
 from jumin.core.lake import Lake
+
+if TYPE_CHECKING:
+    from jumin.core.contract import Contract
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +110,20 @@ class DeliveryRecord:
     items: tuple[Item, ...]
     kijunbi: str
     legal_basis: str = ""
+
+    @classmethod
+    def from_contract(cls, contract: Contract, delivery_id: str, kijunbi: str) -> DeliveryRecord:
+        """The record of a delivery under ``contract`` (its items, purpose and legal bases)."""
+        return cls(
+            delivery_id=delivery_id,
+            contract_id=contract.id,
+            contract_version=contract.version,
+            saas=contract.saas,
+            purpose=contract.purpose,
+            items=tuple(Item(i.name, i.label_ja) for i in contract.items),
+            kijunbi=kijunbi,
+            legal_basis="、".join(contract.legal_basis),
+        )
 
     def meta(self, at: datetime, lg_codes: Sequence[str]) -> dict[str, Any]:
         """The delivery's metadata as committed in its chain record."""
@@ -455,6 +472,7 @@ def append(
         seq = len(records) + 1
         target = lake.ledger_segment(seq, delivery.delivery_id)
         remove_stale_temps(lake.ledger_segments_folder())
+        remove_stale_temps(lake.ledger_folder())
         # a segment without its chain record: the same delivery interrupted is finished, any
         # other is refused (it may be a cut chain: verify tells)
         strays = [p for p in lake.ledger_segment_files() if Lake.ledger_segment_seq(p)[0] >= seq and p != target]
