@@ -10,8 +10,8 @@ the ledger names them as sources).
 Ages follow the 年齢計算ニ関スル法律 as administration applies it: a person reaches an age on the
 day before the birthday (介護保険's 「65歳に達した日」, the school year's 早生まれ), so one born
 on 1961-11-02 is 65 on the 基準日 2026-11-01, one born on 29 February reaches each age on
-28 February and one born on 1 March on the last day of February. A 生年月日 that is 不詳 gives no age (such persons never pass an age filter; the
-delivery counts them).
+28 February and one born on 1 March on the last day of February. A 生年月日 that is 不詳 gives
+no age (such persons never pass an age filter; the delivery counts them).
 """
 
 from __future__ import annotations
