@@ -151,6 +151,14 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_deliver(args: argparse.Namespace) -> int:
+    from load.deliver.main import deliver
+
+    rows = [deliver(Path(args.lake), Path(c), args.as_of).to_dict() for c in args.contract]
+    _table("deliver", rows, ["contract", "version", "kijunbi", "rows", "suppressed", "released", "excluded", "path"])
+    return 0
+
+
 def cmd_delta(args: argparse.Namespace) -> int:
     from load.main import delta_municipality
 
@@ -308,6 +316,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="write this generated municipality in CP932 (repeatable; default: 012025 when it is generated)",
     )
     g.set_defaults(func=cmd_generate)
+
+    dv = sub.add_parser("deliver", help="deliver contracts' datasets for a 基準日 (after reconcile)")
+    dv.add_argument("--lake", required=True, help="lake root")
+    dv.add_argument("--contract", required=True, action="append", help="ODCS contract file (repeatable)")
+    dv.add_argument("--as-of", "--kijunbi", dest="as_of", required=True, help="基準日 YYYY-MM-DD")
+    dv.set_defaults(func=cmd_deliver)
 
     from jumin.core.layouts import LAYOUTS
 

@@ -204,6 +204,10 @@ class Lake:
         """The secret (made once) behind the masked 候補番号 of review files."""
         return self.root / "reference" / "review_key"
 
+    def delivery(self, contract_id: str, kijunbi: str) -> Path:
+        """Partition folder of a contract's delivery for a 基準日."""
+        return self.root / "deliver" / f"contract={contract_id}" / f"kijunbi={kijunbi}"
+
     def secret(self, name: str) -> Path:
         """A secret of the demo and of deployments without a secret store (made once, mode 0600),
         e.g. ``pseudonym`` behind the contracts' pseudonymous person ids."""

@@ -1,0 +1,205 @@
+"""Deliver one contract for one 基準日: the persons the contract allows, only its items, under
+per-contract pseudonymous ids, with 支援措置 suppression, checked by the contract's own rules
+before anything is released, staged atomically like the snapshots.
+
+``<lake>/deliver/contract=<id>/kijunbi=<d>/part-0.parquet`` and its ``_manifest.json``
+(contract id and version, the columns with their Japanese labels, rows, SHA-256, and what was
+excluded, suppressed and released). Reads the staged 宛名 snapshots of the day (known at the
+day) and the reconciliation's links (a 住登外者 joins its 住基 person), so it runs after
+``jumin reconcile``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from jumin.core import duck
+from jumin.core.contract import PERSON_ID, Contract, birth_bounds
+from jumin.core.errors import TerminalError
+from jumin.core.lake import PART_FILE, Lake
+from load.deliver.contract import load_contract
+from load.deliver.privacy import KeySource, contract_key, master_key, protected_nodes, pseudonyms, suppress
+from load.partition import write_partition
+from transform.deliver import persons_sql
+
+log = logging.getLogger(__name__)
+
+HIVE = "hive_partitioning = true, hive_types = {'kijunbi': DATE, 'known_at': DATE, 'lg_code': VARCHAR}"
+
+
+class DeliveryRefused(TerminalError):
+    """A delivery that cannot be released: its inputs are not staged, or its output breaks the
+    contract's own checks (nothing is written then)."""
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """What one delivery staged."""
+
+    contract: str
+    version: str
+    kijunbi: str
+    path: str
+    rows: int
+    #: rows of persons under 支援措置 whose address and household items were emptied
+    suppressed: int
+    #: rows of such persons released under the contract's legal basis
+    released: int
+    #: persons left out and why (birth date 不詳 under an age filter, 他業務参照不可, 住登区分 …)
+    excluded: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "contract": self.contract,
+            "version": self.version,
+            "kijunbi": self.kijunbi,
+            "rows": self.rows,
+            "suppressed": self.suppressed,
+            "released": self.released,
+            "excluded": ", ".join(f"{k} {n}" for k, n in sorted(self.excluded.items())) or "-",
+            "path": self.path,
+        }
+
+
+def _files(paths: list[Path]) -> str:
+    return "[" + ", ".join(duck.quote_literal(str(p)) for p in paths) + "]"
+
+
+def _inputs(con: duckdb.DuckDBPyConnection, lake: Lake, contract: Contract, kijunbi: str) -> list[str]:
+    """Register ``atena``, ``links`` and ``measures`` of the day; the municipalities read."""
+    staged = lake.staged_snapshots("atena", kijunbi)
+    wanted = sorted(staged) if contract.row_filter.lg_codes is None else sorted(contract.row_filter.lg_codes)
+    missing = [c for c in wanted if c not in staged]
+    if not staged or missing:
+        raise DeliveryRefused(
+            f"{contract.id}: no staged 宛名 snapshot of {kijunbi} for {', '.join(missing) or 'any municipality'} "
+            f"under {lake.snapshot('atena', kijunbi, kijunbi, '<code>')}"
+        )
+    unreconciled = [c for c in staged if not Lake.is_staged(lake.reconcile("links", kijunbi, c))]
+    if unreconciled:
+        raise DeliveryRefused(
+            f"{contract.id}: the reconciliation of {kijunbi} is not staged for {', '.join(unreconciled)} "
+            f"(run `jumin reconcile --as-of {kijunbi}` first: 住登外者 are delivered through its links)"
+        )
+    # every municipality's 宛名 and links: a person's records elsewhere decide who they are
+    duck.run(con, "atena", f"CREATE TEMP TABLE atena AS FROM read_parquet({_files(list(staged.values()))}, {HIVE})")
+    links = [lake.reconcile("links", kijunbi, c) / PART_FILE for c in staged]
+    duck.run(
+        con,
+        "links",
+        f"CREATE TEMP TABLE links AS FROM read_parquet({_files(links)}, hive_partitioning = true, "
+        "hive_types = {'kijunbi': DATE, 'lg_code': VARCHAR})",
+    )
+    shien = lake.staged_snapshots("shien", kijunbi)
+    measures = f"FROM read_parquet({_files(list(shien.values()))}, {HIVE})" if shien else (
+        "SELECT NULL::VARCHAR AS lg_code, NULL::VARCHAR AS atenabango LIMIT 0"
+    )  # fmt: skip
+    duck.run(con, "measures", f"CREATE TEMP TABLE measures AS {measures}")
+    return wanted
+
+
+def select_sql(contract: Contract, kijunbi: str, lg_codes: list[str]) -> str:
+    """The persons of the contract among ``persons``: its municipalities, 住登区分, 他業務参照不可
+    rule and ages (a 不詳 birth date never passes an age filter); with ``household_heads`` the
+    世帯主 of every selected person's 世帯 too. Adds ``_why``: NULL for a delivered row, else why
+    it is left out (for the counts)."""
+    f = contract.row_filter
+    earliest, latest = birth_bounds(f, dt.date.fromisoformat(kijunbi))
+    codes = ", ".join(duck.quote_literal(c) for c in lg_codes)
+    kubun = ", ".join(duck.quote_literal(k) for k in f.jutokubun)
+    reasons = [(f"lg_code NOT IN ({codes})", "municipality"), (f"jutokubun NOT IN ({kubun})", "jutokubun")]
+    if not contract.allow_sansho_fuka:
+        reasons.append(("coalesce(tagyomusanshofukafuragu, '0') = '1'", "sansho_fuka"))
+    if earliest is not None or latest is not None:
+        reasons.append(("seinengappi IS NULL", "birth_unknown"))
+        if latest is not None:
+            reasons.append((f"seinengappi > DATE {duck.quote_literal(latest.isoformat())}", "age"))
+        if earliest is not None:
+            reasons.append((f"seinengappi < DATE {duck.quote_literal(earliest.isoformat())}", "age"))
+    why = "CASE " + " ".join(f"WHEN {cond} THEN '{name}'" for cond, name in reasons) + " END"
+    base = f"SELECT *, {why} AS _why FROM persons"
+    if not f.household_heads:
+        return base
+    return (
+        f"WITH p AS ({base}) SELECT * REPLACE (CASE WHEN _why IS NOT NULL AND zokugara = '世帯主' AND "
+        "(lg_code, setaibango) IN (SELECT (lg_code, setaibango) FROM p WHERE _why IS NULL AND setaibango IS NOT NULL) "
+        "THEN NULL ELSE _why END AS _why) FROM p"
+    )
+
+
+def deliver(
+    lake_root: str | Path,
+    contract_path: str | Path,
+    kijunbi: str,
+    key_source: KeySource | None = None,
+) -> DeliveryResult:
+    """Deliver the contract of ``contract_path`` for ``kijunbi`` (see the module docstring);
+    raises ContractRefused for a contract the project refuses and DeliveryRefused when the
+    inputs are missing or the output breaks the contract's checks."""
+    from expectations.contract import duck_contract_findings
+
+    lake = Lake(Path(lake_root))
+    contract = load_contract(contract_path)
+    con = duck.connect()
+    lg_codes = _inputs(con, lake, contract, kijunbi)
+    duck.run(con, "persons", f"CREATE TEMP TABLE persons AS {persons_sql('atena', 'links', kijunbi)}")
+    duck.run(con, "selected", f"CREATE TEMP TABLE selected AS {select_sql(contract, kijunbi, lg_codes)}")
+    excluded = dict(duck.rows(con, "excluded", "SELECT _why, count(*) FROM selected WHERE _why IS NOT NULL GROUP BY 1"))
+    protected = protected_nodes(con, "measures", "atena", "links")
+    rows = duck.arrow(con, "delivered", "SELECT * FROM selected WHERE _why IS NULL ORDER BY person")
+    flags = pa.array(
+        [
+            f"A:{lg}:{no}" in protected or person in protected
+            for lg, no, person in zip(
+                rows.column("lg_code").to_pylist(),
+                rows.column("atenabango").to_pylist(),
+                rows.column("person").to_pylist(),
+                strict=True,
+            )
+        ],
+        pa.bool_(),
+    )
+    rows, released = suppress(rows, flags, contract.dv_address_basis)
+    key = contract_key(master_key(lake.root, key_source), contract.id)
+    columns: dict[str, pa.Array | pa.ChunkedArray] = {PERSON_ID: pseudonyms(key, rows.column("person"))}
+    for item in contract.items:
+        columns[item.name] = rows.column(item.name)
+    table = pa.table(columns).sort_by(PERSON_ID)
+    con.register("_out", table)
+    findings = duck_contract_findings(con, contract, "_out", dt.date.fromisoformat(kijunbi))
+    if findings:
+        shown = "; ".join(f"check {c} person {p}: {v}" for c, p, v in findings[:5])
+        raise DeliveryRefused(f"{contract.id} {kijunbi}: the output breaks the contract's checks ({shown})")
+    suppressed = 0 if contract.dv_address_basis else int(sum(flags.to_pylist()))
+    folder = lake.delivery(contract.id, kijunbi)
+    manifest = {
+        "dataset": f"deliver/{contract.id}",
+        "contract": {"id": contract.id, "version": contract.version, "saas": contract.saas},
+        "purpose": contract.purpose,
+        "legal_basis": list(contract.legal_basis),
+        "kijunbi": kijunbi,
+        "labels": {i.name: i.label_ja for i in contract.items} | {PERSON_ID: "仮名ID"},
+        "municipalities": lg_codes,
+        "excluded": {k: int(v) for k, v in sorted(excluded.items())},
+        "suppressed": suppressed,
+        "released": released,
+    }
+    write_partition(table, folder, table.schema, manifest)
+    log.info("%s %s: %d rows, %d suppressed, excluded %s", contract.id, kijunbi, table.num_rows, suppressed, excluded)
+    return DeliveryResult(
+        contract.id,
+        contract.version,
+        kijunbi,
+        str(folder / PART_FILE),
+        table.num_rows,
+        suppressed,
+        released,
+        {k: int(v) for k, v in excluded.items()},
+    )
