@@ -24,6 +24,8 @@ triggered by hand.
 4. **return_review** (mapped) — puts new or changed review files into the municipality's
    `outbox/` on the landing zone: the SFTP server of the Airflow connection **sftp_conn_id**,
    or, when that is empty, the local folder **landing**.
+5. **announce** — updates the Asset `jumin_reconciled` with the lake and the days and
+   municipalities reconciled (even when one municipality failed): `jumin_deliver` runs on it.
 
 See `docs/reconcile.md`.
 """
@@ -39,14 +41,17 @@ from jumin.apps.orchestration import (
     LG_CODES_PARAM,
     OPTIONAL_DATE_PARAM,
     OPTIONAL_STRING_PARAM,
+    RECONCILED_ASSET,
     SNAPSHOTS_ASSET,
     default_paths,
 )
 
 if TYPE_CHECKING:
     from airflow.sdk.execution_time.context import TriggeringAssetEventsAccessor
+    from airflow.sdk.types import OutletEventAccessorsProtocol
 
 PATHS = default_paths()
+RECONCILED = Asset(RECONCILED_ASSET)
 
 
 @dag(
@@ -105,8 +110,27 @@ def jumin_reconcile() -> None:
         p = params or {}
         return fail_fast(return_municipality_review_files, landing_source(p), p["lake"], lg_code, kijunbi)
 
+    @task(outlets=[RECONCILED], trigger_rule="all_done")
+    def announce(
+        results: list[list[dict[str, Any]]],
+        params: dict[str, Any] | None = None,
+        outlet_events: OutletEventAccessorsProtocol | None = None,
+    ) -> dict[str, Any]:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from jumin.apps.orchestration import reconciled_event
+
+        # one slice read of the mapped XCom (see jumin_ingest's announce)
+        extra = reconciled_event([r for r in results[:] if r], (params or {})["lake"])
+        if extra is None:
+            raise AirflowSkipException("nothing was reconciled: no delivery")
+        assert outlet_events is not None, "Airflow gives a task with outlets its outlet_events"
+        outlet_events[RECONCILED].extra = extra
+        return extra
+
     planned = plan()
     reconciled = reconcile.expand_kwargs(planned)
+    announce(reconciled)  # type: ignore[arg-type]  # Airflow resolves the XComArg when the task runs
     prepare(planned) >> reconciled  # type: ignore[arg-type]  # Airflow resolves the XComArg when the task runs
     reconciled >> return_review.expand_kwargs(planned)
 

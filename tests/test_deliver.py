@@ -21,6 +21,8 @@ from tests.test_pipeline import deliver as deliver_sample
 
 pytestmark = [pytest.mark.integration]
 
+AT = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+
 
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -39,7 +41,7 @@ def _bytes(folder: Path) -> dict[str, str]:
 def test_an_example_contract_delivers_only_its_items_and_persons(lake: Path, name: str) -> None:
     path = example_contracts()[name]
     contract = load_contract(path)
-    result = deliver(lake, path, KIJUNBI)
+    result = deliver(lake, path, KIJUNBI, AT)
     table = pq.read_table(result.path)
     assert tuple(table.column_names) == contract.columns
     assert result.rows == table.num_rows > 0
@@ -51,13 +53,13 @@ def test_an_example_contract_delivers_only_its_items_and_persons(lake: Path, nam
         assert all(age_on(b, dt.date.fromisoformat(KIJUNBI)) >= f.min_age for b in births)
     folder = Lake(lake).delivery(contract.id, KIJUNBI)
     first = _bytes(folder)
-    deliver(lake, path, KIJUNBI)
+    deliver(lake, path, KIJUNBI, AT)
     assert _bytes(folder) == first
 
 
 @pytest.mark.timeout(120)
 def test_ids_differ_across_contracts(lake: Path) -> None:
-    delivered = {n: pq.read_table(deliver(lake, p, KIJUNBI).path) for n, p in example_contracts().items()}
+    delivered = {n: pq.read_table(deliver(lake, p, KIJUNBI, AT).path) for n, p in example_contracts().items()}
     ids = [set(t.column(PERSON_ID).to_pylist()) for t in delivered.values()]
     assert len(ids) == 2 and not ids[0] & ids[1]
 
@@ -66,7 +68,7 @@ def test_ids_differ_across_contracts(lake: Path) -> None:
 def test_persons_under_shien_get_no_address_anywhere(lake: Path) -> None:
     import duckdb
 
-    result = deliver(lake, example_contracts()["vaccination_65plus"], KIJUNBI)
+    result = deliver(lake, example_contracts()["vaccination_65plus"], KIJUNBI, AT)
     table = pq.read_table(result.path)
     suppressed = [c for c in table.column_names if c in ADDRESS_ITEMS + HOUSEHOLD_ITEMS]
     empty = [r for r in table.to_pylist() if all(r[c] is None for c in suppressed)]
@@ -94,5 +96,37 @@ def test_a_day_without_reconciliation_is_refused(lake: Path, tmp_path: Path) -> 
     other = tmp_path / "lake"
     shutil.copytree(lake, other, ignore=shutil.ignore_patterns("reconcile", "deliver"))
     with pytest.raises(DeliveryRefused, match="reconciliation of 2026-11-01 is not staged"):
-        deliver(other, example_contracts()["vaccination_65plus"], KIJUNBI)
+        deliver(other, example_contracts()["vaccination_65plus"], KIJUNBI, AT)
     assert not (other / "deliver").exists()
+
+
+@pytest.mark.timeout(120)
+def test_the_ledger_is_complete_after_every_delivery_and_reruns_log_nothing_twice(lake: Path) -> None:
+    import json
+
+    from load.deliver.ledger import resident_answer, show, verify
+
+    path = example_contracts()["vaccination_65plus"]
+    result = deliver(lake, path, KIJUNBI, AT)
+    before = verify(lake)
+    assert before.ok
+    manifest = json.loads((Path(result.path).parent / "_manifest.json").read_text(encoding="utf-8"))
+    assert verify(lake, manifest["ledger"]["head"]).ok
+    deliver(lake, path, KIJUNBI, AT)
+    assert verify(lake).entries == before.entries
+    # a delivered 住登者 finds the delivery, in Japanese, with the items they received
+    import duckdb
+
+    code = (
+        duckdb.connect()
+        .execute(
+            "SELECT juminhyokodo FROM read_parquet(?) WHERE jutokubun = '1' AND seinengappi <= DATE '1950-01-01' LIMIT 1",
+            [str(Lake(lake).staged_snapshots("atena", KIJUNBI)["131016"])],
+        )
+        .fetchone()
+    )
+    assert code is not None
+    entries = show(lake, code[0])
+    assert [e.contract_id for e in entries] == ["vaccination_65plus"]
+    answer = resident_answer(entries)
+    assert "予防接種" in answer and "氏名" in answer

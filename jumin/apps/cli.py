@@ -152,9 +152,12 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
 
 def cmd_deliver(args: argparse.Namespace) -> int:
+    import datetime as dt
+
     from load.deliver.main import deliver
 
-    rows = [deliver(Path(args.lake), Path(c), args.as_of).to_dict() for c in args.contract]
+    at = dt.datetime.now(dt.UTC)  # the ledger's time of the delivery
+    rows = [deliver(Path(args.lake), Path(c), args.as_of, at).to_dict() for c in args.contract]
     _table("deliver", rows, ["contract", "version", "kijunbi", "rows", "suppressed", "released", "excluded", "path"])
     return 0
 

@@ -27,11 +27,15 @@ LG_CODES_PARAM: dict[str, Any] = {
 
 
 def default_paths() -> dict[str, str]:
-    """Landing and lake folders from ``JUMIN_LANDING`` / ``JUMIN_LAKE`` (demo defaults otherwise)."""
+    """Landing and lake folders from ``JUMIN_LANDING`` / ``JUMIN_LAKE`` (demo defaults
+    otherwise), and the folder of the deployment's delivery contracts from ``JUMIN_CONTRACTS``
+    (default: the example contracts shipped with the project)."""
     home = Path(os.environ.get("JUMIN_HOME", Path.cwd() / ".demo"))
+    shipped = Path(__file__).resolve().parents[2] / "load" / "deliver" / "contracts"
     return {
         "landing": os.environ.get("JUMIN_LANDING", str(home / "landing")),
         "lake": os.environ.get("JUMIN_LAKE", str(home / "lake")),
+        "contracts": os.environ.get("JUMIN_CONTRACTS", str(shipped)),
     }
 
 
@@ -75,6 +79,8 @@ ACCEPTED_ASSET = "jumin_accepted"
 
 #: name of the Airflow Asset updated when the snapshots of a 基準日 are staged
 SNAPSHOTS_ASSET = "jumin_snapshots"
+#: name of the Airflow Asset updated when the reconciliation of a 基準日 is staged
+RECONCILED_ASSET = "jumin_reconciled"
 
 #: JSON schema of an optional date Param (empty = not given)
 OPTIONAL_DATE_PARAM: dict[str, Any] = {"type": ["null", "string"], "pattern": r"^$|^\d{4}-\d{2}-\d{2}$"}
@@ -263,3 +269,47 @@ def reconcile_plan(lake: str | Path, params: dict[str, Any], events: list[dict[s
     if not plan:
         raise TerminalError(f"the events name no municipality of lg_codes {only}: nothing to reconcile")
     return plan
+
+
+def reconciled_event(results: Iterable[Iterable[Mapping[str, Any]]], lake: str | Path) -> dict[str, Any] | None:
+    """The extra of the "reconciled" asset event: the lake and the days reconciled with their
+    municipalities (from the mapped reconcile tasks' results); None when none was staged."""
+    days: dict[str, set[str]] = {}
+    for per_task in results:
+        for r in per_task or []:
+            days.setdefault(str(r["kijunbi"]), set()).add(str(r["lg_code"]))
+    if not days:
+        return None
+    return {"lake": lake_of(lake), "days": [{"kijunbi": d, "lg_codes": sorted(c)} for d, c in sorted(days.items())]}
+
+
+def deliver_plan(
+    lake: str | Path, contracts_folder: str | Path, params: dict[str, Any], events: list[dict[str, Any]]
+) -> list[dict[str, str]]:
+    """What one ``jumin_deliver`` run delivers: (contract file, 基準日) pairs. The contracts are
+    the ``contracts`` Param's files, or every ``*.yaml`` of the deployment's contracts folder;
+    the days the ``kijunbi`` Param, or those of the triggering events (which must name this
+    run's lake). No contract, or no day, fails the run, named."""
+    files = [str(c) for c in params.get("contracts") or []]
+    if not files:
+        files = [str(p) for p in sorted(Path(contracts_folder).glob("*.yaml"))]
+    if not files:
+        raise TerminalError(f"no delivery contract: none given and no *.yaml in {contracts_folder}")
+    missing = [f for f in files if not Path(f).is_file()]
+    if missing:
+        raise TerminalError(f"contract files not found: {', '.join(missing)}")
+    if params.get("kijunbi"):
+        days = [str(params["kijunbi"])]
+    elif events:
+        for extra in events:
+            if extra.get("lake") is None or lake_of(extra["lake"]) != lake_of(lake):
+                raise TerminalError(
+                    f"the {RECONCILED_ASSET} event is for lake {extra.get('lake')!r} but this run's lake is "
+                    f"{lake_of(lake)!r}: set the same lake for both DAGs (JUMIN_LAKE)"
+                )
+        days = sorted({str(d["kijunbi"]) for extra in events for d in extra.get("days", [])})
+    else:
+        raise TerminalError("no 基準日: give the kijunbi Param, or let a staged reconciliation trigger the run")
+    if not days:
+        raise TerminalError("the events name no 基準日: nothing to deliver")
+    return [{"contract": f, "kijunbi": d} for d in days for f in files]

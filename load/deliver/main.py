@@ -23,9 +23,19 @@ import pyarrow as pa
 from jumin.core import duck
 from jumin.core.contract import PERSON_ID, Contract, birth_bounds
 from jumin.core.errors import TerminalError
+from jumin.core.files import sha256_file
 from jumin.core.lake import PART_FILE, Lake
 from load.deliver.contract import load_contract
-from load.deliver.privacy import KeySource, contract_key, master_key, protected_nodes, pseudonyms, suppress
+from load.deliver.ledger import DeliveryRecord, append
+from load.deliver.privacy import (
+    SUPPRESSED_ITEMS,
+    KeySource,
+    contract_key,
+    master_key,
+    protected_nodes,
+    pseudonyms,
+    suppress,
+)
 from load.partition import write_partition
 from transform.deliver import persons_sql
 
@@ -134,15 +144,35 @@ def select_sql(contract: Contract, kijunbi: str, lg_codes: list[str]) -> str:
     )
 
 
+def _ledger_persons(rows: pa.Table, protected: pa.Array, contract: Contract) -> pa.Table:
+    """One ledger row per delivered person: who (住民票コード, else the 宛名), from where, and the
+    items actually delivered (without the suppressed ones of a protected person)."""
+    hidden = set(SUPPRESSED_ITEMS) if not contract.dv_address_basis else set()
+    names = [i.name for i in contract.items]
+    people = rows.column("person").to_pylist()
+    return pa.table(
+        {
+            "juminhyokodo": [p[2:] if p.startswith("J:") else None for p in people],
+            "lg_code": rows.column("lg_code"),
+            "atena_bango": rows.column("atenabango"),
+            "lg_codes": rows.column("source_lg_codes"),
+            "items": [[n for n in names if not (flag and n in hidden)] for flag in protected.to_pylist()],
+        }
+    )
+
+
 def deliver(
     lake_root: str | Path,
     contract_path: str | Path,
     kijunbi: str,
+    at: dt.datetime,
     key_source: KeySource | None = None,
 ) -> DeliveryResult:
-    """Deliver the contract of ``contract_path`` for ``kijunbi`` (see the module docstring);
-    raises ContractRefused for a contract the project refuses and DeliveryRefused when the
-    inputs are missing or the output breaks the contract's checks."""
+    """Deliver the contract of ``contract_path`` for ``kijunbi`` (see the module docstring) at
+    the time ``at`` (time-zone aware; the ledger's time of the delivery, never read here) and
+    log one ledger entry per person; raises ContractRefused for a contract the project refuses
+    and DeliveryRefused when the inputs are missing or the output breaks the contract's checks.
+    A rerun over the same inputs writes the same bytes and logs nothing twice."""
     from expectations.contract import duck_contract_findings
 
     lake = Lake(Path(lake_root))
@@ -179,7 +209,8 @@ def deliver(
         raise DeliveryRefused(f"{contract.id} {kijunbi}: the output breaks the contract's checks ({shown})")
     suppressed = 0 if contract.dv_address_basis else int(sum(flags.to_pylist()))
     folder = lake.delivery(contract.id, kijunbi)
-    manifest = {
+    ledger_persons = _ledger_persons(rows, flags, contract)
+    manifest: dict[str, Any] = {
         "dataset": f"deliver/{contract.id}",
         "contract": {"id": contract.id, "version": contract.version, "saas": contract.saas},
         "purpose": contract.purpose,
@@ -191,7 +222,16 @@ def deliver(
         "suppressed": suppressed,
         "released": released,
     }
-    write_partition(table, folder, table.schema, manifest)
+
+    def with_ledger() -> dict[str, Any]:
+        # the data file is written: its SHA-256 names the delivery, whose entries are logged
+        # before the manifest (written last) carries the ledger's head after them
+        digest = sha256_file(folder / PART_FILE)
+        record = DeliveryRecord.from_contract(contract, f"{contract.id}-{kijunbi}-{digest[:16]}", kijunbi)
+        receipt = append(lake.root, record, ledger_persons, at)
+        return {**manifest, "ledger": {"delivery_id": record.delivery_id, "head": receipt.head}}
+
+    write_partition(table, folder, table.schema, with_ledger)
     log.info("%s %s: %d rows, %d suppressed, excluded %s", contract.id, kijunbi, table.num_rows, suppressed, excluded)
     return DeliveryResult(
         contract.id,
