@@ -119,7 +119,7 @@ def test_ingest_through_the_scheduler_triggers_the_snapshot(servers: AirflowServ
     s = servers
     token = s.token()
     deadline = time.monotonic() + RUN_TIMEOUT_S
-    dag_ids = {"jumin_ingest", "jumin_snapshot", "jumin_reconcile"}
+    dag_ids = {"jumin_ingest", "jumin_snapshot", "jumin_reconcile", "jumin_deliver"}
     while {d["dag_id"] for d in s.api("GET", "/api/v2/dags", token)["dags"]} != dag_ids:
         assert time.monotonic() < deadline, f"the DAGs were not parsed\n{component_logs(s)}"
         time.sleep(1)
@@ -134,6 +134,10 @@ def test_ingest_through_the_scheduler_triggers_the_snapshot(servers: AirflowServ
     assert (rec["run_type"], rec["state"]) == ("asset_triggered", "success"), component_logs(s)
     for code in LG_CODES:
         assert Lake(s.lake).is_staged(Lake(s.lake).reconcile("links", KIJUNBI, code)), code
+    # the staged reconciliation triggers the deliveries of the deployment's contracts
+    dlv = wait_for_run(s, token, "jumin_deliver")
+    assert (dlv["run_type"], dlv["state"]) == ("asset_triggered", "success"), component_logs(s)
+    assert Lake(s.lake).is_staged(Lake(s.lake).delivery("vaccination_65plus", KIJUNBI))
 
     # the staged snapshots: the same rows and bytes as the library makes over the same accepted zone
     lake, ref = Lake(s.lake), Lake(tmp_path / "reference")

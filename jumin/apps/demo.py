@@ -121,6 +121,24 @@ FROM (SELECT DISTINCT lg_code FROM l WHERE kijunbi = ?) m ORDER BY lg_code
 """
 
 
+def resident_example(lake: Path) -> str:
+    """What the ledger answers one delivered resident (a 住登者 born in 1955 or earlier)."""
+    from jumin.core import duck
+    from load.deliver.ledger import resident_answer, show
+
+    files = [str(p) for p in Lake(lake).staged_snapshots("atena", KIJUNBI).values()]
+    row = duck.rows(
+        duck.connect(),
+        "a resident",
+        "SELECT juminhyokodo FROM read_parquet(?) WHERE jutokubun = '1' AND seinengappi <= DATE '1955-01-01' "
+        "ORDER BY juminhyokodo LIMIT 1",
+        [files],
+    )
+    if not row:
+        return "no 住登者 born in 1955 or earlier in the sample"
+    return f"jumin ledger show --juminhyokodo {row[0][0]}:\n{resident_answer(show(lake, row[0][0]))}"
+
+
 def upload_sets(municipal: Path, zone: dict[str, Any]) -> list[Any]:
     """Upload every generated set as its municipality would (``jumin upload`` without the wait)."""
     from jumin.apps.upload import prepare, upload
@@ -217,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
                     "landing": "",
                 },
             ),
+            "jumin_deliver": run_dag(dags["jumin_deliver"], {"lake": str(lake), "kijunbi": KIJUNBI, "contracts": []}),
         }
         receipts = [wait_for_receipt(up, zone[up.manifest.lg_code], timeout_s=10) for up in sets]
     finally:
@@ -250,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
     ):
         console.print(query_table(title, duck.run(duck.connect(), title, query, params)))
+    console.print(resident_example(lake))
     console.print(f"DAG runs: {states}")
     console.print(f"lake: {lake}")
     ok = all(s == "success" for s in states.values()) and rows and all(receipts)
