@@ -120,7 +120,8 @@ def test_the_ledger_is_complete_after_every_delivery_and_reruns_log_nothing_twic
     code = (
         duckdb.connect()
         .execute(
-            "SELECT juminhyokodo FROM read_parquet(?) WHERE jutokubun = '1' AND seinengappi <= DATE '1950-01-01' LIMIT 1",
+            "SELECT juminhyokodo FROM read_parquet(?) "
+            "WHERE jutokubun = '1' AND seinengappi <= DATE '1950-01-01' LIMIT 1",
             [str(Lake(lake).staged_snapshots("atena", KIJUNBI)["131016"])],
         )
         .fetchone()

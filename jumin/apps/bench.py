@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         default=1_000_000,
         help="persons generated across three municipalities whose 宛名 are reconciled with their 住基",
     )
-    ap.add_argument("--only", choices=["generate", "validation", "reconcile"], help="run one benchmark")
+    ap.add_argument("--only", choices=["generate", "validation", "reconcile", "ledger"], help="run one benchmark")
     ap.add_argument(
         "--validate-residents",
         type=int,
@@ -224,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     work = Path(tempfile.mkdtemp(prefix="jumin-bench-"))
+    from jumin.apps.bench_ledger import bench_ledger
     from jumin.apps.bench_reconcile import bench_reconcile
 
     try:
@@ -233,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
             bench_validation(work, args.validate_residents)
         if args.only in (None, "reconcile"):
             bench_reconcile(work, args.reconcile_residents)
+        if args.only in (None, "ledger"):
+            bench_ledger(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
