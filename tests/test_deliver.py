@@ -131,3 +131,31 @@ def test_the_ledger_is_complete_after_every_delivery_and_reruns_log_nothing_twic
     assert [e.contract_id for e in entries] == ["vaccination_65plus"]
     answer = resident_answer(entries)
     assert "予防接種" in answer and "氏名" in answer
+
+
+@pytest.mark.timeout(180)
+def test_the_delta_since_the_previous_delivery_turns_it_into_this_one(lake: Path) -> None:
+    from load.main import snapshot_municipality
+    from tests.test_pipeline import LG_CODES
+
+    nxt = "2027-05-01"
+    path = example_contracts()["vaccination_65plus"]
+    first = deliver(lake, path, KIJUNBI, AT)
+    for code in LG_CODES:
+        snapshot_municipality(lake, code, nxt)
+    reconcile_day(lake, nxt)
+    second = deliver(lake, path, nxt, AT)
+    assert first.delta is None or "to=2026-11-01" in first.delta
+    assert second.delta is not None and f"from={KIJUNBI}/to={nxt}" in second.delta
+    old = {r[PERSON_ID]: r for r in pq.read_table(first.path).to_pylist()}
+    new = {r[PERSON_ID]: r for r in pq.read_table(second.path).to_pylist()}
+    applied = dict(old)
+    for change in pq.read_table(second.delta).to_pylist():
+        kind, row = change.pop("change"), change
+        row.pop("changed_items")
+        if kind == "removed":
+            del applied[row[PERSON_ID]]
+        else:
+            applied[row[PERSON_ID]] = row
+    assert applied == new
+    assert old != new  # people turned 65 in those six months: the delta is not empty

@@ -26,10 +26,15 @@ def compared_items(layout: Layout) -> list[str]:
 
 def delta_sql(layout: Layout, old: str, new: str) -> str:
     """Rows of ``new`` vs ``old`` that were added, removed or changed, ordered by identity."""
-    ids = identity(layout)
+    return keyed_delta_sql(identity(layout), compared_items(layout), old, new)
+
+
+def keyed_delta_sql(ids: tuple[str, ...], items: list[str], old: str, new: str) -> str:
+    """Rows of ``new`` vs ``old`` (rows identified by ``ids``) that were added, removed or
+    changed in one of ``items``: ``change``, ``changed_items``, then the items (new values;
+    the last values seen for removed rows), ordered by ``ids``."""
     on = " AND ".join(f"o.{quote_ident(c)} = n.{quote_ident(c)}" for c in ids)
     first = quote_ident(ids[0])
-    items = compared_items(layout)
     diffs = [f"CASE WHEN o.{quote_ident(c)} IS DISTINCT FROM n.{quote_ident(c)} THEN '{c}' END" for c in items]
     values = [
         f"CASE WHEN n.{first} IS NULL THEN o.{quote_ident(c)} ELSE n.{quote_ident(c)} END AS {quote_ident(c)}"

@@ -208,6 +208,15 @@ class Lake:
         """Partition folder of a contract's delivery for a 基準日."""
         return self.root / "deliver" / f"contract={contract_id}" / f"kijunbi={kijunbi}"
 
+    def delivery_days(self, contract_id: str) -> list[str]:
+        """Every 基準日 with a staged delivery of the contract, sorted."""
+        folder = self.delivery(contract_id, "*").parent
+        return sorted(p.name.removeprefix("kijunbi=") for p in folder.glob("kijunbi=*") if self.is_staged(p))
+
+    def delivery_delta(self, contract_id: str, from_day: str, to_day: str) -> Path:
+        """Partition folder of the changes of a contract's delivery from one 基準日 to another."""
+        return self.delivery(contract_id, "x").parent / "delta" / f"from={from_day}" / f"to={to_day}"
+
     def secret(self, name: str) -> Path:
         """A secret of the demo and of deployments without a secret store (made once, mode 0600),
         e.g. ``pseudonym`` behind the contracts' pseudonymous person ids."""

@@ -4,7 +4,9 @@ before anything is released, staged atomically like the snapshots.
 
 ``<lake>/deliver/contract=<id>/kijunbi=<d>/part-0.parquet`` and its ``_manifest.json``
 (contract id and version, the columns with their Japanese labels, rows, SHA-256, and what was
-excluded, suppressed and released). Reads the staged 宛名 snapshots of the day (known at the
+excluded, suppressed and released), and from the second 基準日 on the changes since the
+previous delivery, keyed by the pseudonymous id
+(``<lake>/deliver/contract=<id>/delta/from=<d0>/to=<d>/``). Reads the staged 宛名 snapshots of the day (known at the
 day) and the reconciliation's links (a 住登外者 joins its 住基 person), so it runs after
 ``jumin reconcile``.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +41,7 @@ from load.deliver.privacy import (
 )
 from load.partition import write_partition
 from transform.deliver import persons_sql
+from transform.delta import keyed_delta_sql
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +68,8 @@ class DeliveryResult:
     released: int
     #: persons left out and why (birth date 不詳 under an age filter, 他業務参照不可, 住登区分 …)
     excluded: dict[str, int] = field(default_factory=dict)
+    #: the delta staged from the previous delivery of the contract (None for the first)
+    delta: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -232,6 +238,7 @@ def deliver(
         return {**manifest, "ledger": {"delivery_id": record.delivery_id, "head": receipt.head}}
 
     write_partition(table, folder, table.schema, with_ledger)
+    delta = _stage_delta(lake, contract, kijunbi)
     log.info("%s %s: %d rows, %d suppressed, excluded %s", contract.id, kijunbi, table.num_rows, suppressed, excluded)
     return DeliveryResult(
         contract.id,
@@ -242,4 +249,28 @@ def deliver(
         suppressed,
         released,
         {k: int(v) for k, v in excluded.items()},
+        delta,
     )
+
+
+def _stage_delta(lake: Lake, contract: Contract, kijunbi: str) -> str | None:
+    """The changes from the contract's previous staged delivery (the latest 基準日 before this
+    one) to this one, keyed by the pseudonymous id; None for a first delivery."""
+    earlier = [d for d in lake.delivery_days(contract.id) if d < kijunbi]
+    if not earlier:
+        return None
+    before = earlier[-1]
+    old, new = (duck.quote_literal(str(lake.delivery(contract.id, d) / PART_FILE)) for d in (before, kijunbi))
+    con = duck.connect()
+    sql = keyed_delta_sql((PERSON_ID,), list(contract.columns), f"read_parquet({old})", f"read_parquet({new})")
+    rows = duck.arrow(con, f"delta {contract.id} {before}..{kijunbi}", sql)
+    folder = lake.delivery_delta(contract.id, before, kijunbi)
+    manifest = {
+        "dataset": f"deliver/{contract.id}/delta",
+        "contract": {"id": contract.id, "version": contract.version, "saas": contract.saas},
+        "from": before,
+        "to": kijunbi,
+        "changes": {k: int(v) for k, v in sorted(Counter(rows.column("change").to_pylist()).items())},
+    }
+    write_partition(rows, folder, rows.schema, manifest)
+    return str(folder / PART_FILE)
