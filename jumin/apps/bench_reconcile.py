@@ -58,6 +58,34 @@ def _birth_join(lake: Path) -> None:
     )
 
 
+def _deliver(lake: Path) -> None:
+    import datetime as dt
+
+    from load.deliver.contract import example_contracts
+    from load.deliver.main import deliver
+
+    at = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
+    deliver(lake, example_contracts()["vaccination_65plus"], KIJUNBI, at)
+
+
+def _filter_write(lake: Path, out: Path) -> None:
+    """The delivery's baseline: DuckDB selecting the same persons (住登者 aged 65+ on the
+    基準日, no 他業務参照不可) and columns from the 宛名 snapshots and writing them as Parquet."""
+    from jumin.core import duck
+
+    snap = Lake(lake)
+    files = duck.quote_literal(str(snap.snapshot("atena", KIJUNBI, KIJUNBI, "*") / "*.parquet"))
+    duck.run(
+        duck.connect(),
+        "filter and write",
+        f"COPY (SELECT shimei, shimei_furigana, seinengappi, seibetsu, jusho_todofuken, jusho_shikugunchosonmei, "
+        f"jusho_choaza, jusho_banchigohyoki, jusho_katagaki, jusho_yubinbango FROM read_parquet({files}) "
+        "WHERE jutokubun = '1' AND coalesce(tagyomusanshofukafuragu, '0') <> '1' "
+        "AND seinengappi <= DATE '1961-11-02' ORDER BY atenabango) "
+        f"TO {duck.quote_literal(str(out))} (FORMAT parquet, COMPRESSION zstd)",
+    )
+
+
 def quality(lake: Path, truth: Path) -> dict[str, float]:
     """The quality figures of the staged links and discrepancies, and the baseline's."""
     from jumin.core import duck
@@ -213,3 +241,10 @@ def bench_reconcile(work: Path, residents: int) -> None:
     for name, value in quality(lake, gen / "ground_truth.csv").items():
         unit = "ratio" if isinstance(value, float) else "rows"
         report(f"reconcile_{name}", value, unit)
+    # issue 11: a contract delivered from the same reconciled lake, beside a plain filter + write
+    baseline_s, _ = measure(_filter_write, lake, work / "baseline.parquet")
+    deliver_s, deliver_rss = measure(_deliver, lake)
+    report("duckdb_filter_write_s", baseline_s, "s")
+    report("deliver_vaccination_s", deliver_s, "s")
+    report("deliver_peak_rss_mib", deliver_rss / 2**20, "MiB")
+    report("deliver_vs_duckdb_filter_write", deliver_s / baseline_s, "x")
