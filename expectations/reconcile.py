@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from expectations import config as _config  # noqa: F401  (sets GX_ANALYTICS_ENABLED before GX loads)
 from jumin.core.duck import quote_ident, quote_literal
 
 Check = Literal["present", "equal"]
@@ -192,8 +193,6 @@ def gx_findings(frame: Any, rules: tuple[DiscrepancyRule, ...] = RULES) -> list[
     ``frame`` (the 突合表), ordered as :func:`findings_sql` orders them."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    from expectations import config as _config  # noqa: F401  (GX_ANALYTICS_ENABLED first)
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)

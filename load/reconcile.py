@@ -65,13 +65,12 @@ def _snapshot_sha(lake: Lake, layout: str, kijunbi: str, lg_code: str) -> str:
     return str(files[0]["sha256"])
 
 
-def _inputs(lake: Lake, rec: Reconciliation, lg_code: str) -> dict[str, Any]:
-    """Lineage of a partition: the snapshot files it was computed from, by SHA-256."""
+def _lineage(lake: Lake, rec: Reconciliation) -> tuple[dict[str, str], dict[str, str]]:
+    """SHA-256 of the snapshot files the run read: each municipality's 宛名 and every 住基
+    (read once; each partition's manifest names its own 宛名 and all 住基)."""
     k = rec.inputs.kijunbi
-    return {
-        "atena": {lg_code: _snapshot_sha(lake, "atena", k, lg_code)},
-        "juki": {c: _snapshot_sha(lake, "juki", k, c) for c in rec.inputs.juki_lg_codes},
-    }
+    atena = {c: _snapshot_sha(lake, "atena", k, c) for c in rec.lg_codes}
+    return atena, {c: _snapshot_sha(lake, "juki", k, c) for c in rec.inputs.juki_lg_codes}
 
 
 def write_reconcile_docs(path: Path, stats: list[dict[str, Any]], kijunbi: str, lg_code: str) -> Path:
@@ -90,8 +89,9 @@ def stage(lake: Lake, rec: Reconciliation) -> list[ReconcileResult]:
     """Write every municipality's links and discrepancies partitions."""
     results = []
     kijunbi = rec.inputs.kijunbi
+    atena_sha, juki_sha = _lineage(lake, rec)
     for code in rec.lg_codes:
-        inputs = _inputs(lake, rec, code)
+        inputs = {"atena": {code: atena_sha[code]}, "juki": juki_sha}
         # the clerks' decisions win over scores (known by the 基準日, so an old day reruns alike)
         history = link_history(lake.root, code, known_at=kijunbi)
         shown = records(rec.con, code)

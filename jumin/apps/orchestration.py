@@ -132,17 +132,28 @@ def accepted_event(results: Iterable[Mapping[str, Any]], lake: str | Path) -> di
     return {"lake": lake_of(lake), "sets": [{"lg_code": c, "kijunbi": k} for c, k in sets]}
 
 
-def check_event_lakes(lake: str | Path, events: list[dict[str, Any]]) -> None:
-    """Every triggering event must be about this run's lake: a snapshot run over another lake
-    would find none of the event's municipalities and stage nothing."""
+def check_event_lakes(
+    lake: str | Path, events: list[dict[str, Any]], asset: str = ACCEPTED_ASSET, dag_id: str = "jumin_snapshot"
+) -> None:
+    """Every triggering event (of ``asset``, starting ``dag_id``) must be about this run's lake:
+    a run over another lake would find none of the event's municipalities and do nothing."""
     for extra in events:
         theirs = extra.get("lake")
         if theirs is None or lake_of(theirs) != lake_of(lake):
             raise TerminalError(
-                f"the jumin_accepted event is for lake {theirs!r} but this run's lake is {lake_of(lake)!r}:"
+                f"the {asset} event is for lake {theirs!r} but this run's lake is {lake_of(lake)!r}:"
                 " set the same lake for both DAGs (JUMIN_LAKE in the environment of the DAG processor"
-                " and the workers), or trigger jumin_snapshot by hand with that lake Param"
+                f" and the workers), or trigger {dag_id} by hand with that lake Param"
             )
+
+
+def days_event(pairs: Iterable[tuple[str, str]], lake: str | Path) -> dict[str, Any]:
+    """An asset event's extra naming days and their municipalities: the lake and, per 基準日,
+    the sorted codes of the (基準日, lg_code) ``pairs``."""
+    days: dict[str, set[str]] = {}
+    for day, code in pairs:
+        days.setdefault(day, set()).add(code)
+    return {"lake": lake_of(lake), "days": [{"kijunbi": d, "lg_codes": sorted(c)} for d, c in sorted(days.items())]}
 
 
 def days_label(kijunbi: str, until: str | None) -> str:
@@ -219,11 +230,10 @@ def snapshots_event(planned: Iterable[Mapping[str, Any]], lake: str | Path) -> d
     (the plan's days, ranges written out), with the municipalities of each."""
     from transform.main import day_range
 
-    days: dict[str, set[str]] = {}
-    for p in planned:
-        for day in day_range(str(p["kijunbi"]), p.get("until") or None):
-            days.setdefault(day, set()).add(str(p["lg_code"]))
-    return {"lake": lake_of(lake), "days": [{"kijunbi": d, "lg_codes": sorted(c)} for d, c in sorted(days.items())]}
+    return days_event(
+        ((day, str(p["lg_code"])) for p in planned for day in day_range(str(p["kijunbi"]), p.get("until") or None)),
+        lake,
+    )
 
 
 def reconcile_plan(lake: str | Path, params: dict[str, Any], events: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -242,12 +252,7 @@ def reconcile_plan(lake: str | Path, params: dict[str, Any], events: list[dict[s
     if params.get("kijunbi"):
         wanted[params["kijunbi"]] = only  # empty: every municipality with a 宛名 snapshot
     elif events:
-        for extra in events:
-            if extra.get("lake") is None or lake_of(extra["lake"]) != lake_of(lake):
-                raise TerminalError(
-                    f"the {SNAPSHOTS_ASSET} event is for lake {extra.get('lake')!r} but this run's lake is "
-                    f"{lake_of(lake)!r}: set the same lake for both DAGs (JUMIN_LAKE)"
-                )
+        check_event_lakes(lake, events, SNAPSHOTS_ASSET, "jumin_reconcile")
         for extra in events:
             for d in extra.get("days", []):
                 codes = [c for c in d["lg_codes"] if not only or c in only]
@@ -274,13 +279,8 @@ def reconcile_plan(lake: str | Path, params: dict[str, Any], events: list[dict[s
 def reconciled_event(results: Iterable[Iterable[Mapping[str, Any]]], lake: str | Path) -> dict[str, Any] | None:
     """The extra of the "reconciled" asset event: the lake and the days reconciled with their
     municipalities (from the mapped reconcile tasks' results); None when none was staged."""
-    days: dict[str, set[str]] = {}
-    for per_task in results:
-        for r in per_task or []:
-            days.setdefault(str(r["kijunbi"]), set()).add(str(r["lg_code"]))
-    if not days:
-        return None
-    return {"lake": lake_of(lake), "days": [{"kijunbi": d, "lg_codes": sorted(c)} for d, c in sorted(days.items())]}
+    pairs = [(str(r["kijunbi"]), str(r["lg_code"])) for per_task in results for r in per_task or []]
+    return days_event(pairs, lake) if pairs else None
 
 
 def deliver_plan(
@@ -301,12 +301,7 @@ def deliver_plan(
     if params.get("kijunbi"):
         days = [str(params["kijunbi"])]
     elif events:
-        for extra in events:
-            if extra.get("lake") is None or lake_of(extra["lake"]) != lake_of(lake):
-                raise TerminalError(
-                    f"the {RECONCILED_ASSET} event is for lake {extra.get('lake')!r} but this run's lake is "
-                    f"{lake_of(lake)!r}: set the same lake for both DAGs (JUMIN_LAKE)"
-                )
+        check_event_lakes(lake, events, RECONCILED_ASSET, "jumin_deliver")
         days = sorted({str(d["kijunbi"]) for extra in events for d in extra.get("days", [])})
     else:
         raise TerminalError("no 基準日: give the kijunbi Param, or let a staged reconciliation trigger the run")

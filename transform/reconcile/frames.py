@@ -55,10 +55,9 @@ def _files(paths: Sequence[object]) -> str:
     return "[" + ", ".join(duck.quote_literal(str(p)) for p in paths) + "]"
 
 
-def snapshot_files(lake: Lake, layout: str, kijunbi: str, lg_codes: Sequence[str] | None = None) -> dict[str, str]:
-    """lg_code → the staged snapshot file of the 基準日 (known at the 基準日)."""
-    staged = lake.staged_snapshots(layout, kijunbi)
-    return {c: str(p) for c, p in staged.items() if lg_codes is None or c in lg_codes}
+def snapshot_files(lake: Lake, layout: str, kijunbi: str) -> dict[str, str]:
+    """lg_code → the staged snapshot file of the 基準日 (known at the 基準日), as text for SQL."""
+    return {c: str(p) for c, p in lake.staged_snapshots(layout, kijunbi).items()}
 
 
 #: distinct values from which :func:`derive` spreads a key function over worker processes
@@ -108,14 +107,6 @@ def derive(
         con.unregister("_derived")
 
 
-def _name_keys(uji: str | None, na: str | None) -> tuple[str, str]:
-    return keys.kanji_key(uji) or "", keys.kanji_key(na) or ""
-
-
-def _kana_keys(uji: str | None, na: str | None) -> tuple[str, str]:
-    return keys.kana_key(uji) or "", keys.kana_key(na) or ""
-
-
 def _birth(text: str | None, flag: str | None, hyoki: str | None) -> tuple[int | None, int | None, int | None]:
     parts = keys.birth_parts(text, flag, hyoki)
     return parts.year, parts.month, parts.day
@@ -136,9 +127,9 @@ _STR = pa.string()
 _INT = pa.int32()
 
 
-def load_atena(con: duckdb.DuckDBPyConnection, lake: Lake, kijunbi: str, lg_codes: Sequence[str] | None) -> list[str]:
-    """Create ``atena_keyed`` from the 宛名 snapshots of the 基準日; the municipalities read."""
-    files = snapshot_files(lake, ATENA.name, kijunbi, lg_codes)
+def load_atena(con: duckdb.DuckDBPyConnection, lake: Lake, kijunbi: str) -> list[str]:
+    """Create ``atena_keyed`` from every staged 宛名 snapshot of the 基準日; the municipalities read."""
+    files = snapshot_files(lake, ATENA.name, kijunbi)
     if not files:
         duck.run(con, "atena_keyed", _empty_keyed("atena_keyed"))
         return []

@@ -114,7 +114,7 @@ def prepare_day(lake_root: str | Path, kijunbi: str, config: LinkConfig | None =
                 f"no staged 住基 snapshot of {kijunbi} under {lake.snapshot('juki', kijunbi, kijunbi, '<code>')}: "
                 "nothing to reconcile against"
             )
-        atena = load_atena(con, lake, kijunbi, None)
+        atena = load_atena(con, lake, kijunbi)
         if not atena:
             raise NothingToReconcile(_no_atena(lake, kijunbi, []))
         load_shien(con, lake, kijunbi)
