@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from jumin.core import duck
@@ -21,6 +21,8 @@ from load.deliver.privacy import (
     person_key,
     protected_nodes,
     pseudonym,
+    pseudonym_params,
+    pseudonym_sql,
     pseudonyms,
     suppress,
 )
@@ -55,6 +57,17 @@ def test_no_two_persons_share_an_id_and_no_id_is_shared_across_contracts(persons
     ids_a, ids_b = [pseudonym(a, p) for p in persons], [pseudonym(b, p) for p in persons]
     assert len(set(ids_a)) == len(persons)
     assert not set(ids_a) & set(ids_b)
+
+
+@given(st.binary(min_size=1, max_size=200), st.lists(st.one_of(st.none(), st.text(max_size=20)), max_size=8))
+@example(b"a key longer than one SHA-256 block " * 3, ["J:12345678901", "A:131016:0000000001", "髙橋"])
+@settings(max_examples=100, deadline=None)
+def test_pseudonyms_computed_in_sql_are_the_pseudonyms(key: bytes, persons: list[str | None]) -> None:
+    # keys longer than SHA-256's block (64 bytes) are hashed first; any Unicode person key
+    con = duck.connect()
+    con.register("p", pa.table({"person": pa.array(persons, pa.string())}))
+    got = duck.arrow(con, "ids", f"SELECT {pseudonym_sql('person')} AS id FROM p", pseudonym_params(key))
+    assert got.column("id").to_pylist() == [None if p is None else pseudonym(key, p) for p in persons]
 
 
 def test_the_master_secret_is_made_once_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

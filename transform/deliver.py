@@ -31,27 +31,31 @@ def age_sql(birth: str, kijunbi: str) -> str:
 
 
 def persons_sql(atena: str, links: str, kijunbi: str) -> str:
-    """One row per person over the 宛名 snapshot rows ``atena`` (with ``lg_code``) and the
-    reconciliation ``links`` of the same 基準日 (with ``lg_code``): every column of the chosen
-    record, then ``person`` (``J:<住民票コード>`` or ``A:<lg_code>:<宛名番号>``), ``age``,
-    ``source_lg_codes`` (sorted) and ``records`` (how many 宛名 records the person has)."""
+    """One row per person over the 宛名 snapshot rows ``atena`` (with ``lg_code``; one row per
+    (lg_code, atenabango)) and the reconciliation ``links`` of the same 基準日 (with
+    ``lg_code``): every column of the chosen record, then ``person`` (``J:<住民票コード>`` or
+    ``A:<lg_code>:<宛名番号>``), ``age``, ``source_lg_codes`` (sorted) and ``records`` (how many
+    宛名 records the person has). Unordered.
+
+    The choice is made over the narrow keys alone (person, rank, municipality, 宛名番号) and
+    the chosen record joined back, so the wide rows are read once and never sorted."""
     return f"""
-        WITH linked AS (
-            SELECT a.*, CASE
+        WITH keys AS (
+            SELECT a.lg_code, a.atenabango, CASE
                     WHEN a.jutokubun = '1' AND coalesce(a.juminhyokodo, '') <> '' THEN 'J:' || a.juminhyokodo
                     WHEN l.juminhyokodo IS NOT NULL THEN 'J:' || l.juminhyokodo
-                    ELSE 'A:' || a.lg_code || ':' || a.atenabango END AS person
+                    ELSE 'A:' || a.lg_code || ':' || a.atenabango END AS person,
+                -- the 住登者 record first (then any other, a NULL 住登区分 last)
+                CASE WHEN a.jutokubun = '1' THEN 0 WHEN a.jutokubun IS NOT NULL THEN 1 ELSE 2 END AS _rank
             FROM {atena} a
             LEFT JOIN (SELECT lg_code, atenabango, juminhyokodo FROM {links}
                        WHERE band = 'auto' AND juminhyokodo IS NOT NULL) l
                    ON l.lg_code = a.lg_code AND l.atenabango = a.atenabango
-        ), ranked AS (
-            SELECT *, row_number() OVER (PARTITION BY person
-                       ORDER BY jutokubun = '1' DESC, lg_code, atenabango) AS _pick,
-                   list_sort(list_distinct(list(lg_code) OVER (PARTITION BY person))) AS source_lg_codes,
-                   count(*) OVER (PARTITION BY person) AS records
-            FROM linked
+        ), chosen AS (
+            SELECT person, min(struct_pack(r := _rank, lg := lg_code, no := atenabango)) AS _pick,
+                   list_sort(list_distinct(list(lg_code))) AS source_lg_codes, count(*) AS records
+            FROM keys GROUP BY person
         )
-        SELECT * EXCLUDE (_pick), {age_sql("seinengappi", kijunbi)} AS age
-        FROM ranked WHERE _pick = 1 ORDER BY person
+        SELECT a.*, c.person, c.source_lg_codes, c.records, {age_sql("a.seinengappi", kijunbi)} AS age
+        FROM chosen c JOIN {atena} a ON a.lg_code = c._pick.lg AND a.atenabango = c._pick.no
     """

@@ -94,3 +94,20 @@ def arrow(con: duckdb.DuckDBPyConnection, table: str, sql: str, params: Params =
     except duckdb.Error as e:
         raise QueryFailed(table, sql, e) from e
     return result
+
+
+def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
+    """HMAC's inner and outer padded keys (RFC 2104), the parameters of :func:`hmac_sha256_sql`."""
+    import hashlib
+
+    if len(key) > 64:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(64, b"\0")
+    return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
+
+
+def hmac_sha256_sql(expr: str, ipad: str = "$ipad", opad: str = "$opad") -> str:
+    """HMAC-SHA256 of the VARCHAR expression ``expr`` (its UTF-8 bytes) as lowercase hex, equal
+    to Python's ``hmac.new(key, expr.encode(), sha256).hexdigest()`` (tested); ``ipad`` and
+    ``opad`` are the SQL (parameters) of the key's pads, :func:`hmac_pads`. NULL stays NULL."""
+    return f"sha256({opad} || unhex(sha256({ipad} || encode({expr}))))"

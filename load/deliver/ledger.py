@@ -271,19 +271,6 @@ def _existing_key_source(lake_root: Path) -> KeySource:
     return key
 
 
-def _pads(key: bytes) -> tuple[bytes, bytes]:
-    """HMAC's inner and outer padded keys (RFC 2104), for HMAC computed in SQL."""
-    if len(key) > 64:
-        key = bytes.fromhex(sha256_bytes(key))
-    key = key.ljust(64, b"\0")
-    return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
-
-
-#: HMAC-SHA256 of a VARCHAR expression, as lowercase hex (equal to Python's hmac, tested)
-def _hmac_sql(expr: str) -> str:
-    return f"sha256($opad || unhex(sha256($ipad || encode({expr}))))"
-
-
 #: the leaf of an entry (columns person, pos, lg_codes, items; $meta = the meta digest)
 _LEAF_SQL = (
     "unhex(sha256($meta || encode(person || chr(30) || pos::VARCHAR || chr(30) || "
@@ -428,7 +415,8 @@ def _keyed_sql(names: Sequence[str]) -> str:
         "CASE WHEN juminhyokodo IS NOT NULL AND juminhyokodo <> '' THEN juminhyokodo "
         f"WHEN lg_code IS NOT NULL AND {atena} IS NOT NULL THEN lg_code || ':' || {atena} END"
     )
-    return f"SELECT {_hmac_sql(subject_sql)} AS person, {lg_codes} AS lg_codes, {items} AS items FROM persons"
+    keyed = duck.hmac_sha256_sql(subject_sql)
+    return f"SELECT {keyed} AS person, {lg_codes} AS lg_codes, {items} AS items FROM persons"
 
 
 #: a person listed twice is one entry: municipalities and items merged
@@ -481,7 +469,7 @@ def append(
                 f"segment {strays[0].name} has no chain record; nothing appended (run jumin ledger verify)"
             )
         key = (key_source or file_key_source(lake.root))()
-        ipad, opad = _pads(key)
+        ipad, opad = duck.hmac_pads(key)
         con = duck.connect()
         try:
             con.register("persons", persons)

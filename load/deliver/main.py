@@ -22,6 +22,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from jumin.core import duck
 from jumin.core.contract import PERSON_ID, Contract, birth_bounds
@@ -35,8 +36,10 @@ from load.deliver.privacy import (
     KeySource,
     contract_key,
     master_key,
-    protected_nodes,
-    pseudonyms,
+    protected_flag_sql,
+    protected_sql,
+    pseudonym_params,
+    pseudonym_sql,
     suppress,
 )
 from load.partition import write_partition
@@ -150,21 +153,27 @@ def select_sql(contract: Contract, kijunbi: str, lg_codes: list[str]) -> str:
     )
 
 
-def _ledger_persons(rows: pa.Table, protected: pa.Array, contract: Contract) -> pa.Table:
-    """One ledger row per delivered person: who (住民票コード, else the 宛名), from where, and the
-    items actually delivered (without the suppressed ones of a protected person)."""
+def _ledger_persons(con: duckdb.DuckDBPyConnection, delivered: str, contract: Contract) -> pa.Table:
+    """One ledger row per delivered person of the table ``delivered`` (with ``_protected``): who
+    (住民票コード, else the 宛名), from where, and the items actually delivered (without the
+    suppressed ones of a protected person)."""
     hidden = set(SUPPRESSED_ITEMS) if not contract.dv_address_basis else set()
     names = [i.name for i in contract.items]
-    people = rows.column("person").to_pylist()
-    return pa.table(
-        {
-            "juminhyokodo": [p[2:] if p.startswith("J:") else None for p in people],
-            "lg_code": rows.column("lg_code"),
-            "atena_bango": rows.column("atenabango"),
-            "lg_codes": rows.column("source_lg_codes"),
-            "items": [[n for n in names if not (flag and n in hidden)] for flag in protected.to_pylist()],
-        }
+    return duck.arrow(
+        con,
+        "ledger persons",
+        "SELECT CASE WHEN starts_with(person, 'J:') THEN substr(person, 3) END AS juminhyokodo, lg_code, "
+        "atenabango AS atena_bango, source_lg_codes AS lg_codes, "
+        f"CASE WHEN _protected THEN $shown::VARCHAR[] ELSE $names::VARCHAR[] END AS items FROM {delivered}",
+        {"shown": [n for n in names if n not in hidden], "names": names},
     )
+
+
+def _kept_columns(contract: Contract) -> str:
+    """What the delivery keeps of a selected person: who, from where, and the contract's items."""
+    names = ["person", "lg_code", "atenabango", "source_lg_codes"]
+    names += [i.name for i in contract.items if i.name not in names]
+    return ", ".join(duck.quote_ident(n) for n in names)
 
 
 def deliver(
@@ -185,37 +194,38 @@ def deliver(
     contract = load_contract(contract_path)
     con = duck.connect()
     lg_codes = _inputs(con, lake, contract, kijunbi)
-    duck.run(con, "persons", f"CREATE TEMP TABLE persons AS {persons_sql('atena', 'links', kijunbi)}")
-    duck.run(con, "selected", f"CREATE TEMP TABLE selected AS {select_sql(contract, kijunbi, lg_codes)}")
-    excluded = dict(duck.rows(con, "excluded", "SELECT _why, count(*) FROM selected WHERE _why IS NOT NULL GROUP BY 1"))
-    protected = protected_nodes(con, "measures", "atena", "links")
-    rows = duck.arrow(con, "delivered", "SELECT * FROM selected WHERE _why IS NULL ORDER BY person")
-    flags = pa.array(
-        [
-            f"A:{lg}:{no}" in protected or person in protected
-            for lg, no, person in zip(
-                rows.column("lg_code").to_pylist(),
-                rows.column("atenabango").to_pylist(),
-                rows.column("person").to_pylist(),
-                strict=True,
-            )
-        ],
-        pa.bool_(),
+    # a view: the selection reads only the columns it needs of the chosen records, and only
+    # the kept columns of the selected persons are materialised
+    duck.run(con, "persons", f"CREATE TEMP VIEW persons AS {persons_sql('atena', 'links', kijunbi)}")
+    duck.run(
+        con,
+        "selected",
+        f"CREATE TEMP TABLE selected AS SELECT {_kept_columns(contract)}, _why "
+        f"FROM ({select_sql(contract, kijunbi, lg_codes)})",
     )
-    rows, released = suppress(rows, flags, contract.dv_address_basis)
+    excluded = dict(duck.rows(con, "excluded", "SELECT _why, count(*) FROM selected WHERE _why IS NOT NULL GROUP BY 1"))
+    duck.run(con, "protected", f"CREATE TEMP TABLE protected AS {protected_sql('measures', 'atena', 'links')}")
     key = contract_key(master_key(lake.root, key_source), contract.id)
-    columns: dict[str, pa.Array | pa.ChunkedArray] = {PERSON_ID: pseudonyms(key, rows.column("person"))}
-    for item in contract.items:
-        columns[item.name] = rows.column(item.name)
-    table = pa.table(columns).sort_by(PERSON_ID)
+    pid, items = duck.quote_ident(PERSON_ID), ", ".join(duck.quote_ident(i.name) for i in contract.items)
+    duck.run(
+        con,
+        "delivered",
+        f"CREATE TEMP TABLE delivered AS SELECT {pseudonym_sql('person')} AS {pid}, *, "
+        f"{protected_flag_sql('protected', 'lg_code', 'atenabango', 'person')} AS _protected "
+        "FROM selected WHERE _why IS NULL",
+        pseudonym_params(key),
+    )
+    rows = duck.arrow(con, "output", f"SELECT {pid}, {items}, _protected FROM delivered ORDER BY {pid}")
+    flags = rows.column("_protected")
+    table, released = suppress(rows.drop_columns(["_protected"]), flags, contract.dv_address_basis)
     con.register("_out", table)
     findings = duck_contract_findings(con, contract, "_out", dt.date.fromisoformat(kijunbi))
     if findings:
         shown = "; ".join(f"check {c} person {p}: {v}" for c, p, v in findings[:5])
         raise DeliveryRefused(f"{contract.id} {kijunbi}: the output breaks the contract's checks ({shown})")
-    suppressed = 0 if contract.dv_address_basis else int(sum(flags.to_pylist()))
+    suppressed = 0 if contract.dv_address_basis else int(pc.sum(flags).as_py() or 0)
     folder = lake.delivery(contract.id, kijunbi)
-    ledger_persons = _ledger_persons(rows, flags, contract)
+    ledger_persons = _ledger_persons(con, "delivered", contract)
     manifest: dict[str, Any] = {
         "dataset": f"deliver/{contract.id}",
         "contract": {"id": contract.id, "version": contract.version, "saas": contract.saas},

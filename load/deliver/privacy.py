@@ -98,43 +98,72 @@ def pseudonyms(key: bytes, persons: pa.Array | pa.ChunkedArray) -> pa.Array:
     return pa.array([None if p is None else pseudonym(key, p) for p in persons.to_pylist()], pa.string())
 
 
+def pseudonym_sql(person: str) -> str:
+    """:func:`pseudonym` in DuckDB SQL of the VARCHAR expression ``person`` (NULL stays NULL),
+    with the query parameters :func:`pseudonym_params` of the contract's key (a test holds the
+    two equal)."""
+    return f"left({duck.hmac_sha256_sql(person)}, 32)"
+
+
+def pseudonym_params(key: bytes) -> dict[str, object]:
+    """The query parameters of :func:`pseudonym_sql` for the contract key ``key``."""
+    ipad, opad = duck.hmac_pads(key)
+    return {"ipad": ipad, "opad": opad}
+
+
 # --- 支援措置 -------------------------------------------------------------------------------------
 
 
 def protected_sql(measures: str, records: str, links: str) -> str:
-    """Record ids (``<lg_code>:<宛名番号>``) and 住基 persons (``J:<住民票コード>``) protected on the
-    day, as one ``node`` column: everything connected to a record under a measure.
+    """Record ids (``A:<lg_code>:<宛名番号>``) and 住基 persons (``J:<住民票コード>``) protected on
+    the day, as one ``node`` column: everything connected to a record under a measure.
 
     ``measures``: (lg_code, atenabango) of the measures in force; ``records``: 宛名 records
     (lg_code, atenabango, juminhyokodo — '' or NULL when none); ``links``: (lg_code, atenabango,
     juminhyokodo, target_lg_code, target_atenabango) of any band. Edges join a 宛名 to the 住基
     person of its own code and of its links, and to the other 宛名 of a 宛名↔宛名 link; the
     protected set is the connected part of the graph holding the measures (a recursive query).
+    A node is a 宛名 (lg, no) or a 住基 person (j): each step probes the narrow edge lists with
+    the nodes just reached, never building an id for every record.
     """
     return f"""
-        WITH RECURSIVE edges(a, b) AS (
-            SELECT 'A:' || lg_code || ':' || atenabango, 'J:' || juminhyokodo FROM {records}
-                WHERE coalesce(juminhyokodo, '') <> ''
+        WITH RECURSIVE aj(lg, no, j) AS (
+            SELECT lg_code, atenabango, juminhyokodo FROM {records} WHERE coalesce(juminhyokodo, '') <> ''
             UNION ALL
-            SELECT 'A:' || lg_code || ':' || atenabango, 'J:' || juminhyokodo FROM {links}
-                WHERE juminhyokodo IS NOT NULL
+            SELECT lg_code, atenabango, juminhyokodo FROM {links} WHERE juminhyokodo IS NOT NULL
+        ), aa(lg, no, lg2, no2) AS (
+            SELECT lg_code, atenabango, target_lg_code, target_atenabango FROM {links} WHERE target_lg_code IS NOT NULL
             UNION ALL
-            SELECT 'A:' || lg_code || ':' || atenabango, 'A:' || target_lg_code || ':' || target_atenabango
-                FROM {links} WHERE target_lg_code IS NOT NULL
-        ), both_ways(a, b) AS (
-            SELECT a, b FROM edges UNION SELECT b, a FROM edges
-        ), reached(node) AS (
-            SELECT 'A:' || lg_code || ':' || atenabango FROM {measures}
+            SELECT target_lg_code, target_atenabango, lg_code, atenabango FROM {links} WHERE target_lg_code IS NOT NULL
+        ), reached(lg, no, j) AS (
+            SELECT lg_code, atenabango, NULL::VARCHAR FROM {measures}
             UNION
-            SELECT w.b FROM reached r JOIN both_ways w ON w.a = r.node
+            SELECT n.* FROM reached r, LATERAL (
+                SELECT NULL::VARCHAR, NULL::VARCHAR, aj.j FROM aj WHERE aj.lg = r.lg AND aj.no = r.no
+                UNION ALL
+                SELECT aj.lg, aj.no, NULL::VARCHAR FROM aj WHERE aj.j = r.j
+                UNION ALL
+                SELECT aa.lg2, aa.no2, NULL::VARCHAR FROM aa WHERE aa.lg = r.lg AND aa.no = r.no
+            ) n
         )
-        SELECT DISTINCT node FROM reached ORDER BY node
+        SELECT DISTINCT CASE WHEN j IS NULL THEN 'A:' || lg || ':' || no ELSE 'J:' || j END AS node
+        FROM reached ORDER BY node
     """
 
 
 def protected_nodes(con: duckdb.DuckDBPyConnection, measures: str, records: str, links: str) -> set[str]:
     """:func:`protected_sql` run in ``con``."""
     return {r[0] for r in duck.rows(con, "protected persons", protected_sql(measures, records, links))}
+
+
+def protected_flag_sql(protected: str, lg_code: str, atenabango: str, person: str) -> str:
+    """SQL true for a record (``lg_code``, ``atenabango``) of the person key ``person`` that is
+    protected: the record itself or its person is a node of the table ``protected``
+    (:func:`protected_sql`)."""
+    return (
+        f"(('A:' || {lg_code} || ':' || {atenabango}) IN (SELECT node FROM {protected}) "
+        f"OR {person} IN (SELECT node FROM {protected}))"
+    )
 
 
 def suppress(table: pa.Table, protected: pa.Array | pa.ChunkedArray, legal_basis: str | None) -> tuple[pa.Table, int]:
