@@ -23,5 +23,5 @@ class SftpRefused(TerminalError):
 
 
 class InboxMissing(TerminalError):
-    """A municipality that was asked for has no inbox at the landing zone (or none has): the
-    message names the folder that was expected."""
+    """A municipality that was asked for has no inbox at the landing zone (or none has), or a
+    SaaS no outbox: the message names the folder that was expected."""

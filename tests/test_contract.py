@@ -387,6 +387,7 @@ def contracts(draw: st.DrawFn) -> Contract:
         households=households,
         delivery=draw(st.sampled_from(["full", "delta"])),
         quality=tuple(quality),
+        saas_account=draw(st.sampled_from(["", "yobosesshu", "kosodate_2"])),
     )
 
 

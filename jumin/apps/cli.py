@@ -156,10 +156,30 @@ def cmd_deliver(args: argparse.Namespace) -> int:
 
     from load.deliver.main import deliver
 
-    at = dt.datetime.now(dt.UTC)  # the ledger's time of the delivery
+    # the ledger's time of the delivery: now, unless the operator gives the time of record
+    at = dt.datetime.fromisoformat(args.at) if args.at else dt.datetime.now(dt.UTC)
+    if at.tzinfo is None:
+        raise UsageError(f"--at {args.at}: give a time zone (e.g. +09:00)")
     rows = [deliver(Path(args.lake), Path(c), args.as_of, at).to_dict() for c in args.contract]
     _table("deliver", rows, ["contract", "version", "kijunbi", "rows", "suppressed", "released", "excluded", "path"])
     return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from load.deliver.publish import publish_contract
+
+    results = [publish_contract(args.landing, Path(args.lake), Path(c)) for c in args.contract]
+    rows = [{**r.to_dict(), "sent": len(r.sent)} for r in results]
+    _table("publish", rows, ["contract", "account", "partitions", "sent"])
+    return EXIT_OK
+
+
+def cmd_pull(args: argparse.Namespace) -> int:
+    from jumin.apps.pull import pull
+
+    rows = [r.to_dict() for r in pull(args.source, args.db, args.files, args.contract, args.full)]
+    _table("pull", rows, ["contract", "kijunbi", "rows", "steps", "received_bytes"])
+    return EXIT_OK
 
 
 def cmd_delta(args: argparse.Namespace) -> int:
@@ -324,7 +344,31 @@ def build_parser() -> argparse.ArgumentParser:
     dv.add_argument("--lake", required=True, help="lake root")
     dv.add_argument("--contract", required=True, action="append", help="ODCS contract file (repeatable)")
     dv.add_argument("--as-of", "--kijunbi", dest="as_of", required=True, help="基準日 YYYY-MM-DD")
+    dv.add_argument(
+        "--at",
+        help="time of the delivery for the ledger, ISO 8601 with time zone (default now; a rerun after a crash "
+        "given the same time logs the same entries)",
+    )
     dv.set_defaults(func=cmd_deliver)
+
+    pb = sub.add_parser("publish", help="put contracts' staged deliveries into their SaaS's read-only outbox")
+    pb.add_argument("--lake", required=True, help="lake root")
+    pb.add_argument("--landing", required=True, help="landing folder, or sftp://jumin@host:port?key_file=…&host_key=…")
+    pb.add_argument("--contract", required=True, action="append", help="ODCS contract file (repeatable)")
+    pb.set_defaults(func=cmd_publish)
+
+    pl = sub.add_parser("pull", help="for SaaS teams: download, verify and apply deliveries into DuckDB")
+    pl.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        help="sftp://saas_<account>@host:port?key_file=…&host_key=…, or a folder",
+    )
+    pl.add_argument("--db", required=True, help="local DuckDB database file (made if missing)")
+    pl.add_argument("--files", help="where downloads are kept (default <db>.files/)")
+    pl.add_argument("--contract", action="append", help="only this contract id (repeatable; default every one)")
+    pl.add_argument("--full", action="store_true", help="reload the latest full delivery instead of applying deltas")
+    pl.set_defaults(func=cmd_pull)
 
     from jumin.core.layouts import LAYOUTS
 

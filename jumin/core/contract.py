@@ -101,6 +101,14 @@ class Contract:
     households: bool
     delivery: Delivery
     quality: tuple[QualityRule, ...] = ()
+    #: the SaaS's account on the landing zone (``saas_<account>``, its read-only outbox); ""
+    #: = the contract id
+    saas_account: str = ""
+
+    @property
+    def account(self) -> str:
+        """The SaaS account its deliveries are published to."""
+        return self.saas_account or self.id
 
     @property
     def columns(self) -> tuple[str, ...]:

@@ -18,6 +18,9 @@
     <lake>/reconcile/work/kijunbi=<d>/juki_keyed.parquet   the national 住基 keyed once per run
     <lake>/reconcile/review/kijunbi=<d>/lg_code=<c>/       the clerk's review files (xlsx, csv):
                                                            nayose_koho_<YYYYMMDD>.xlsx (+ .csv)
+    <lake>/deliver/contract=<id>/kijunbi=<d>/part-0.parquet (+ _manifest.json)  a contract's delivery
+    <lake>/deliver/contract=<id>/delta/from=<d0>/to=<d>/part-0.parquet         and its changes
+    <lake>/published/saas=<account>/<path below deliver/>.sha256  what the SaaS's outbox holds
     <lake>/ledger/segments/<seq>-<delivery_id>.parquet    delivery ledger: one segment per delivery
     <lake>/ledger/chain.jsonl                             the ledger's hash chain, one record per segment
     <lake>/reference/ledger_key                           the secret keying persons in the ledger
@@ -206,7 +209,7 @@ class Lake:
 
     def delivery(self, contract_id: str, kijunbi: str) -> Path:
         """Partition folder of a contract's delivery for a 基準日."""
-        return self.root / "deliver" / f"contract={contract_id}" / f"kijunbi={kijunbi}"
+        return self.deliveries_root() / f"contract={contract_id}" / f"kijunbi={kijunbi}"
 
     def delivery_days(self, contract_id: str) -> list[str]:
         """Every 基準日 with a staged delivery of the contract, sorted."""
@@ -216,6 +219,26 @@ class Lake:
     def delivery_delta(self, contract_id: str, from_day: str, to_day: str) -> Path:
         """Partition folder of the changes of a contract's delivery from one 基準日 to another."""
         return self.delivery(contract_id, "x").parent / "delta" / f"from={from_day}" / f"to={to_day}"
+
+    def delivery_deltas(self, contract_id: str) -> list[tuple[str, str]]:
+        """Every staged delta of the contract as (from 基準日, to 基準日), sorted by the later."""
+        base = self.delivery(contract_id, "x").parent / "delta"
+        pairs = [
+            (p.parent.name.removeprefix("from="), p.name.removeprefix("to="))
+            for p in base.glob("from=*/to=*")
+            if self.is_staged(p)
+        ]
+        return sorted(pairs, key=lambda fr: (fr[1], fr[0]))
+
+    def deliveries_root(self) -> Path:
+        """The folder of every contract's deliveries; paths below it are what a SaaS's outbox
+        holds (``contract=<id>/kijunbi=<d>/…``)."""
+        return self.root / "deliver"
+
+    def published_marker(self, account: str, relpath: str) -> Path:
+        """The SHA-256 of a delivery file (``relpath`` below :meth:`deliveries_root`) last put
+        into the outbox of SaaS ``account``, written after it got there."""
+        return self.root / "published" / f"saas={account}" / f"{relpath}.sha256"
 
     def secret(self, name: str) -> Path:
         """A secret of the demo and of deployments without a secret store (made once, mode 0600),

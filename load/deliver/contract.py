@@ -39,6 +39,7 @@ from jumin.core.contract import (
     names_law,
 )
 from jumin.core.errors import TerminalError
+from jumin.core.landing import SAAS_ACCOUNT
 from jumin.core.layouts import LAYOUTS, Item
 from load.deliver.privacy import SUPPRESSED_ITEMS
 
@@ -57,6 +58,7 @@ CUSTOM_PROPERTIES = {
     "allowKojinbango": False,
     "dvAddressBasis": False,
     "households": False,
+    "saasAccount": False,
 }
 ROW_FILTER_KEYS = ("minAge", "maxAge", "lgCodes", "jutokubun", "householdHeads")
 _LOGICAL = {"X": "string", "N": "string", "9": "integer", "DATE": "date"}
@@ -154,6 +156,7 @@ def contract_from_document(doc: Any, path: str | Path = "<document>") -> Contrac
         households=_flag(custom, "households", path),
         delivery=_delivery(custom["delivery"], path),
         quality=quality,
+        saas_account=_optional_string(custom.get("saasAccount"), "saasAccount", path) or "",
     )
     check_contract(contract, path)
     return contract
@@ -163,6 +166,12 @@ def check_contract(contract: Contract, path: str | Path = "<contract>") -> None:
     """Refuse a contract whose items, flags or bases do not fit together (see docs/contracts.md)."""
     if not contract.legal_basis:
         raise ContractRefused(path, "legalBasis (根拠法令) names no law")
+    if not SAAS_ACCOUNT.fullmatch(contract.account):
+        raise ContractRefused(
+            path,
+            f"saasAccount {contract.account!r} (default: the contract id) is not an account name of the landing "
+            "zone: a-z first, then a-z, 0-9 or _, at most 26 characters",
+        )
     names = [i.name for i in contract.items]
     if not names:
         raise ContractRefused(path, "the contract asks for no item")
@@ -500,6 +509,8 @@ def contract_document(contract: Contract) -> dict[str, Any]:
         "households": contract.households,
         "delivery": contract.delivery,
     }
+    if contract.saas_account:
+        custom["saasAccount"] = contract.saas_account
     return {
         "apiVersion": API_VERSION,
         "kind": "DataContract",

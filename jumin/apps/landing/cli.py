@@ -18,7 +18,7 @@ from typing import Any
 
 from jumin.apps.landing.config import LandingConfig
 from jumin.apps.landing.errors import LandingError
-from jumin.core.landing import municipality_user
+from jumin.core.landing import municipality_user, saas_user
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +67,12 @@ def cmd_provision(args: argparse.Namespace) -> int:
 
     config = _config(args)
     codes = list(args.lg_code or [])
-    provision(config, codes, _keys(args.key))
+    accounts = list(args.saas or [])
+    provision(config, codes, _keys(args.key), accounts)
+    users = [municipality_user(c) for c in codes] + [saas_user(a) for a in accounts]
     _console().print(
-        f"provisioned {', '.join(municipality_user(c) for c in codes) or 'no municipality'}"
-        f" under {config.root} (service account {config.service_user})"
+        f"provisioned {', '.join(users) or 'no municipality'} under {config.root} "
+        f"(service account {config.service_user})"
     )
     return EXIT_OK
 
@@ -82,8 +84,11 @@ def cmd_deprovision(args: argparse.Namespace) -> int:
         raise LandingError(
             "deprovision deletes the municipality's inbox, outbox and archive: add --yes once they are saved elsewhere"
         )
-    deprovision(_config(args), list(args.lg_code), remove_zone=args.remove_zone)
-    _console().print(f"removed {', '.join(args.lg_code)}")
+    codes, accounts = list(args.lg_code or []), list(args.saas or [])
+    if not codes and not accounts:
+        raise LandingError("deprovision what? give --lg-code or --saas")
+    deprovision(_config(args), codes, remove_zone=args.remove_zone, saas_accounts=accounts)
+    _console().print(f"removed {', '.join(codes + [saas_user(a) for a in accounts])}")
     return EXIT_OK
 
 
@@ -132,6 +137,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     table.add_column("keys", overflow="fold")
     accounts = [(config.service_user, config.root)]
     accounts += [(municipality_user(c), config.root / c) for c in sshd.managed_codes(config)]
+    accounts += [(saas_user(a), config.saas_chroot(a)) for a in sshd.managed_saas(config)]
     for user, chroot in accounts:
         keys = read_keys(config, user)
         table.add_row(user, str(chroot), "\n".join(k.fingerprint for k in keys) or "(none)")
@@ -161,7 +167,7 @@ def cmd_serve_embedded(args: argparse.Namespace) -> int:
     from jumin.apps.landing.embedded import EmbeddedSftpServer, prepare_tree
 
     config = _config(args)
-    prepare_tree(config, list(args.lg_code or []), _keys(args.key))
+    prepare_tree(config, list(args.lg_code or []), _keys(args.key), list(args.saas or []))
     server = EmbeddedSftpServer(config)
     server.start()
     _console().print(f"embedded SFTP server on {config.host}:{server.port} serving {config.root}; Ctrl-C stops it")
@@ -218,8 +224,13 @@ def _add_commands(sub: Any) -> None:
             s.add_argument(
                 "--lg-code",
                 action="append",
-                required=name == "deprovision",
                 help="6-digit 全国地方公共団体コード (repeatable)",
+            )
+            s.add_argument(
+                "--saas",
+                action="append",
+                metavar="ACCOUNT",
+                help="SaaS account (a contract's saasAccount, default its id) with a read-only outbox (repeatable)",
             )
         if name in ("provision", "serve-embedded"):
             s.add_argument(
@@ -237,7 +248,7 @@ def _add_commands(sub: Any) -> None:
                 help="when none is left: also the service account, host key, folders",
             )
         if name in ("add-key", "remove-key"):
-            s.add_argument("user", help="account, e.g. lg131016 or jumin")
+            s.add_argument("user", help="account, e.g. lg131016, saas_yobosesshu or jumin")
             s.add_argument(
                 "key", help="public key line, .pub file" + (" or SHA256: fingerprint" if name == "remove-key" else "")
             )

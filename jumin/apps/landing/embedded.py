@@ -8,11 +8,13 @@ folders of config.py's layout from ``<root>`` and authorizes the keys in
 The operating system does not confine anything here (one process, one OS user), so the server
 enforces it itself:
 
-- a municipality ``lg<code>`` is chrooted to ``<root>/<code>``, the service account to ``<root>``;
-  a path whose real location leaves the chroot (``..``, a symlink placed on the host) is refused;
+- a municipality ``lg<code>`` is chrooted to ``<root>/<code>``, a SaaS ``saas_<account>`` to
+  ``<root>/saas/<account>``, the service account to ``<root>``; a path whose real location leaves
+  the chroot (``..``, a symlink placed on the host) is refused;
 - writes (create, truncate, remove, rename, mkdir, rmdir, setstat) are allowed only *inside*
-  writable folders: ``/inbox`` for a municipality; every ``/<code>/inbox``, ``/<code>/outbox`` and
-  ``/archive/<code>`` for the service account. The folders themselves cannot be removed;
+  writable folders: ``/inbox`` for a municipality, none for a SaaS (read only); every
+  ``/<code>/inbox``, ``/<code>/outbox``, ``/archive/<code>`` and ``/saas/<account>/outbox`` for
+  the service account. The folders themselves cannot be removed;
 - symlinks and hard links cannot be created (as ``internal-sftp -P symlink,hardlink``);
 - only public-key authentication; no shell, exec, or forwarding.
 
@@ -39,7 +41,16 @@ from jumin.apps.landing.config import LandingConfig
 from jumin.apps.landing.errors import LandingError, LandingTimeout
 from jumin.apps.landing.provision import add_key
 from jumin.core.checkdigits import is_valid_lg_code
-from jumin.core.landing import ARCHIVE, INBOX, OUTBOX, lg_code_of_user, municipality_user
+from jumin.core.landing import (
+    ARCHIVE,
+    INBOX,
+    OUTBOX,
+    lg_code_of_user,
+    municipality_user,
+    remote_saas_outbox,
+    saas_account_of_user,
+    saas_user,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +62,14 @@ _WRITE_FLAGS = FXF_WRITE | FXF_CREAT | FXF_TRUNC | FXF_APPEND
 # --------------------------------------------------------------------------- folders and keys
 
 
-def prepare_tree(config: LandingConfig, lg_codes: Iterable[str], keys: dict[str, str] | None = None) -> None:
-    """Create the landing folders and authorize ``keys`` (user → public key), without accounts.
+def prepare_tree(
+    config: LandingConfig,
+    lg_codes: Iterable[str],
+    keys: dict[str, str] | None = None,
+    saas_accounts: Iterable[str] = (),
+) -> None:
+    """Create the landing folders (municipalities and SaaS outboxes) and authorize ``keys``
+    (user → public key), without accounts.
 
     The unprivileged counterpart of :func:`jumin.apps.landing.provision.provision`: same layout, no
     chown (everything belongs to the current user), and no chroot rule, so a temp folder is fine.
@@ -61,6 +78,9 @@ def prepare_tree(config: LandingConfig, lg_codes: Iterable[str], keys: dict[str,
         municipality_user(code)  # validates the code
         for folder in (config.inbox(code), config.outbox(code), config.archive(code)):
             folder.mkdir(parents=True, exist_ok=True)
+    for account in saas_accounts:
+        saas_user(account)  # validates the name
+        config.saas_outbox(account).mkdir(parents=True, exist_ok=True)
     config.root.mkdir(parents=True, exist_ok=True)
     config.authorized_keys.mkdir(parents=True, exist_ok=True)
     load_host_key(config)
@@ -91,8 +111,11 @@ def writable_folders(config: LandingConfig, user: str) -> tuple[str, ...]:
     """The folders (as the user sees them) inside which ``user`` may change anything."""
     if lg_code_of_user(user) is not None:
         return (f"/{INBOX}",)
+    if saas_account_of_user(user) is not None:
+        return ()  # a SaaS only reads its deliveries
     codes = [p.name for p in sorted(config.root.iterdir()) if p.is_dir() and is_valid_lg_code(p.name)]
-    return tuple(f for c in codes for f in (f"/{c}/{INBOX}", f"/{c}/{OUTBOX}", f"/{ARCHIVE}/{c}"))
+    folders = tuple(f for c in codes for f in (f"/{c}/{INBOX}", f"/{c}/{OUTBOX}", f"/{ARCHIVE}/{c}"))
+    return folders + tuple(remote_saas_outbox(a) for a in config.saas_accounts())
 
 
 def chroot_of(config: LandingConfig, user: str) -> Path | None:
@@ -102,6 +125,9 @@ def chroot_of(config: LandingConfig, user: str) -> Path | None:
     code = lg_code_of_user(user)
     if code is not None and (config.root / code).is_dir():
         return config.root / code
+    account = saas_account_of_user(user)
+    if account is not None and config.saas_chroot(account).is_dir():
+        return config.saas_chroot(account)
     return None
 
 

@@ -8,7 +8,9 @@ Accounts (``useradd --system``, no home, shell ``/usr/sbin/nologin``, password f
 - the service account (``jumin``) with its own group, which owns every outbox and archive and is
   the group of every inbox, so it can read, rename and delete uploads;
 - one account per municipality (``lg131016``) with its own group (``lg131016``), the group of its
-  outbox, so it can read its receipts and nothing else.
+  outbox, so it can read its receipts and nothing else;
+- one account per SaaS (``saas_yobosesshu``) with its own group, the group of its outbox under
+  ``<root>/saas/<account>/``, which it can only read (sshd serves it ``internal-sftp -R``).
 
 Accounts this module creates carry :data:`MANAGED_COMMENT` in their GECOS field;
 :func:`deprovision` removes only such accounts.
@@ -33,7 +35,7 @@ from jumin.apps.landing import sshd
 from jumin.apps.landing.config import LandingConfig
 from jumin.apps.landing.errors import LandingError
 from jumin.core.files import atomic_path
-from jumin.core.landing import ARCHIVE, lg_code_of_user, municipality_user
+from jumin.core.landing import ARCHIVE, SAAS, lg_code_of_user, municipality_user, saas_account_of_user, saas_user
 
 log = logging.getLogger(__name__)
 
@@ -135,9 +137,10 @@ def _ssh_strings(blob: bytes) -> list[bytes]:
 
 
 def _check_user(config: LandingConfig, user: str) -> None:
-    if user != config.service_user and lg_code_of_user(user) is None:
+    if user != config.service_user and lg_code_of_user(user) is None and saas_account_of_user(user) is None:
         raise LandingError(
-            f"{user!r} is not an account of this landing zone ({config.service_user} or lg<6-digit code>)"
+            f"{user!r} is not an account of this landing zone ({config.service_user}, lg<6-digit code> "
+            "or saas_<account>)"
         )
 
 
@@ -358,6 +361,18 @@ def ensure_tree(config: LandingConfig, lg_codes: Iterable[str]) -> None:
     check_chroot_path(config.root)
 
 
+def ensure_saas_tree(config: LandingConfig, accounts: Iterable[str]) -> None:
+    """Create or repair the read-only outbox of each SaaS account."""
+    svc = pwd.getpwnam(config.service_user)
+    _ensure_dir(config.root / SAAS, 0, 0, 0o755)
+    for account in accounts:
+        user = pwd.getpwnam(saas_user(account))
+        _ensure_dir(config.saas_chroot(account), 0, 0, 0o755)
+        # setgid: deliveries (and their folders) inherit the SaaS's group, so it can read them
+        _ensure_dir(config.saas_outbox(account), svc.pw_uid, user.pw_gid, 0o2750)
+        check_chroot_path(config.saas_chroot(account))
+
+
 def ensure_state(config: LandingConfig) -> None:
     """``<state>`` and ``<state>/authorized_keys``: root-owned 0755 (sshd's StrictModes)."""
     _ensure_parents(config.state)
@@ -381,8 +396,11 @@ def ensure_host_key(config: LandingConfig) -> Path:
 # --------------------------------------------------------------------------- entry points
 
 
-def provision(config: LandingConfig, lg_codes: list[str], keys: dict[str, str]) -> None:
-    """Create or repair the landing zone for ``lg_codes`` and authorize ``keys`` (user → key).
+def provision(
+    config: LandingConfig, lg_codes: list[str], keys: dict[str, str], saas_accounts: Iterable[str] = ()
+) -> None:
+    """Create or repair the landing zone for ``lg_codes`` and the SaaS ``saas_accounts`` and
+    authorize ``keys`` (user → key).
 
     Safe to repeat. Writes the sshd config for every municipality provisioned so far and, if the
     zone's sshd is running, makes it reload.
@@ -390,17 +408,23 @@ def provision(config: LandingConfig, lg_codes: list[str], keys: dict[str, str]) 
     sshd.require_root("provisioning the landing zone")
     check_location(config)
     users = {municipality_user(c) for c in lg_codes}  # validates the codes
+    accounts = sorted(set(saas_accounts))
+    saas_users = {saas_user(a) for a in accounts}
     for user in keys:
         _check_user(config, user)
         code = lg_code_of_user(user)
         if code is not None and user not in users and not (config.root / code).is_dir():
             raise LandingError(f"key given for {user}, but {code} is neither being provisioned nor provisioned already")
+        account = saas_account_of_user(user)
+        if account is not None and user not in saas_users and not config.saas_chroot(account).is_dir():
+            raise LandingError(f"key given for {user}, but SaaS {account} is neither being provisioned nor provisioned")
     ensure_account(config.service_user)
     _ensure_service_group(config)
-    for user in sorted(users):
+    for user in sorted(users | saas_users):
         ensure_account(user)
     ensure_state(config)
     ensure_tree(config, lg_codes)
+    ensure_saas_tree(config, accounts)
     ensure_host_key(config)
     for user, key in keys.items():
         add_key(config, user, key)
@@ -408,10 +432,13 @@ def provision(config: LandingConfig, lg_codes: list[str], keys: dict[str, str]) 
         log.info("sshd config written to %s (sshd not running)", sshd.config_path(config))
 
 
-def deprovision(config: LandingConfig, lg_codes: list[str], *, remove_zone: bool = False) -> None:
-    """Remove municipalities: their folders (uploads, receipts, archive), keys and accounts.
+def deprovision(
+    config: LandingConfig, lg_codes: list[str], *, remove_zone: bool = False, saas_accounts: Iterable[str] = ()
+) -> None:
+    """Remove municipalities (their folders: uploads, receipts, archive) and SaaS accounts (their
+    outbox), with their keys and accounts.
 
-    With ``remove_zone`` and no municipality left, also remove the service account (if jumin
+    With ``remove_zone`` and no municipality or SaaS left, also remove the service account (if jumin
     created it), the host key, the generated files and the (then empty) ``root`` and ``state``
     folders; the zone's sshd must be stopped first. Used by tests and when a zone is retired.
     """
@@ -423,7 +450,12 @@ def deprovision(config: LandingConfig, lg_codes: list[str], *, remove_zone: bool
         for folder in (config.root / code, config.archive(code)):
             _remove_tree(folder, config.root)
         _remove_account(user)
-    remaining = sshd.managed_codes(config)
+    for account in saas_accounts:
+        user = saas_user(account)
+        config.keys_of(user).unlink(missing_ok=True)
+        _remove_tree(config.saas_chroot(account), config.root)
+        _remove_account(user)
+    remaining = sshd.managed_codes(config) + sshd.managed_saas(config)
     if not remove_zone or remaining:
         if sshd.config_path(config).exists():  # drop the removed accounts' Match blocks
             sshd.reload(config)
@@ -443,7 +475,7 @@ def deprovision(config: LandingConfig, lg_codes: list[str], *, remove_zone: bool
     ):
         path.unlink(missing_ok=True)
     # rmdir, not rmtree: anything unexpected left there stays, and says so
-    for folder in (config.authorized_keys, config.state, config.root / ARCHIVE, config.root):
+    for folder in (config.authorized_keys, config.state, config.root / ARCHIVE, config.root / SAAS, config.root):
         _rmdir_if_empty(folder)
 
 
