@@ -14,8 +14,14 @@ Runs when `jumin_reconcile` has staged the reconciliation of a 基準日 (Asset
    `<lake>/deliver/contract=<id>/kijunbi=<d>/part-0.parquet` and its `_manifest.json`, replaced
    atomically; a rerun gives byte-identical files. A contract the project refuses (an item its
    legal basis does not allow …) fails its task with the reason.
+3. **publish** (mapped per contract, once every delivery is staged) — puts the contract's staged
+   deliveries and deltas that are not there yet into its SaaS's read-only outbox on the landing
+   zone (`saas/<account>/outbox/`): the SFTP server of the Airflow connection **sftp_conn_id**,
+   or, when that is empty, the local folder **landing**. A SaaS without an outbox fails its task
+   naming the folder (`jumin landing provision --saas <account>` makes it). SaaS teams pull with
+   `jumin pull`.
 
-See `docs/contracts.md`.
+See `docs/contracts.md` and `docs/pull.md`.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import pendulum
 from airflow.sdk import Asset, Param, dag, task
 
-from jumin.apps.orchestration import OPTIONAL_DATE_PARAM, RECONCILED_ASSET, default_paths
+from jumin.apps.orchestration import OPTIONAL_DATE_PARAM, OPTIONAL_STRING_PARAM, RECONCILED_ASSET, default_paths
 
 if TYPE_CHECKING:
     from airflow.sdk.execution_time.context import TriggeringAssetEventsAccessor
@@ -48,6 +54,12 @@ PATHS = default_paths()
             items={"type": "string"},
             description="contract files (ODCS YAML); empty = every contract of the deployment",
         ),
+        "sftp_conn_id": Param(
+            "",
+            **OPTIONAL_STRING_PARAM,
+            description="Airflow connection of the SFTP landing zone (service account); empty = local landing folder",
+        ),
+        "landing": Param(PATHS["landing"], type="string", description="local landing folder"),
         "lake": Param(PATHS["lake"], type="string", description="lake root"),
     },
 )
@@ -72,7 +84,22 @@ def jumin_deliver() -> None:
         at = dt.datetime.now(dt.UTC)  # the ledger's time of the delivery
         return fail_fast(deliver_contract, (params or {})["lake"], contract, kijunbi, at).to_dict()
 
-    deliver.expand_kwargs(plan())
+    @task
+    def contracts(planned: list[dict[str, str]]) -> list[str]:
+        return sorted({p["contract"] for p in planned})
+
+    @task(retries=3, retry_delay=pendulum.duration(seconds=30), map_index_template="{{ contract }}")
+    def publish(contract: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        from jumin.apps.orchestration import fail_fast, landing_source
+        from load.deliver.publish import publish_contract
+
+        p = params or {}
+        return fail_fast(publish_contract, landing_source(p), p["lake"], contract).to_dict()
+
+    planned = plan()
+    delivered = deliver.expand_kwargs(planned)
+    published = publish.expand(contract=contracts(planned))
+    delivered >> published
 
 
 jumin_deliver()

@@ -64,6 +64,9 @@ SHAPES: dict[str, dict[str, tuple[set[str], bool, str]]] = {
         "plan": (set(), False, "all_success"),
         # mapped over the (contract, 基準日) pairs
         "deliver": ({"plan"}, True, "all_success"),
+        "contracts": ({"plan"}, False, "all_success"),
+        # every delivery staged first; mapped per contract
+        "publish": ({"contracts", "deliver"}, True, "all_success"),
     },
 }
 #: the lake root, the one Param every DAG takes; docs/operations.md explains it

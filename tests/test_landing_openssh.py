@@ -1,7 +1,7 @@
 """The OpenSSH landing zone for real: system accounts, chroot folders and our own sshd.
 
 Needs root and /usr/sbin/sshd (``make sshd`` installs it; ``make test`` depends on it). The
-module provisions two municipalities under ``/srv/jumin-test-<random>`` and
+module provisions two municipalities and a SaaS under ``/srv/jumin-test-<random>`` and
 ``/var/lib/jumin-test-<random>`` (a chroot may not live under /tmp), starts sshd on a free loopback
 port and removes everything, accounts included, when the module ends. Clients: the OpenSSH
 ``sftp``/``ssh`` command-line tools in batch mode, and paramiko.
@@ -34,7 +34,14 @@ from jumin.apps.landing import cli, sshd
 from jumin.apps.landing.config import LandingConfig
 from jumin.apps.landing.errors import LandingTimeout
 from jumin.apps.landing.provision import add_key, deprovision, provision, remove_key
-from jumin.core.landing import SERVICE_USER, municipality_user, remote_archive, remote_inbox, remote_outbox
+from jumin.core.landing import (
+    SERVICE_USER,
+    municipality_user,
+    remote_archive,
+    remote_inbox,
+    remote_outbox,
+    saas_user,
+)
 from tests.sftp_client import pinned_sftp
 
 if TYPE_CHECKING:
@@ -45,6 +52,8 @@ pytestmark = [pytest.mark.root, pytest.mark.integration]
 
 A, B = "131016", "012025"
 USER_A, USER_B = municipality_user(A), municipality_user(B)
+SAAS = "yobosesshu"
+USER_SAAS = saas_user(SAAS)
 TIMEOUT = 30  # seconds, for every client command
 
 
@@ -88,15 +97,16 @@ def zone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Zone]:
         root=Path(f"/srv/jumin-test-{token}"), state=Path(f"/var/lib/jumin-test-{token}"), port=_free_port()
     )
     work = tmp_path_factory.mktemp("landing-keys")
-    for name in ("a", "b", "svc", "wrong", "b2"):
+    for name in ("a", "b", "svc", "wrong", "b2", "saas"):
         _keygen(work, name)
     try:
         keys = {
             USER_A: (work / "key_a.pub").read_text(),
             USER_B: (work / "key_b.pub").read_text(),
             SERVICE_USER: (work / "key_svc.pub").read_text(),
+            USER_SAAS: (work / "key_saas.pub").read_text(),
         }
-        provision(config, [A, B], keys)
+        provision(config, [A, B], keys, [SAAS])
         sshd.start(config)
         host_pub = config.host_key.with_suffix(".pub").read_text().split()
         known_hosts = work / "known_hosts"
@@ -107,7 +117,7 @@ def zone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Zone]:
         try:
             sshd.stop(config)
         finally:
-            deprovision(config, [A, B], remove_zone=True)
+            deprovision(config, [A, B], remove_zone=True, saas_accounts=[SAAS])
             for leftover in (config.root, config.state):  # only if something unexpected stayed
                 if leftover.exists():
                     shutil.rmtree(leftover)
@@ -301,6 +311,51 @@ def test_outbox_and_folders_are_read_only(zone: Zone, command: str, message: str
     assert zone.config.inbox(A).is_dir() and zone.config.outbox(A).is_dir()
 
 
+# --------------------------------------------------------------------------- SaaS outbox
+
+
+def test_a_saas_pulls_what_the_service_published_and_can_change_nothing(zone: Zone, tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    from extract.saas_outbox import open_saas_outbox
+    from extract.sftp import SftpSettings
+    from jumin.apps.pull import pull
+    from jumin.core.contract import PERSON_ID
+    from jumin.core.lake import Lake
+    from load.deliver.publish import publish
+    from load.partition import write_partition
+
+    table = pa.table({PERSON_ID: [f"{i:032x}" for i in range(5000)], "shimei": ["氏名"] * 5000})
+    write_partition(table, Lake(tmp_path / "lake").delivery("c", "2026-11-01"), table.schema, {"dataset": "t"})
+    with open_saas_outbox(service_uri(zone), SAAS) as outbox:
+        sent = publish(outbox, tmp_path / "lake", "c").sent
+    assert sent == ["contract=c/kijunbi=2026-11-01/part-0.parquet", "contract=c/kijunbi=2026-11-01/_manifest.json"]
+    # what the service account wrote belongs to the SaaS's group, readable, not writable by it
+    published = zone.config.saas_outbox(SAAS) / sent[0]
+    assert grp.getgrgid(published.stat().st_gid).gr_name == USER_SAAS
+    assert grp.getgrgid(published.parent.stat().st_gid).gr_name == USER_SAAS
+    key = zone.host_key
+    host_key = f"{key.get_name()} {key.get_base64()}"
+    uri = SftpSettings("127.0.0.1", zone.config.port, USER_SAAS, str(zone.key("saas")), host_key, TIMEOUT).to_uri()
+    (result,) = pull(uri, tmp_path / "saas.duckdb")
+    assert (result.kijunbi, result.rows, result.steps) == ("2026-11-01", 5000, ["full 2026-11-01"])
+    with connect(zone, USER_SAAS, "saas") as sftp:
+        assert sftp.listdir("/") == ["outbox"]
+    (zone.work / "local.txt").write_text("x\n")
+    folder = "/outbox/contract=c/kijunbi=2026-11-01"
+    for command in (
+        f"put local.txt {folder}/x.parquet",
+        f"rm {folder}/part-0.parquet",
+        f"rename {folder}/part-0.parquet {folder}/y",
+        "mkdir /outbox/new",
+        f"chmod 777 {folder}",
+        f"get /../{A}/inbox/x stolen",
+    ):
+        done = sftp_batch(zone, USER_SAAS, "saas", command)
+        assert done.returncode != 0, command
+    assert published.exists() and not (zone.work / "stolen").exists()
+
+
 def test_links_are_refused(zone: Zone) -> None:
     """internal-sftp -P symlink,hardlink: no link can lead a host-side reader out of the chroot."""
     name = _name("real")
@@ -477,8 +532,8 @@ def test_provision_is_idempotent_and_repairs_modes(zone: Zone) -> None:
     assert sftp_batch(zone, USER_A, "a", "ls /inbox").returncode == 0
 
 
-def test_effective_sshd_config(zone: Zone) -> None:
-    """What sshd itself resolves for a municipality (``sshd -T -C``), not just what we wrote."""
+def _effective(zone: Zone, user: str) -> dict[str, str]:
+    """What sshd itself resolves for ``user`` (``sshd -T -C``), not just what we wrote."""
     out = subprocess.run(
         [
             str(sshd.SSHD),
@@ -486,16 +541,26 @@ def test_effective_sshd_config(zone: Zone) -> None:
             "-f",
             str(sshd.config_path(zone.config)),
             "-C",
-            f"user={USER_A},host=localhost,addr=127.0.0.1",
+            f"user={user},host=localhost,addr=127.0.0.1",
         ],
         check=True,
         capture_output=True,
         text=True,
         timeout=TIMEOUT,
     ).stdout
-    settings = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+    return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+
+
+def test_effective_sshd_config(zone: Zone) -> None:
+    """What sshd itself resolves for a municipality and for a SaaS (read only)."""
+    settings = _effective(zone, USER_A)
     assert settings["chrootdirectory"] == str(zone.config.root / A)
     assert settings["forcecommand"].startswith("internal-sftp -u 0007 -P symlink,hardlink")
+    assert not settings["forcecommand"].endswith(" -R")
+    saas = _effective(zone, USER_SAAS)
+    assert saas["chrootdirectory"] == str(zone.config.saas_chroot(SAAS))
+    assert saas["forcecommand"].startswith("internal-sftp -u 0007 -P symlink,hardlink")
+    assert saas["forcecommand"].endswith(" -R")
     for key, value in {
         "passwordauthentication": "no",
         "kbdinteractiveauthentication": "no",

@@ -18,6 +18,8 @@ import pytest
 from extract.inbox import deliver_local
 from jumin.apps.airflow import AirflowServers
 from jumin.core.lake import Lake
+from jumin.core.landing import LandingTree
+from load.deliver.contract import example_contracts, load_contract
 from load.main import snapshot_municipality
 from tests.conftest import REPO
 
@@ -124,6 +126,10 @@ def test_ingest_through_the_scheduler_triggers_the_snapshot(servers: AirflowServ
         assert time.monotonic() < deadline, f"the DAGs were not parsed\n{component_logs(s)}"
         time.sleep(1)
 
+    # the deployment's SaaS outboxes (what `jumin landing provision --saas` makes)
+    accounts = sorted({load_contract(p).account for p in example_contracts().values()})
+    for account in accounts:
+        LandingTree(s.landing).saas_outbox(account).mkdir(parents=True)
     run_id = trigger(s, token, "jumin_ingest", {"landing": str(s.landing), "lake": str(s.lake), "lg_codes": []})
     ingest = wait_for_run(s, token, "jumin_ingest")
     assert (ingest["dag_run_id"], ingest["state"]) == (run_id, "success"), component_logs(s)
@@ -138,6 +144,10 @@ def test_ingest_through_the_scheduler_triggers_the_snapshot(servers: AirflowServ
     dlv = wait_for_run(s, token, "jumin_deliver")
     assert (dlv["run_type"], dlv["state"]) == ("asset_triggered", "success"), component_logs(s)
     assert Lake(s.lake).is_staged(Lake(s.lake).delivery("vaccination_65plus", KIJUNBI))
+    # and publishes them to each SaaS's outbox, where its team pulls them
+    for account in accounts:
+        outbox = LandingTree(s.landing).saas_outbox(account)
+        assert list(outbox.glob("contract=*/kijunbi=*/_manifest.json")), account
 
     # the staged snapshots: the same rows and bytes as the library makes over the same accepted zone
     lake, ref = Lake(s.lake), Lake(tmp_path / "reference")

@@ -162,18 +162,40 @@ def upload_sets(municipal: Path, zone: dict[str, Any]) -> list[Any]:
     return sets
 
 
+def saas_accounts() -> list[str]:
+    """The SaaS accounts of the example contracts (each gets a read-only outbox)."""
+    from load.deliver.contract import example_contracts, load_contract
+
+    return sorted({load_contract(p).account for p in example_contracts().values()})
+
+
+def pull_deliveries(work: Path, zone: dict[str, Any]) -> list[dict[str, Any]]:
+    """What each SaaS team does: ``jumin pull`` over SFTP into its own DuckDB database."""
+    from jumin.apps.pull import pull
+    from jumin.core.landing import saas_user
+
+    out = []
+    for account in saas_accounts():
+        db = work / "saas" / f"{account}.duckdb"
+        db.parent.mkdir(parents=True, exist_ok=True)
+        out += [{"account": account, **r.to_dict()} for r in pull(zone[saas_user(account)].to_uri(), db)]
+    return out
+
+
 def start_zone(work: Path) -> tuple[Any, dict[str, Any]]:
     """The embedded SFTP landing zone on a free loopback port, with a key per account."""
     from jumin.apps.landing.config import LandingConfig
     from jumin.apps.landing.embedded import EmbeddedSftpServer, prepare_tree
     from jumin.apps.landing.keys import generate_client_key, zone_settings
-    from jumin.core.landing import municipality_user
+    from jumin.core.landing import municipality_user, saas_user
 
     config = LandingConfig(root=work / "landing", state=work / "landing-state", port=0)
     users = {code: municipality_user(code) for code in SAMPLE_LG_CODES}
     users["service"] = config.service_user
+    accounts = saas_accounts()
+    users.update({saas_user(a): saas_user(a) for a in accounts})
     keys = {who: generate_client_key(work / "keys", user) for who, user in users.items()}
-    prepare_tree(config, SAMPLE_LG_CODES, {users[w]: pub for w, (_, pub) in keys.items()})
+    prepare_tree(config, SAMPLE_LG_CODES, {users[w]: pub for w, (_, pub) in keys.items()}, accounts)
     server = EmbeddedSftpServer(config)
     server.start()
     return server, {who: zone_settings(config, server.port, users[who], key) for who, (key, _) in keys.items()}
@@ -187,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     from jumin.apps.cli import configure_logging
     from jumin.apps.upload import wait_for_receipt
     from jumin.dev.generate import generate
+    from load.deliver.contract import example_contracts
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--workdir", default=".demo")
@@ -235,9 +258,13 @@ def main(argv: list[str] | None = None) -> int:
                     "landing": "",
                 },
             ),
-            "jumin_deliver": run_dag(dags["jumin_deliver"], {"lake": str(lake), "kijunbi": KIJUNBI, "contracts": []}),
+            "jumin_deliver": run_dag(
+                dags["jumin_deliver"],
+                {"lake": str(lake), "kijunbi": KIJUNBI, "contracts": [], "sftp_conn_id": "jumin_sftp", "landing": ""},
+            ),
         }
         receipts = [wait_for_receipt(up, zone[up.manifest.lg_code], timeout_s=10) for up in sets]
+        pulled = pull_deliveries(work, zone) if states["jumin_deliver"] == "success" else []
     finally:
         server.stop()
     console.print(
@@ -269,10 +296,18 @@ def main(argv: list[str] | None = None) -> int:
         ),
     ):
         console.print(query_table(title, duck.run(duck.connect(), title, query, params)))
+    t = Table(title="jumin pull: each SaaS team's DuckDB, from its read-only SFTP outbox")
+    columns = ("account", "contract", "kijunbi", "rows", "steps", "received_bytes")
+    for c in columns:
+        t.add_column(c)
+    for r in pulled:
+        t.add_row(*(str(r[c]) for c in columns))
+    console.print(t)
     console.print(resident_example(lake))
     console.print(f"DAG runs: {states}")
     console.print(f"lake: {lake}")
-    ok = all(s == "success" for s in states.values()) and rows and all(receipts)
+    delivered = len(example_contracts())
+    ok = all(s == "success" for s in states.values()) and rows and all(receipts) and len(pulled) == delivered
     return 0 if ok else 1
 
 
