@@ -253,15 +253,17 @@ def cross_field_rules(layout: Layout) -> list[Rule]:
                 when=(("tsusho", (NOT_EMPTY,)), ("shimei_gaikokujinkanji", ("",))),
             )
         )
-    if {"kaishibi", "shuryobi"} <= names:
+    if (p := layout.period) is not None:
+        # an empty end (open-ended) is no finding: the rule skips a missing value
+        start, end = layout.item(p.start), layout.item(p.end)
         out.append(
             Rule(
                 "a_ge_b",
-                ("shuryobi", "kaishibi"),
+                (p.end, p.start),
                 "E0004",
-                "shuryobi",
-                "kaishibi_not_after_shuryobi",
-                "終了日が開始日より前です",
+                p.end,
+                f"{p.start}_not_after_{p.end}",
+                f"{end.ja}が{start.ja}より前です",
             )
         )
     return out

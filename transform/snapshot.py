@@ -8,8 +8,9 @@ A snapshot is "as of 基準日 T (applied to 異動日), as known at K (applied 
 2. **presence**: per person, the latest version with 異動日 ≤ T and 処理日 ≤ K (by 異動日, then
    履歴番号); a person whose latest row is a 消除 (転出, 死亡, …) is absent. A 住登者 who becomes
    住登外者 has a later 記載 row under the same 宛名番号, so stays present.
-3. 支援措置 has no history rows: its snapshot is the measures in force on T (開始日 ≤ T ≤ 終了日),
-   from the version known at K.
+3. 支援措置 and 提供停止の申出 have no history rows: their snapshot is the rows in force on T
+   (the layout's ``period``: 開始日 ≤ T ≤ 終了日; 申出日 ≤ T < 撤回日, or no 撤回日), from the
+   version known at K (a withdrawal is the row sent again with its 撤回日).
 
 The rules run on a *narrow* relation (keys, dates, codes and a row locator) and only the chosen
 rows are fetched from the *wide* one, so the rules sort a few columns, not all of them.
@@ -40,6 +41,14 @@ def is_history(layout: Layout) -> bool:
     return "idobi" in layout.romaji
 
 
+def _period(layout: Layout) -> tuple[str, str, bool, bool]:
+    """The period items of a layout without history rows (see ``Layout.period``)."""
+    if layout.period is None:
+        raise ValueError(f"{layout.name}: neither history rows nor a period")
+    p = layout.period
+    return p.start, p.end, p.end_inclusive, p.open_ended
+
+
 def identity(layout: Layout) -> tuple[str, ...]:
     """What identifies a snapshot row: the person, or the key where a person may have several
     rows (支援措置)."""
@@ -48,7 +57,7 @@ def identity(layout: Layout) -> tuple[str, ...]:
 
 def narrow_columns(layout: Layout, locator: tuple[str, ...]) -> list[str]:
     """The columns the snapshot rules read: keys, dates, codes, set lineage and the locator."""
-    rule_items = ["idobi", "shoribi", "idojiyu"] if is_history(layout) else ["kaishibi", "shuryobi"]
+    rule_items = ["idobi", "shoribi", "idojiyu"] if is_history(layout) else list(_period(layout)[:2])
     names = [*layout.key, layout.person, *rule_items, "kijunbi", "set_id", *locator]
     return list(dict.fromkeys(names))
 
@@ -68,7 +77,11 @@ def present_sql(layout: Layout, versions: str, as_of: str, known_at: str) -> str
     """The versions making up the snapshot on ``as_of`` as recorded by ``known_at``."""
     t = _date(as_of)
     if not is_history(layout):
-        return f"SELECT * FROM {versions} WHERE kaishibi <= {t} AND shuryobi >= {t}"
+        start, end, inclusive, open_ended = _period(layout)
+        until = f"{quote_ident(end)} {'>=' if inclusive else '>'} {t}"
+        if open_ended:
+            until = f"({quote_ident(end)} IS NULL OR {until})"
+        return f"SELECT * FROM {versions} WHERE {quote_ident(start)} <= {t} AND {until}"
     shojo = ", ".join(quote_literal(c) for c in SHOJO_CODES)
     return (
         f"SELECT * FROM (SELECT * FROM {versions} WHERE idobi <= {t} "

@@ -66,6 +66,21 @@ class DisplayColumn:
 
 
 @dataclass(frozen=True)
+class Period:
+    """The days a row of a layout without history rows is in force (支援措置, 提供停止の申出):
+    from the DATE item ``start`` through ``end``. The snapshot of a 基準日 keeps the rows in force
+    on it, and validation checks that ``end`` is not before ``start``."""
+
+    start: str
+    end: str
+    #: the ``end`` day itself is in force (支援措置's 終了日) or not (a 撤回日 takes effect on
+    #: its day)
+    end_inclusive: bool
+    #: an empty ``end`` means in force without end (the item is optional then)
+    open_ended: bool = False
+
+
+@dataclass(frozen=True)
 class Layout:
     """A file layout: its items, its key and its version."""
 
@@ -83,6 +98,8 @@ class Layout:
     #: staged as bitemporal snapshots and deltas; False for decision sets, which their stage
     #: reads from the accepted zone
     snapshot: bool = True
+    #: for a layout without history rows: the items giving the days a row is in force
+    period: Period | None = None
 
     @property
     def romaji(self) -> list[str]:
@@ -344,6 +361,50 @@ SHIEN = Layout(
         Item("開始日", "kaishibi", "DATE", 10, required=True),
         Item("終了日", "shuryobi", "DATE", 10, required=True, note="延長時は新しい行"),
     ),
+    period=Period("kaishibi", "shuryobi", end_inclusive=True),
+)
+
+#: 提供先 of an opt-out that covers every service allowing opting out
+TEIKYOSAKI_ALL = "*"
+
+TEIKYOSAKI = Pattern(
+    "teikyosaki",
+    r"^(?:\*|[A-Za-z0-9][A-Za-z0-9_.-]{0,63})$",
+    "提供先は 提供を止める事業の契約ID (半角英数字と _ . -、例 kenko_annai)、"
+    "または提供停止を認めるすべての事業なら * です",
+)
+
+#: 提供停止の申出 (opt-out registry): a resident asks that their data no longer be provided to
+#: a service whose contract allows opting out (``optOut``); a withdrawal (撤回) is the same row
+#: sent again with 撤回日
+TEIKYOTEISHI = Layout(
+    name="teikyoteishi",
+    version="1",
+    title="提供停止の申出 (オプトアウト)",
+    key=("atenabango", "teikyosaki", "moshidebi"),
+    person="atenabango",
+    items=(
+        Item("宛名番号", "atenabango", "X", 15, required=True, note="申出をした住民の自団体の宛名"),
+        Item(
+            "提供先",
+            "teikyosaki",
+            "X",
+            64,
+            required=True,
+            pattern=TEIKYOSAKI,
+            note="提供を止める事業の契約ID; * = 提供停止を認めるすべての事業",
+        ),
+        Item("申出日", "moshidebi", "DATE", 10, required=True, note="この日から提供しない"),
+        Item(
+            "撤回日",
+            "tekkaibi",
+            "DATE",
+            10,
+            note="申出の撤回を受け付けた日 (この日から再び提供); 空欄 = 撤回なし; 撤回は同じ行に撤回日を記入して再送",
+        ),
+        Item("受付者", "uketsukesha", "N", 50, note="申出を受け付けた職員 (全角)"),
+    ),
+    period=Period("moshidebi", "tekkaibi", end_inclusive=False, open_ended=True),
 )
 
 #: "required when 判定 has a value": a row left without 判定 (not decided) is one E0001 on 判定,
@@ -419,7 +480,7 @@ NAYOSE = Layout(
     snapshot=False,
 )
 
-LAYOUTS: dict[str, Layout] = {x.name: x for x in (ATENA, JUKI, SHIEN, NAYOSE)}
+LAYOUTS: dict[str, Layout] = {x.name: x for x in (ATENA, JUKI, SHIEN, TEIKYOTEISHI, NAYOSE)}
 
 
 def get_layout(name: str, version: str | None = None) -> Layout:

@@ -86,6 +86,15 @@ def render_layouts() -> str:
             out += [f"| {c.ja} | `{c.en}` | {c.note} |" for c in layout.display]
         if not layout.snapshot:
             out += ["", "Not staged as snapshots: its stage reads the accepted sets."]
+        if (p := layout.period) is not None:
+            until = f"T {'≤' if p.end_inclusive else '<'} `{p.end}`" + (
+                f" (or `{p.end}` empty)" if p.open_ended else ""
+            )
+            out += [
+                "",
+                f"No history rows: the snapshot of a 基準日 T holds the rows in force on T, `{p.start}` ≤ {until}, "
+                f"from the latest version of each key; validation finds a `{p.end}` before `{p.start}` (E0004).",
+            ]
         out += ["", "Accepted rows are stored with this Parquet schema:", "", "```"]
         out += [f"{f.name}: {f.type}" for f in arrow_schema(layout)]
         out += ["```", ""]
