@@ -34,7 +34,7 @@ pytestmark = [pytest.mark.integration]
 FIRST, LAST = "2026-10-01", "2026-10-31"
 MONTH = day_range(FIRST, LAST)
 DAY_PAIRS = list(pairwise(MONTH))
-LAYOUT_NAMES = ("atena", "juki", "shien")
+LAYOUT_NAMES = ("atena", "juki", "shien", "teikyoteishi")
 
 Key = tuple[Any, ...]
 Rows = dict[Key, dict[str, Any]]

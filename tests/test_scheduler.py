@@ -154,12 +154,12 @@ def test_ingest_through_the_scheduler_triggers_the_snapshot(servers: AirflowServ
     shutil.copytree(s.lake / "accepted", ref.root / "accepted")
     for code in LG_CODES:
         expected = snapshot_municipality(ref.root, code, KIJUNBI)
-        assert {r.layout for r in expected} == {"atena", "juki", "shien"}
+        assert {r.layout for r in expected} == {"atena", "juki", "shien", "teikyoteishi"}
         for r in expected:
             staged = lake.root / Path(r.path).relative_to(ref.root)
             assert parquet_rows(staged) == r.rows, (code, r.layout)
             assert hashlib.sha256(staged.read_bytes()).digest() == hashlib.sha256(Path(r.path).read_bytes()).digest()
-        assert min(r.rows for r in expected if r.layout != "shien") > 0, code
+        assert min(r.rows for r in expected if r.layout in ("atena", "juki")) > 0, code
 
     # accepted into another lake: the event names that lake and the snapshot run, over its own
     # default lake, fails naming both instead of staging nothing

@@ -36,7 +36,7 @@ from typing import Any
 
 from jumin.core.errors import CODES, SEVERITY_WARNING
 from jumin.core.files import atomic_write_bytes, atomic_write_text, sha256_bytes
-from jumin.core.layouts import ATENA, JUKI, NAYOSE, REVIEW_DISPLAY, SHIEN, Layout
+from jumin.core.layouts import ATENA, JUKI, NAYOSE, REVIEW_DISPLAY, SHIEN, TEIKYOTEISHI, Layout
 from jumin.core.manifest import MANIFEST_SUFFIX, FileEntry, Manifest
 from jumin.core.xlsx import workbook_bytes
 
@@ -121,6 +121,7 @@ class Base:
     atena: Sheet
     juki: Sheet
     shien: Sheet
+    teikyoteishi: Sheet
     nayose: Sheet
 
 
@@ -256,6 +257,20 @@ def _shien_records() -> list[dict[str, str]]:
     return [first, {**first, "kaishibi": "2026-04-01", "shuryobi": "2027-03-31"}]
 
 
+def _teikyoteishi_records() -> list[dict[str, str]]:
+    """提供停止の申出 of two residents: one for the health-promotion notices (kenko_annai), one
+    for every service allowing opting out, withdrawn and then filed again."""
+    first = {
+        "atenabango": "000000000000001",
+        "teikyosaki": "kenko_annai",
+        "moshidebi": "2026-05-12",
+        "tekkaibi": "",
+        "uketsukesha": "住民課　佐藤",
+    }
+    every = {**first, "atenabango": "000000000000002", "teikyosaki": "*", "moshidebi": "2025-06-02"}
+    return [first, {**every, "tekkaibi": "2025-12-01"}, {**every, "moshidebi": "2026-09-15"}]
+
+
 def _nayose_records() -> list[dict[str, str]]:
     """Three 名寄せ decisions of 千代田区: 山田 (a 住登外者) is not the 住基 person 10000000014 but is
     Yokohama's 宛名 000000000000007; 鈴木 and the 住基 person 10000000022 are left for later."""
@@ -280,6 +295,7 @@ def base() -> Base:
         atena=Sheet.of(ATENA, _atena_records()),
         juki=Sheet.of(JUKI, _juki_records(), japanese=True),
         shien=Sheet.of(SHIEN, _shien_records()),
+        teikyoteishi=Sheet.of(TEIKYOTEISHI, _teikyoteishi_records(), japanese=True),
         nayose=Sheet.of(NAYOSE, _nayose_records(), japanese=True),
     )
 
@@ -860,6 +876,32 @@ def shien_end_before_start(b: Base) -> Case:
         "2026-03-31",
         "E0004",
         "支援措置の3行目 (延長) の終了日 (2026-03-31) が開始日 (2026-04-01) より前。",
+    )
+
+
+@case
+def teikyoteishi_withdrawn_before_filing(b: Base) -> Case:
+    """提供停止の申出 line 3: 撤回日 (2025-05-01) is before 申出日 (2025-06-02)."""
+    return cell_case(
+        b.teikyoteishi,
+        1,
+        "tekkaibi",
+        "2025-05-01",
+        "E0004",
+        "提供停止の申出の3行目の撤回日 (2025-05-01) が申出日 (2025-06-02) より前。",
+    )
+
+
+@case
+def teikyoteishi_unknown_teikyosaki(b: Base) -> Case:
+    """提供停止の申出 line 2: 提供先 is written as words (全部), not a contract id or *."""
+    return cell_case(
+        b.teikyoteishi,
+        0,
+        "teikyosaki",
+        "全部",
+        "E0002",
+        "提供停止の申出の2行目の提供先が契約IDでも * でもない (全部)。",
     )
 
 

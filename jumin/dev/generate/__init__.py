@@ -1,10 +1,12 @@
-"""Deterministic generator of municipal upload sets (atena, juki, shien) and their ground truth.
+"""Deterministic generator of municipal upload sets (atena, juki, shien, teikyoteishi) and their
+ground truth.
 
 ``generate(out, lg_codes, residents)`` writes, for every municipality::
 
     <out>/landing/<lg_code>/atena_<YYYYMMDD>.csv  + atena_<YYYYMMDD>.manifest.json
     <out>/landing/<lg_code>/juki_<YYYYMMDD>.csv   + juki_<YYYYMMDD>.manifest.json
     <out>/landing/<lg_code>/shien_<YYYYMMDD>.csv  + shien_<YYYYMMDD>.manifest.json
+    <out>/landing/<lg_code>/teikyoteishi_<YYYYMMDD>.csv + teikyoteishi_<YYYYMMDD>.manifest.json
 
 and two answer keys, UTF-8 CSV with a header row (``truth``):
 
@@ -68,7 +70,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from jumin.core.layouts import ATENA, JUKI, SHIEN
+from jumin.core.layouts import ATENA, JUKI, SHIEN, TEIKYOTEISHI
 from jumin.core.municipalities import Municipality, load_table
 from jumin.dev.generate.addresses import building_names, load_towns
 from jumin.dev.generate.dates import to_days
@@ -81,6 +83,7 @@ from jumin.dev.generate.render import (
     person_strings,
     shien_columns,
     strings_for,
+    teikyoteishi_columns,
 )
 from jumin.dev.generate.truth import (
     DISCREPANCY_COLUMNS,
@@ -171,7 +174,7 @@ def generate(
     kijunbi: str = "2026-11-01",
     encodings: dict[str, str] | None = None,
 ) -> GenerateResult:
-    """Write one atena, juki and shien upload set per municipality and the two answer keys
+    """Write one atena, juki, shien and teikyoteishi upload set per municipality and the two answer keys
     (ground truth and discrepancies, see the module docstring).
 
     ``residents`` persons are registered across ``lg_codes`` (split evenly; about 1.9 % more
@@ -202,6 +205,7 @@ def generate(
     atena_seg = _segments(pop.records.muni[pop.atena.record], n)
     juki_seg = _segments(pop.events.muni[pop.juki_event], n)
     shien_seg = _segments(pop.records.muni[pop.shien.record], n)
+    optout_seg = _segments(pop.records.muni[pop.optouts.record], n)
     manifests: list[Path] = []
     rows: dict[tuple[str, str], int] = {}
     found: list[dict[str, pa.Array]] = []
@@ -217,13 +221,15 @@ def generate(
         folder = out / "landing" / code
         folder.mkdir(parents=True, exist_ok=True)
         # one layout at a time: the columns of a big municipality are freed before the next
-        for layout in (ATENA, JUKI, SHIEN):
+        for layout in (ATENA, JUKI, SHIEN, TEIKYOTEISHI):
             if layout is ATENA:
                 columns = atena_columns(pop, towns, s, ps, atena_seg[m])
             elif layout is JUKI:
                 columns = juki_columns(pop, pools, towns, s, ps, juki_seg[m])
-            else:
+            elif layout is SHIEN:
                 columns = shien_columns(pop, shien_seg[m])
+            else:
+                columns = teikyoteishi_columns(pop, optout_seg[m])
             path, count = write_upload_set(folder, code, layout, kijunbi, columns, encoding, bom)
             del columns
             manifests.append(path)

@@ -1,4 +1,5 @@
-"""The synthetic population of one run: persons, history, 宛名 records and 支援措置.
+"""The synthetic population of one run: persons, history, 宛名 records, 支援措置 and
+提供停止の申出.
 
 Everything is numpy arrays, drawn in bulk from one seeded Generator per stage, so a million
 persons take seconds and the same seed always gives the same population. Dates are integer
@@ -20,6 +21,7 @@ from jumin.dev.generate.names import NamePools
 from jumin.dev.generate.persons import Persons, make_persons
 from jumin.dev.generate.records import AtenaModel, AtenaRows, Records, draft_records, number_records
 from jumin.dev.generate.shien import ShienRows, make_shien
+from jumin.dev.generate.teikyoteishi import OptOutRows, make_optouts
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,8 @@ class Population:
     shien: ShienRows
     #: 世帯番号 and 続柄 of every 宛名 record (written on its 住登者 rows)
     households: Households
+    #: 提供停止の申出 (opt-out registry) rows
+    optouts: OptOutRows
 
 
 def build_population(
@@ -57,8 +61,9 @@ def build_population(
     """The complete model; every stage draws from its own child of ``seed_seq`` so that
     changing one stage leaves the others' draws alone. ``cp932`` flags the generated
     municipalities whose files are CP932."""
-    r_person, r_story, r_event, r_record, r_shien, r_disc, r_clerks, r_households = (
-        np.random.default_rng(s) for s in seed_seq.spawn(8)
+    # a new stage takes the next child: the first ones (and so the earlier stages' draws) stay
+    r_person, r_story, r_event, r_record, r_shien, r_disc, r_clerks, r_households, r_optouts = (
+        np.random.default_rng(s) for s in seed_seq.spawn(9)
     )
     n_outside = len(towns.municipalities) - n_gen
     p = make_persons(r_person, pools, residents, n_gen, n_outside, kijunbi)
@@ -83,13 +88,15 @@ def build_population(
     households = make_households(
         r_households, p, records.muni, records.person, rows.record, rows.jutokubun, rows.code, kijunbi
     )
+    optouts = make_optouts(r_optouts, atena, story, kijunbi)
     log.info(
-        "population: %d persons, %d events, %d 宛名 records, %d 宛名 rows, %d 支援措置 rows",
+        "population: %d persons, %d events, %d 宛名 records, %d 宛名 rows, %d 支援措置 rows, %d 提供停止 rows",
         len(p),
         len(ev),
         len(atena.records.muni),
         len(atena.rows.record),
         len(shien.record),
+        len(optouts.record),
     )
     return Population(
         n_gen,
@@ -104,4 +111,5 @@ def build_population(
         atena.rows,
         shien,
         households,
+        optouts,
     )

@@ -1,4 +1,4 @@
-"""Turn the population model into the string columns of the three layouts.
+"""Turn the population model into the string columns of the four layouts.
 
 Columns are Arrow arrays built with C++ kernels (take, join, if_else), so a million rows
 render in about a second. String pools are prepared per output encoding: a CP932 file gets
@@ -26,6 +26,7 @@ from jumin.dev.generate.names import NamePools, to_cp932_safe
 from jumin.dev.generate.persons import Persons
 from jumin.dev.generate.population import Population
 from jumin.dev.generate.records import OWN_BIRTH
+from jumin.dev.generate.teikyoteishi import CLERKS, NO_DAY, TARGETS
 
 _DIGITS = pa.array([str(i) for i in range(10)])
 _CODES = pa.array([f"{i:02d}" for i in range(100)])
@@ -291,4 +292,18 @@ def shien_columns(pop: Population, rows: slice) -> dict[str, pa.Array]:
         "kubun": _take(_DIGITS, sh.kubun[rows]),
         "kaishibi": iso_dates(sh.kaishi[rows]),
         "shuryobi": iso_dates(sh.shuryo[rows]),
+    }
+
+
+def teikyoteishi_columns(pop: Population, rows: slice) -> dict[str, pa.Array]:
+    """Items of the teikyoteishi layout (提供停止の申出) for the opt-out rows ``rows`` (the
+    受付者 names are CP932-encodable)."""
+    o = pop.optouts
+    tekkai = o.tekkai[rows]
+    return {
+        "atenabango": atenabango(pop.records.number[o.record[rows]]),
+        "teikyosaki": _take(pa.array(TARGETS), o.target[rows]),
+        "moshidebi": iso_dates(o.moshide[rows]),
+        "tekkaibi": _when(tekkai != NO_DAY, iso_dates(np.maximum(tekkai, 0))),
+        "uketsukesha": _take(pa.array(CLERKS), o.clerk[rows]),
     }
