@@ -19,7 +19,7 @@ import paramiko
 
 from extract.errors import InboxMissing, SftpUnavailable
 from extract.sftp import SftpSettings, open_sftp
-from jumin.core.files import atomic_path
+from jumin.core.files import atomic_path, remove_stale_temps
 from jumin.core.landing import PARTIAL_SUFFIX, LandingTree, remote_saas_outbox
 
 
@@ -48,6 +48,7 @@ class LocalSaasOutbox:
     def put(self, relpath: str, source: Path) -> None:
         target = self.folder / relpath
         target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(target.parent)  # what a killed earlier publication left
         with atomic_path(target) as tmp:
             shutil.copyfile(source, tmp)
 
@@ -81,6 +82,7 @@ class SftpSaasOutbox:
                 self.sftp.mkdir(current, 0o750)
 
     def put(self, relpath: str, source: Path) -> None:
+        # one temporary name per file: what a killed earlier publication left is overwritten
         target = posixpath.join(self.folder, relpath)
         folder, name = posixpath.split(target)
         tmp = posixpath.join(folder, f".{name}{PARTIAL_SUFFIX}")

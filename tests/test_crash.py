@@ -54,7 +54,12 @@ SAMPLE = REPO / "sample_data" / "landing"
 LG_CODES = sorted(p.name for p in SAMPLE.iterdir())
 CLI = [sys.executable, "-m", "jumin.apps.cli"]
 #: kill points per stage (one per slice of the work window)
-KILLS = {"ingest": 6, "validate": 2, "data_docs": 2, "snapshot": 3, "delta": 3, "reconcile": 2}
+KILLS = {"ingest": 6, "validate": 2, "data_docs": 2, "snapshot": 3, "delta": 3, "reconcile": 2, "deliver": 2}
+CONTRACTS = [
+    str(REPO / "load" / "deliver" / "contracts" / f"{c}.yaml") for c in ("vaccination_65plus", "child_benefit")
+]
+#: the delivery's time of record for the ledger: a rerun after a kill logs the same entries
+AT = "2026-11-02T09:00:00+09:00"
 SEED = 20261101
 
 
@@ -158,6 +163,24 @@ STAGES = {
         ("lake",),
         is_reconcile_scratch,
     ),
+    "deliver": Stage(
+        "deliver",
+        lambda w: (
+            ["deliver", "--lake", str(w / "lake"), "--as-of", "2026-11-01", "--at", AT]
+            + [a for c in CONTRACTS for a in ("--contract", c)]
+        ),
+        ("lake",),
+        is_reconcile_scratch,
+    ),
+    "publish": Stage(
+        "publish",
+        lambda w: (
+            ["publish", "--lake", str(w / "lake"), "--landing", str(w / "landing")]
+            + [a for c in CONTRACTS for a in ("--contract", c)]
+        ),
+        ("lake", "landing"),
+        is_reconcile_scratch,
+    ),
 }
 #: the stage whose clean output is a stage's input (None: the delivered sample)
 BEFORE = {
@@ -168,6 +191,8 @@ BEFORE = {
     "snapshot": "validate",
     "delta": "snapshot",
     "reconcile": "snapshot",
+    "deliver": "reconcile",
+    "publish": "deliver",
 }
 
 
@@ -233,11 +258,39 @@ class Runs:
                 validate_municipality(work / "lake", code)
         return work
 
+    def reconciled_with_secrets(self) -> Path:
+        """The reconciled lake with the deployment's secrets made (random by design, made once
+        on first use: a clean run and a killed one must start from the same)."""
+        from load.deliver.ledger import file_key_source
+        from load.deliver.privacy import master_key
+
+        work = self.root / "reconciled"
+        if not work.exists():
+            copy(self.clean("reconcile").after, work)
+            master_key(work / "lake")
+            file_key_source(work / "lake")()
+        return work
+
+    def delivered_with_outboxes(self) -> Path:
+        """The delivered lake with the example SaaS's outboxes on the landing zone."""
+        from load.deliver.contract import load_contract
+
+        work = self.root / "delivered"
+        if not work.exists():
+            copy(self.clean("deliver").after, work)
+            for c in CONTRACTS:
+                LandingTree(work / "landing").saas_outbox(load_contract(c).account).mkdir(parents=True)
+        return work
+
     def clean(self, name: str) -> Clean:
         if name not in self.cache:
             before_name = BEFORE[name]
             if name == "data_docs":
                 before = self.validated_without_pages()
+            elif name == "deliver":
+                before = self.reconciled_with_secrets()
+            elif name == "publish":
+                before = self.delivered_with_outboxes()
             else:
                 before = self.sample() if before_name is None else self.clean(before_name).after
             after = copy(before, self.root / f"clean-{name}")
@@ -341,6 +394,8 @@ COMMIT_KILLS = {
     "snapshot": 5,
     "delta": 5,
     "reconcile": 3,
+    "deliver": 4,
+    "publish": 5,
 }
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from extract.saas_outbox import SaasOutbox
 from jumin.core.errors import TerminalError
-from jumin.core.files import atomic_write_bytes, sha256_file
+from jumin.core.files import atomic_write_bytes, remove_stale_temps, sha256_file
 from jumin.core.lake import PART_FILE, PARTITION_MANIFEST, Lake
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,7 @@ def publish(outbox: SaasOutbox, lake_root: str | Path, contract_id: str) -> Publ
                 continue
             outbox.put(rel, path)
             marker.parent.mkdir(parents=True, exist_ok=True)
+            remove_stale_temps(marker.parent)  # a marker a killed earlier run was writing
             atomic_write_bytes(marker, digest)
             sent.append(rel)
     log.info("%s: published %d files to SaaS %s", contract_id, len(sent), outbox.account)
