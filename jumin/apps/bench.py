@@ -214,7 +214,16 @@ def main(argv: list[str] | None = None) -> int:
         default=1_000_000,
         help="persons generated across three municipalities whose 宛名 are reconciled with their 住基",
     )
-    ap.add_argument("--only", choices=["generate", "validation", "reconcile", "ledger"], help="run one benchmark")
+    ap.add_argument(
+        "--only", choices=["generate", "validation", "reconcile", "ledger", "deliver"], help="run one benchmark"
+    )
+    ap.add_argument(
+        "--kpi-residents",
+        type=int,
+        default=1_000_000,
+        help="persons generated across the KPI's municipalities, staged, reconciled and delivered",
+    )
+    ap.add_argument("--kpi-municipalities", type=int, default=50, help="municipalities of the KPI's lake")
     ap.add_argument(
         "--validate-residents",
         type=int,
@@ -224,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     work = Path(tempfile.mkdtemp(prefix="jumin-bench-"))
+    from jumin.apps.bench_deliver import bench_deliver
     from jumin.apps.bench_ledger import bench_ledger
     from jumin.apps.bench_reconcile import bench_reconcile
 
@@ -236,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
             bench_reconcile(work, args.reconcile_residents)
         if args.only in (None, "ledger"):
             bench_ledger(work)
+        if args.only in (None, "deliver"):
+            bench_deliver(work, args.kpi_residents, args.kpi_municipalities)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
