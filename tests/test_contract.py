@@ -97,7 +97,7 @@ def row_filter(doc: Doc, **keys: Any) -> Doc:
 
 @pytest.mark.unit
 def test_both_examples_load() -> None:
-    assert set(EXAMPLES) == {"vaccination_65plus", "child_benefit"}
+    assert set(EXAMPLES) == {"vaccination_65plus", "child_benefit", "kenko_annai"}
     v = load_contract(EXAMPLES["vaccination_65plus"])
     assert (v.id, v.delivery, v.row_filter.min_age, v.row_filter.jutokubun) == (
         "vaccination_65plus",
@@ -116,6 +116,10 @@ def test_both_examples_load() -> None:
     assert c.households and c.row_filter.household_heads and c.row_filter.max_age == 18 and c.delivery == "delta"
     assert c.item("age").label_ja == "年齢"
     assert c.columns[0] == PERSON_ID
+    # opting out: a statutory service does not allow it, the notice services do
+    k = load_contract(EXAMPLES["kenko_annai"])
+    assert (v.opt_out, c.opt_out, k.opt_out) == (False, True, True)
+    assert k.row_filter.min_age == 40 and any("健康増進法" in b for b in k.legal_basis)
 
 
 @pytest.mark.unit

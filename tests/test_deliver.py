@@ -61,7 +61,8 @@ def test_an_example_contract_delivers_only_its_items_and_persons(lake: Path, nam
 def test_ids_differ_across_contracts(lake: Path) -> None:
     delivered = {n: pq.read_table(deliver(lake, p, KIJUNBI, AT).path) for n, p in example_contracts().items()}
     ids = [set(t.column(PERSON_ID).to_pylist()) for t in delivered.values()]
-    assert len(ids) == 2 and not ids[0] & ids[1]
+    assert len(ids) == len(example_contracts()) >= 2
+    assert all(not a & b for i, a in enumerate(ids) for b in ids[i + 1 :])
 
 
 @pytest.mark.timeout(120)
@@ -127,8 +128,9 @@ def test_the_ledger_is_complete_after_every_delivery_and_reruns_log_nothing_twic
         .fetchone()
     )
     assert code is not None
-    entries = show(lake, code[0])
-    assert [e.contract_id for e in entries] == ["vaccination_65plus"]
+    # (the other examples delivered to this lake before may have reached the resident too)
+    entries = [e for e in show(lake, code[0]) if e.contract_id == "vaccination_65plus"]
+    assert len(entries) == 1
     answer = resident_answer(entries)
     assert "予防接種" in answer and "氏名" in answer
 

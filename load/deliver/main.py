@@ -29,8 +29,10 @@ from jumin.core.contract import PERSON_ID, Contract, birth_bounds
 from jumin.core.errors import TerminalError
 from jumin.core.files import sha256_file
 from jumin.core.lake import PART_FILE, Lake
+from jumin.core.layouts import TEIKYOTEISHI
 from load.deliver.contract import load_contract
 from load.deliver.ledger import DeliveryRecord, append
+from load.deliver.optout import EMPTY_REGISTRY_SQL, OPT_OUT, REGISTRY, opted_out_sql
 from load.deliver.privacy import (
     SUPPRESSED_ITEMS,
     KeySource,
@@ -92,7 +94,8 @@ def _files(paths: list[Path]) -> str:
 
 
 def _inputs(con: duckdb.DuckDBPyConnection, lake: Lake, contract: Contract, kijunbi: str) -> list[str]:
-    """Register ``atena``, ``links`` and ``measures`` of the day; the municipalities read."""
+    """Register ``atena``, ``links``, ``measures`` and the opt-out registry (``optouts``, empty
+    when no municipality sent one) of the day; the municipalities read."""
     staged = lake.staged_snapshots("atena", kijunbi)
     wanted = sorted(staged) if contract.row_filter.lg_codes is None else sorted(contract.row_filter.lg_codes)
     missing = [c for c in wanted if c not in staged]
@@ -121,14 +124,34 @@ def _inputs(con: duckdb.DuckDBPyConnection, lake: Lake, contract: Contract, kiju
         "SELECT NULL::VARCHAR AS lg_code, NULL::VARCHAR AS atenabango LIMIT 0"
     )  # fmt: skip
     duck.run(con, "measures", f"CREATE TEMP TABLE measures AS {measures}")
+    # the opt-out registry (提供停止の申出) of every municipality: an opt-out follows the person
+    registry = lake.staged_snapshots(TEIKYOTEISHI.name, kijunbi)
+    optouts = f"FROM read_parquet({_files(list(registry.values()))}, {HIVE})" if registry else EMPTY_REGISTRY_SQL
+    duck.run(con, REGISTRY, f"CREATE TEMP TABLE {REGISTRY} AS {optouts}")
+    if not contract.opt_out:
+        on_file = duck.scalar(
+            con,
+            "opt-outs on file",
+            f"SELECT count(*) FROM ({opted_out_sql(REGISTRY, 'atena', 'links', contract.id, kijunbi)})",
+        )
+        if on_file:
+            log.info(
+                "%s %s: the contract does not allow opting out (optOut: false): %d persons with an opt-out on file "
+                "for it or for every service (*) are not excluded",
+                contract.id,
+                kijunbi,
+                on_file,
+            )
     return wanted
 
 
 def select_sql(contract: Contract, kijunbi: str, lg_codes: list[str]) -> str:
     """The persons of the contract among ``persons``: its municipalities, 住登区分, 他業務参照不可
     rule and ages (a 不詳 birth date never passes an age filter); with ``household_heads`` the
-    世帯主 of every selected person's 世帯 too. Adds ``_why``: NULL for a delivered row, else why
-    it is left out (for the counts)."""
+    世帯主 of every selected person's 世帯 too; where the contract allows opting out, not the
+    persons with an opt-out in force (``opt_out``, :mod:`load.deliver.optout`). Adds ``_why``:
+    NULL for a delivered row, else why it is left out (for the counts), and ``_opt_out``: the
+    person has an opt-out in force for the contract (honoured or not)."""
     f = contract.row_filter
     earliest, latest = birth_bounds(f, dt.date.fromisoformat(kijunbi))
     codes = ", ".join(duck.quote_literal(c) for c in lg_codes)
@@ -142,14 +165,21 @@ def select_sql(contract: Contract, kijunbi: str, lg_codes: list[str]) -> str:
             reasons.append((f"seinengappi > DATE {duck.quote_literal(latest.isoformat())}", "age"))
         if earliest is not None:
             reasons.append((f"seinengappi < DATE {duck.quote_literal(earliest.isoformat())}", "age"))
+    # an opt-out in force is honoured last (the persons the rules above leave out keep their
+    # reason) and only where the contract allows opting out; ``_opt_out`` flags it either way
+    if contract.opt_out:
+        reasons.append(("_opt_out", OPT_OUT))
     why = "CASE " + " ".join(f"WHEN {cond} THEN '{name}'" for cond, name in reasons) + " END"
-    base = f"SELECT *, {why} AS _why FROM persons"
+    opted = opted_out_sql(REGISTRY, "atena", "links", contract.id, kijunbi)
+    base = f"SELECT *, {why} AS _why FROM (SELECT *, person IN ({opted}) AS _opt_out FROM persons)"
     if not f.household_heads:
         return base
+    # a 世帯主 delivered for a selected member's household still honours their own opt-out
+    head = "NULL" if not contract.opt_out else f"CASE WHEN _opt_out THEN '{OPT_OUT}' END"
     return (
         f"WITH p AS ({base}) SELECT * REPLACE (CASE WHEN _why IS NOT NULL AND zokugara = '世帯主' AND "
         "(lg_code, setaibango) IN (SELECT (lg_code, setaibango) FROM p WHERE _why IS NULL AND setaibango IS NOT NULL) "
-        "THEN NULL ELSE _why END AS _why) FROM p"
+        f"THEN {head} ELSE _why END AS _why) FROM p"
     )
 
 
