@@ -312,3 +312,25 @@ def test_successful_demo_logs_no_errors(tmp_path: Path) -> None:
     assert "'jumin_ingest': 'success', 'jumin_snapshot': 'success'" in log
     errors = [line for line in log.splitlines() if "[error" in line.lower()]
     assert errors == [], "\n".join(errors)
+
+
+@pytest.mark.airflow
+def test_delivery_secrets_come_from_airflow_connections(monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from jumin.apps.orchestration import PSEUDONYM_CONN_ID, secret_source
+    from jumin.core.errors import TerminalError
+
+    secret = bytes(range(32))
+    env = f"AIRFLOW_CONN_{PSEUDONYM_CONN_ID.upper()}"
+    monkeypatch.setenv(env, json.dumps({"conn_type": "generic", "password": secret.hex()}))
+    source = secret_source(PSEUDONYM_CONN_ID)
+    assert source is not None and source() == secret
+    monkeypatch.setenv(env, json.dumps({"conn_type": "generic", "password": "not hex"}))
+    with pytest.raises(TerminalError, match=f"{PSEUDONYM_CONN_ID}: its password must be the secret"):
+        secret_source(PSEUDONYM_CONN_ID)
+    monkeypatch.setenv(env, json.dumps({"conn_type": "generic", "password": secret[:8].hex()}))
+    with pytest.raises(TerminalError, match="at least 64 hex digits"):
+        secret_source(PSEUDONYM_CONN_ID)
+    monkeypatch.delenv(env)
+    assert secret_source(PSEUDONYM_CONN_ID) is None  # the demo: the lake's secret file serves

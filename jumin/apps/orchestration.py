@@ -74,6 +74,40 @@ def landing_source(params: dict[str, Any]) -> str:
     ).to_uri()
 
 
+#: the Airflow connections holding the deployment's delivery secrets (their password: the
+#: secret as hex digits): the master secret of every contract's pseudonymous person ids, and
+#: the key of the persons in the delivery ledger
+PSEUDONYM_CONN_ID = "jumin_pseudonym"
+LEDGER_CONN_ID = "jumin_ledger"
+#: the shortest secret accepted from a connection (bytes)
+MIN_SECRET_BYTES = 32
+
+
+def secret_source(conn_id: str) -> Callable[[], bytes] | None:
+    """The secret store of production: a function returning the secret held by the Airflow
+    connection ``conn_id`` (its password, at least 64 hex digits), or None when the deployment
+    defines no such connection (the demo: the lake's secret file serves then, made on first
+    use with a warning). A connection whose password is not such a secret fails, named."""
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        conn = BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        return None
+    text = (conn.password or "").strip()
+    try:
+        secret = bytes.fromhex(text)
+    except ValueError:
+        secret = b""
+    if len(secret) < MIN_SECRET_BYTES:
+        raise TerminalError(
+            f"Airflow connection {conn_id}: its password must be the secret as at least {2 * MIN_SECRET_BYTES} hex "
+            "digits (e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)"
+        )
+    return lambda: secret
+
+
 #: name of the Airflow Asset updated when upload sets are accepted into the lake
 ACCEPTED_ASSET = "jumin_accepted"
 
