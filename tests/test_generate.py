@@ -18,7 +18,7 @@ import pytest
 
 from jumin.core.checkdigits import VALIDATORS
 from jumin.core.files import sha256_file
-from jumin.core.layouts import ATENA, IDOJIYU, JUKI, LAYOUTS, SHIEN, Item, Layout
+from jumin.core.layouts import ATENA, IDOJIYU, JUKI, LAYOUTS, SHIEN, TEIKYOTEISHI, Item, Layout
 from jumin.core.manifest import Manifest, count_rows
 from jumin.core.municipalities import load_table
 from jumin.dev.generate import GenerateResult, generate
@@ -32,6 +32,7 @@ from jumin.dev.generate.names import (
     to_cp932_safe,
 )
 from jumin.dev.generate.records import LABELS
+from jumin.dev.generate.teikyoteishi import TARGETS
 from jumin.dev.generate.truth import DISCREPANCY_COLUMNS, DISCREPANCY_KINDS
 from jumin.dev.generate.writer import write_table
 from transform.keys import kana_key, kanji_key
@@ -162,7 +163,7 @@ def test_same_seed_gives_identical_bytes_and_another_seed_differs(tmp_path: Path
     for name, seed in (("a", 3), ("b", 3), ("c", 4)):
         generate(tmp_path / name, CODES, 200, seed=seed, kijunbi=KIJUNBI, encodings=ENCODINGS)
         runs.append(tree_bytes(tmp_path / name))
-    assert len(runs[0]) == 3 * 6 + 2
+    assert len(runs[0]) == 3 * 8 + 2  # four upload sets per municipality, two answer keys
     assert runs[0] == runs[1]
     assert runs[0].keys() == runs[2].keys()
     differing = [k for k in runs[0] if runs[0][k] != runs[2][k]]
@@ -199,7 +200,7 @@ def test_single_municipality_still_has_jutogaisha(tmp_path: Path) -> None:
 
 def test_result_lists_every_set_with_its_row_count(small: tuple[Path, GenerateResult]) -> None:
     out, result = small
-    assert len(result.manifests) == 9
+    assert len(result.manifests) == 12
     assert result.ground_truth == out / "ground_truth.csv"
     assert result.discrepancies == out / "discrepancies.csv"
     for path in result.manifests:
@@ -424,6 +425,26 @@ def test_dv_victims_are_jutogaisha_under_support(medium: tuple[Path, GenerateRes
         first = next(a for a in atena[r["lg_code"]] if a["atenabango"] == r["atenabango"])
         assert first["jutokubun"] == "2" and first["juminhyokodo"] == ""
         assert first["jusho_shikuchosonkodo"] == r["lg_code"]  # she lives here
+
+
+def test_opt_outs_refer_to_local_atena_some_withdrawn_some_filed_again(medium: tuple[Path, GenerateResult]) -> None:
+    out, _ = medium
+    truth = {(r["lg_code"], r["atenabango"]): r["kind"] for r in ground_truth(out)}
+    kinds: Counter[str] = Counter()
+    withdrawn = refiled = 0
+    for code, rows in all_rows(out, TEIKYOTEISHI).items():
+        keys = [(r["atenabango"], r["teikyosaki"], r["moshidebi"]) for r in rows]
+        assert keys == sorted(set(keys))  # one row per key, in key order
+        for r in rows:
+            kinds[truth[(code, r["atenabango"])]] += 1
+            assert r["teikyosaki"] in TARGETS and r["moshidebi"] <= KIJUNBI
+            assert r["tekkaibi"] == "" or r["moshidebi"] <= r["tekkaibi"] <= KIJUNBI
+            withdrawn += r["tekkaibi"] != ""
+        refiled += len(keys) - len({k[:2] for k in keys})
+    assert (
+        kinds["jutosha"] > 0 and kinds["jutogaisha_elsewhere"] > 0 and set(kinds) <= {"jutosha", "jutogaisha_elsewhere"}
+    )
+    assert withdrawn > 0 and refiled > 0
 
 
 def test_shien_refers_to_local_atena_and_runs_one_year(medium: tuple[Path, GenerateResult]) -> None:
