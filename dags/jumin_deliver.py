@@ -10,7 +10,10 @@ Runs when `jumin_reconcile` has staged the reconciliation of a 基準日 (Asset
    must name this run's **lake**. No contract or no day fails the run.
 2. **deliver** (mapped per contract and day) — one row per person the contract allows, only its
    items under the contract's pseudonymous ids, addresses of persons under 支援措置 emptied,
-   checked by the contract's own rules before release:
+   checked by the contract's own rules before release (**engine** `duckdb`, one query, or `gx`,
+   the Great Expectations suite generated from the contract); the pseudonym and ledger secrets
+   come from the Airflow connections `jumin_pseudonym` and `jumin_ledger` (else the lake's
+   files, with a warning):
    `<lake>/deliver/contract=<id>/kijunbi=<d>/part-0.parquet` and its `_manifest.json`, replaced
    atomically; a rerun gives byte-identical files. A contract the project refuses (an item its
    legal basis does not allow …) fails its task with the reason.
@@ -54,6 +57,7 @@ PATHS = default_paths()
             items={"type": "string"},
             description="contract files (ODCS YAML); empty = every contract of the deployment",
         ),
+        "engine": Param("duckdb", enum=["duckdb", "gx"], description="who runs the contract's checks of the output"),
         "sftp_conn_id": Param(
             "",
             **OPTIONAL_STRING_PARAM,
@@ -78,11 +82,13 @@ def jumin_deliver() -> None:
     def deliver(contract: str, kijunbi: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         import datetime as dt
 
-        from jumin.apps.orchestration import fail_fast
+        from jumin.apps.orchestration import LEDGER_CONN_ID, PSEUDONYM_CONN_ID, fail_fast, secret_source
         from load.deliver.main import deliver as deliver_contract
 
+        p = params or {}
         at = dt.datetime.now(dt.UTC)  # the ledger's time of the delivery
-        return fail_fast(deliver_contract, (params or {})["lake"], contract, kijunbi, at).to_dict()
+        secrets = {"key_source": secret_source(PSEUDONYM_CONN_ID), "ledger_key": secret_source(LEDGER_CONN_ID)}
+        return fail_fast(deliver_contract, p["lake"], contract, kijunbi, at, engine=p["engine"], **secrets).to_dict()
 
     @task
     def contracts(planned: list[dict[str, str]]) -> list[str]:

@@ -160,7 +160,7 @@ def cmd_deliver(args: argparse.Namespace) -> int:
     at = dt.datetime.fromisoformat(args.at) if args.at else dt.datetime.now(dt.UTC)
     if at.tzinfo is None:
         raise UsageError(f"--at {args.at}: give a time zone (e.g. +09:00)")
-    rows = [deliver(Path(args.lake), Path(c), args.as_of, at).to_dict() for c in args.contract]
+    rows = [deliver(Path(args.lake), Path(c), args.as_of, at, engine=args.engine).to_dict() for c in args.contract]
     _table("deliver", rows, ["contract", "version", "kijunbi", "rows", "suppressed", "released", "excluded", "path"])
     return 0
 
@@ -348,6 +348,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--at",
         help="time of the delivery for the ledger, ISO 8601 with time zone (default now; a rerun after a crash "
         "given the same time logs the same entries)",
+    )
+    dv.add_argument(
+        "--engine",
+        choices=["duckdb", "gx"],
+        default="duckdb",
+        help="the contract's checks of the output run by duckdb (fast) or gx (Great Expectations, the reference)",
     )
     dv.set_defaults(func=cmd_deliver)
 

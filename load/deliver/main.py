@@ -212,13 +212,17 @@ def deliver(
     kijunbi: str,
     at: dt.datetime,
     key_source: KeySource | None = None,
+    ledger_key: KeySource | None = None,
+    engine: str = "duckdb",
 ) -> DeliveryResult:
     """Deliver the contract of ``contract_path`` for ``kijunbi`` (see the module docstring) at
     the time ``at`` (time-zone aware; the ledger's time of the delivery, never read here) and
     log one ledger entry per person; raises ContractRefused for a contract the project refuses
     and DeliveryRefused when the inputs are missing or the output breaks the contract's checks.
-    A rerun over the same inputs writes the same bytes and logs nothing twice."""
-    from expectations.contract import duck_contract_findings
+    ``key_source`` and ``ledger_key`` are the secret store's pseudonym and ledger secrets (None:
+    the lake's files); ``engine`` runs the contract's checks: ``duckdb`` (one query) or ``gx``
+    (the Great Expectations suite itself, the reference). A rerun over the same inputs writes
+    the same bytes and logs nothing twice."""
 
     lake = Lake(Path(lake_root))
     contract = load_contract(contract_path)
@@ -248,8 +252,7 @@ def deliver(
     rows = duck.arrow(con, "output", f"SELECT {pid}, {items}, _protected FROM delivered ORDER BY {pid}")
     flags = rows.column("_protected")
     table, released = suppress(rows.drop_columns(["_protected"]), flags, contract.dv_address_basis)
-    con.register("_out", table)
-    findings = duck_contract_findings(con, contract, "_out", dt.date.fromisoformat(kijunbi))
+    findings = _check(con, contract, table, kijunbi, engine)
     if findings:
         shown = "; ".join(f"check {c} person {p}: {v}" for c, p, v in findings[:5])
         raise DeliveryRefused(f"{contract.id} {kijunbi}: the output breaks the contract's checks ({shown})")
@@ -274,7 +277,7 @@ def deliver(
         # before the manifest (written last) carries the ledger's head after them
         digest = sha256_file(folder / PART_FILE)
         record = DeliveryRecord.from_contract(contract, f"{contract.id}-{kijunbi}-{digest[:16]}", kijunbi)
-        receipt = append(lake.root, record, ledger_persons, at)
+        receipt = append(lake.root, record, ledger_persons, at, ledger_key)
         return {**manifest, "ledger": {"delivery_id": record.delivery_id, "head": receipt.head}}
 
     write_partition(table, folder, table.schema, with_ledger)
@@ -291,6 +294,21 @@ def deliver(
         {k: int(v) for k, v in excluded.items()},
         delta,
     )
+
+
+def _check(con: duckdb.DuckDBPyConnection, contract: Contract, table: pa.Table, kijunbi: str, engine: str) -> list[Any]:
+    """The findings of the contract's checks on the output ``table``, by ``engine``."""
+    from expectations.contract import duck_contract_findings, gx_contract_findings
+
+    day = dt.date.fromisoformat(kijunbi)
+    if engine == "gx":
+        import pandas as pd
+
+        return gx_contract_findings(contract, table.to_pandas(types_mapper=pd.ArrowDtype), day)
+    if engine != "duckdb":
+        raise ValueError(f"engine must be duckdb or gx, not {engine!r}")
+    con.register("_out", table)
+    return duck_contract_findings(con, contract, "_out", day)
 
 
 def _stage_delta(lake: Lake, contract: Contract, kijunbi: str) -> str | None:
