@@ -107,3 +107,16 @@ def test_the_scan_finds_a_path_built_by_hand() -> None:
     tree = ast.parse('def f(lake, c):\n    return lake / "receipts" / f"lg_code={c}"\n')
     assert _joins_a_zone(tree) == [2]
     assert [t for _, t in _strings(tree) if PARTITION_KEY.search(t)] == ["lg_code="]
+
+
+def test_delivery_partitions_read_back_from_their_paths() -> None:
+    rel = [
+        p.relative_to(LAKE.deliveries_root()).as_posix()
+        for p in (LAKE.delivery("kenko_annai", "2026-11-01"), LAKE.delivery_delta("c1", "2026-05-01", "2026-11-01"))
+    ]
+    assert [Lake.delivery_partition(r) for r in rel] == [
+        ("kenko_annai", None, "2026-11-01"),
+        ("c1", "2026-05-01", "2026-11-01"),
+    ]
+    for not_one in ("contract=c1", rel[1].rsplit("/", 1)[0], rel[0] + "/part-0.parquet", "x/" + rel[0]):
+        assert Lake.delivery_partition(not_one) is None

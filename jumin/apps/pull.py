@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import logging
 import posixpath
-import re
 import stat
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -35,13 +34,15 @@ from jumin.core import duck
 from jumin.core.contract import PERSON_ID
 from jumin.core.errors import TerminalError
 from jumin.core.files import sha256_file
-from jumin.core.lake import PART_FILE, PARTITION_MANIFEST
+from jumin.core.lake import PART_FILE, PARTITION_MANIFEST, Lake
 
 log = logging.getLogger(__name__)
 
-CONTRACT_FOLDER = re.compile(r"contract=([a-z][a-z0-9_]*)")
-DAY = r"\d{4}-\d{2}-\d{2}"
 BLOCK = 1 << 20
+#: the outbox holds the lake's paths below ``deliver/``: built and read back by Lake
+_LAYOUT = Lake(Path("/"))
+#: folders from the outbox's root down to a delta partition (contract, delta, from, to)
+_DEPTH = 4
 
 
 class PullFailed(TerminalError):
@@ -55,8 +56,9 @@ class PullFailed(TerminalError):
 class Outbox(Protocol):
     """A SaaS outbox as the consumer sees it (paths relative to it, ``/``-separated)."""
 
-    def listdir(self, path: str) -> list[str]:
-        """Names in ``path`` ([] when it does not exist)."""
+    def entries(self, path: str) -> dict[str, bool]:
+        """Names in the folder ``path`` ("" = the outbox), each with whether it is a folder
+        (empty when it does not exist)."""
         ...
 
     def read_bytes(self, path: str) -> bytes: ...
@@ -74,9 +76,9 @@ class FolderOutbox:
         if not self.root.is_dir():
             raise PullFailed(f"no outbox at {self.root}")
 
-    def listdir(self, path: str) -> list[str]:
+    def entries(self, path: str) -> dict[str, bool]:
         folder = self.root / path
-        return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+        return {p.name: p.is_dir() for p in sorted(folder.iterdir())} if folder.is_dir() else {}
 
     def read_bytes(self, path: str) -> bytes:
         return (self.root / path).read_bytes()
@@ -98,11 +100,12 @@ class SftpOutbox:
     def _path(self, path: str) -> str:
         return posixpath.join(self.base, path) if path else self.base
 
-    def listdir(self, path: str) -> list[str]:
+    def entries(self, path: str) -> dict[str, bool]:
         try:
-            return sorted(self.sftp.listdir(self._path(path)))
+            found = self.sftp.listdir_attr(self._path(path))
         except FileNotFoundError:
-            return []
+            return {}
+        return {a.filename: stat.S_ISDIR(a.st_mode or 0) for a in sorted(found, key=lambda a: a.filename)}
 
     def read_bytes(self, path: str) -> bytes:
         with self.sftp.open(self._path(path), "rb") as f:
@@ -149,38 +152,38 @@ class Published:
 
     @staticmethod
     def full_folder(contract: str, day: str) -> str:
-        return f"contract={contract}/kijunbi={day}"
+        return _LAYOUT.delivery(contract, day).relative_to(_LAYOUT.deliveries_root()).as_posix()
 
     @staticmethod
     def delta_folder(contract: str, since: str, day: str) -> str:
-        return f"contract={contract}/delta/from={since}/to={day}"
+        return _LAYOUT.delivery_delta(contract, since, day).relative_to(_LAYOUT.deliveries_root()).as_posix()
 
 
-def published(outbox: Outbox, contract: str) -> Published:
-    """What ``outbox`` holds of ``contract`` (partitions with their manifest only)."""
-    base = f"contract={contract}"
+def published(outbox: Outbox) -> dict[str, Published]:
+    """What ``outbox`` holds, by contract: the partitions whose manifest is there."""
+    days: dict[str, set[str]] = {}
+    deltas: dict[str, set[tuple[str, str]]] = {}
 
-    def complete(folder: str) -> bool:
-        return PARTITION_MANIFEST in outbox.listdir(folder)
+    def walk(folder: str, depth: int) -> None:
+        for name, is_folder in outbox.entries(folder).items():
+            rel = f"{folder}/{name}" if folder else name
+            part = Lake.delivery_partition(rel) if is_folder else None
+            if part is not None:
+                contract, since, day = part
+                if PARTITION_MANIFEST not in outbox.entries(rel):
+                    continue  # not (completely) published yet
+                if since is None:
+                    days.setdefault(contract, set()).add(day)
+                else:
+                    deltas.setdefault(contract, set()).add((since, day))
+            elif is_folder and depth < _DEPTH:
+                walk(rel, depth + 1)
 
-    days = [
-        n.removeprefix("kijunbi=")
-        for n in outbox.listdir(base)
-        if re.fullmatch(f"kijunbi={DAY}", n) and complete(f"{base}/{n}")
-    ]
-    deltas = [
-        (f.removeprefix("from="), t.removeprefix("to="))
-        for f in outbox.listdir(f"{base}/delta")
-        if re.fullmatch(f"from={DAY}", f)
-        for t in outbox.listdir(f"{base}/delta/{f}")
-        if re.fullmatch(f"to={DAY}", t) and complete(f"{base}/delta/{f}/{t}")
-    ]
-    return Published(contract, tuple(sorted(days)), tuple(sorted(deltas, key=lambda p: (p[1], p[0]))))
-
-
-def contracts_in(outbox: Outbox) -> list[str]:
-    """The contracts with a folder in ``outbox``."""
-    return [m.group(1) for n in outbox.listdir("") if (m := CONTRACT_FOLDER.fullmatch(n))]
+    walk("", 1)
+    return {
+        c: Published(c, tuple(sorted(days.get(c, ()))), tuple(sorted(deltas.get(c, ()), key=lambda p: (p[1], p[0]))))
+        for c in sorted(days.keys() | deltas.keys())
+    }
 
 
 @dataclass(frozen=True)
@@ -300,7 +303,7 @@ STATE_DDL = """
 
 
 def _read(file: str) -> str:
-    # the download folders look like Hive partitions (kijunbi=…): their names are no columns
+    # the download folders look like Hive partitions (the lake's): their names are no columns
     return f"read_parquet({duck.quote_literal(file)}, hive_partitioning = false)"
 
 
@@ -369,11 +372,12 @@ def _apply(con: Any, contract: str, step: Step, file: Path, sha256: str, expecte
     return rows
 
 
-def pull_contract(outbox: Outbox, con: Any, files: Path, contract: str, full: bool = False) -> PullResult:
-    """Bring the table of ``contract`` in ``con`` to the latest published 基準日."""
-    pub = published(outbox, contract)
+def pull_contract(outbox: Outbox, con: Any, files: Path, pub: Published, full: bool = False) -> PullResult:
+    """Bring the table of ``pub.contract`` in ``con`` to the latest published 基準日."""
+    contract = pub.contract
     if not pub.days:
-        raise PullFailed(f"{contract}: the outbox holds no complete delivery of it (contract={contract}/kijunbi=…)")
+        where = Published.full_folder(contract, "<基準日>")
+        raise PullFailed(f"{contract}: the outbox holds no complete full delivery of it ({where} with its manifest)")
     state = duck.rows(con, "pull state", "SELECT kijunbi, rows FROM jumin_pull_state WHERE contract = ?", [contract])
     current = state[0][0] if state else None
     result = PullResult(contract, current, int(state[0][1]) if state else 0)
@@ -405,12 +409,13 @@ def pull(
 
     folder = Path(files) if files else Path(f"{db}.files")
     with open_outbox(source) as outbox:
-        wanted = contracts or contracts_in(outbox)
+        found = published(outbox)
+        wanted = contracts or sorted(found)
         if not wanted:
-            raise PullFailed(f"{source}: the outbox holds no delivery (no contract=<id> folder)")
+            raise PullFailed(f"{source}: the outbox holds no published delivery")
         con = duckdb.connect(str(db))
         try:
             con.execute(STATE_DDL)
-            return [pull_contract(outbox, con, folder, c, full) for c in wanted]
+            return [pull_contract(outbox, con, folder, found.get(c, Published(c, (), ())), full) for c in wanted]
         finally:
             con.close()

@@ -28,6 +28,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,6 +42,11 @@ if TYPE_CHECKING:
 #: parsed, accepted and rejected zones are read back by the next stage at once: fast snappy
 #: beats smaller zstd there; published snapshots use load.config.ParquetConfig (zstd)
 WORK_COMPRESSION = "snappy"
+
+
+#: a partition below ``deliver/``: ``contract=<id>/kijunbi=<d>`` or ``contract=<id>/delta/from=<d0>/to=<d>``
+_DAY = r"(\d{4}-\d{2}-\d{2})"
+_DELIVERY_PARTITION = re.compile(rf"contract=([a-z][a-z0-9_]*)/(?:kijunbi={_DAY}|delta/from={_DAY}/to={_DAY})")
 
 
 @dataclass(frozen=True)
@@ -229,6 +235,17 @@ class Lake:
             if self.is_staged(p)
         ]
         return sorted(pairs, key=lambda fr: (fr[1], fr[0]))
+
+    @staticmethod
+    def delivery_partition(relpath: str) -> tuple[str, str | None, str] | None:
+        """(contract id, from 基準日 or None, 基準日) of a path below :meth:`deliveries_root`
+        naming a partition (a full delivery or a delta), else None; what a SaaS's outbox lists
+        is read back with this."""
+        m = _DELIVERY_PARTITION.fullmatch(relpath)
+        if m is None:
+            return None
+        contract, day, since, to = m.groups()
+        return (contract, None, day) if day else (contract, since, to)
 
     def deliveries_root(self) -> Path:
         """The folder of every contract's deliveries; paths below it are what a SaaS's outbox
