@@ -323,6 +323,12 @@ def _delivered_ids(lake: Path, contract: Path, day: str) -> tuple[set[str], dict
     return set(pq.read_table(result.path).column(PERSON_ID).to_pylist()), result.excluded
 
 
+def _manifest(lake: Path, contract_id: str, day: str) -> dict[str, Any]:
+    from load.partition import read_manifest
+
+    return read_manifest(Lake(lake).delivery(contract_id, day))
+
+
 def _ids(lake: Path, contract_id: str, persons: set[str]) -> set[str]:
     key = contract_key(master_key(lake), contract_id)
     return {pseudonym(key, p) for p in persons}
@@ -351,6 +357,13 @@ def test_the_sample_delivers_no_opted_out_person_and_a_withdrawal_delivers_again
     assert OPT_OUT not in excluded_all
     back = ignoring & _ids(lake, "kenko_annai_all", opted)
     assert len(back) == excluded[OPT_OUT] and len(ignoring) == len(honoured) + len(back)
+    # the manifests say whether opt-outs were honoured, and how many on file were not
+    manifests = {c: _manifest(lake, c, KIJUNBI) for c in ("kenko_annai", "kenko_annai_all")}
+    assert manifests["kenko_annai"]["opt_out"] == {"honoured": True, "on_file_not_honoured": 0}
+    everyone = reference_opted_out(t["atena"], t["links"], t[REGISTRY], "kenko_annai_all", KIJUNBI)  # only *
+    expected = len(ignoring & _ids(lake, "kenko_annai_all", everyone))
+    assert manifests["kenko_annai_all"]["opt_out"] == {"honoured": False, "on_file_not_honoured": expected}
+    assert expected > 0
     # the sample has an opt-out filed on a 住登外者 record whose person is delivered from their
     # 住登者 record in another municipality: it is left out there
     chosen = {p: lg for lg, p in duck.rows(con, "chosen", "SELECT lg_code, person FROM persons")}

@@ -128,30 +128,17 @@ def _inputs(con: duckdb.DuckDBPyConnection, lake: Lake, contract: Contract, kiju
     registry = lake.staged_snapshots(TEIKYOTEISHI.name, kijunbi)
     optouts = f"FROM read_parquet({_files(list(registry.values()))}, {HIVE})" if registry else EMPTY_REGISTRY_SQL
     duck.run(con, REGISTRY, f"CREATE TEMP TABLE {REGISTRY} AS {optouts}")
-    if not contract.opt_out:
-        on_file = duck.scalar(
-            con,
-            "opt-outs on file",
-            f"SELECT count(*) FROM ({opted_out_sql(REGISTRY, 'atena', 'links', contract.id, kijunbi)})",
-        )
-        if on_file:
-            log.info(
-                "%s %s: the contract does not allow opting out (optOut: false): %d persons with an opt-out on file "
-                "for it or for every service (*) are not excluded",
-                contract.id,
-                kijunbi,
-                on_file,
-            )
     return wanted
 
 
 def select_sql(contract: Contract, kijunbi: str, lg_codes: list[str]) -> str:
     """The persons of the contract among ``persons``: its municipalities, 住登区分, 他業務参照不可
     rule and ages (a 不詳 birth date never passes an age filter); with ``household_heads`` the
-    世帯主 of every selected person's 世帯 too; where the contract allows opting out, not the
-    persons with an opt-out in force (``opt_out``, :mod:`load.deliver.optout`). Adds ``_why``:
-    NULL for a delivered row, else why it is left out (for the counts), and ``_opt_out``: the
-    person has an opt-out in force for the contract (honoured or not)."""
+    世帯主 of every selected person's 世帯 too, at any age (no other rule is lifted); where the
+    contract allows opting out, not the persons with an opt-out in force (``opt_out``,
+    :mod:`load.deliver.optout`). Adds ``_why``: NULL for a delivered row, else why it is left out
+    (for the counts), and ``_opt_out``: the person has an opt-out in force for the contract
+    (honoured or not)."""
     f = contract.row_filter
     earliest, latest = birth_bounds(f, dt.date.fromisoformat(kijunbi))
     codes = ", ".join(duck.quote_literal(c) for c in lg_codes)
@@ -174,10 +161,12 @@ def select_sql(contract: Contract, kijunbi: str, lg_codes: list[str]) -> str:
     base = f"SELECT *, {why} AS _why FROM (SELECT *, person IN ({opted}) AS _opt_out FROM persons)"
     if not f.household_heads:
         return base
-    # a 世帯主 delivered for a selected member's household still honours their own opt-out
+    # the 世帯主 of a selected member's household comes along whatever their age, and only
+    # then: left out by another rule (他業務参照不可, 住登区分, a 不詳 生年月日 …) they stay out,
+    # and they still honour their own opt-out
     head = "NULL" if not contract.opt_out else f"CASE WHEN _opt_out THEN '{OPT_OUT}' END"
     return (
-        f"WITH p AS ({base}) SELECT * REPLACE (CASE WHEN _why IS NOT NULL AND zokugara = '世帯主' AND "
+        f"WITH p AS ({base}) SELECT * REPLACE (CASE WHEN _why = 'age' AND zokugara = '世帯主' AND "
         "(lg_code, setaibango) IN (SELECT (lg_code, setaibango) FROM p WHERE _why IS NULL AND setaibango IS NOT NULL) "
         f"THEN {head} ELSE _why END AS _why) FROM p"
     )
@@ -234,10 +223,20 @@ def deliver(
     duck.run(
         con,
         "selected",
-        f"CREATE TEMP TABLE selected AS SELECT {_kept_columns(contract)}, _why "
+        f"CREATE TEMP TABLE selected AS SELECT {_kept_columns(contract)}, _why, _opt_out "
         f"FROM ({select_sql(contract, kijunbi, lg_codes)})",
     )
     excluded = dict(duck.rows(con, "excluded", "SELECT _why, count(*) FROM selected WHERE _why IS NOT NULL GROUP BY 1"))
+    # delivered although an opt-out for this service is on file: the contract allows none
+    not_honoured = int(duck.scalar(con, "opt-outs", "SELECT count(*) FROM selected WHERE _why IS NULL AND _opt_out"))
+    if not_honoured:
+        log.info(
+            "%s %s: the contract does not allow opting out (optOut: false): %d persons delivered have an "
+            "opt-out on file for it or for every service (*)",
+            contract.id,
+            kijunbi,
+            not_honoured,
+        )
     duck.run(con, "protected", f"CREATE TEMP TABLE protected AS {protected_sql('measures', 'atena', 'links')}")
     key = contract_key(master_key(lake.root, key_source), contract.id)
     pid, items = duck.quote_ident(PERSON_ID), ", ".join(duck.quote_ident(i.name) for i in contract.items)
@@ -270,6 +269,7 @@ def deliver(
         "excluded": {k: int(v) for k, v in sorted(excluded.items())},
         "suppressed": suppressed,
         "released": released,
+        "opt_out": {"honoured": contract.opt_out, "on_file_not_honoured": not_honoured},
     }
 
     def with_ledger() -> dict[str, Any]:
