@@ -49,3 +49,25 @@ def _generate(out: Path, lg_codes: list[str], residents: int) -> None:
     from jumin.dev.generate import generate
 
     generate(out, lg_codes, residents, seed=7, kijunbi="2026-11-01")
+
+
+def stage(gen: Path, lake: Path, lg_codes: list[str], kijunbi: str = "2026-11-01") -> None:
+    """Ingest, validate and snapshot each generated municipality of ``gen`` into ``lake``."""
+    from expectations.main import validate_municipality
+    from extract.inbox import deliver_local
+    from extract.main import ingest_municipality
+    from load.main import snapshot_municipality
+
+    landing = gen.parent / f"{gen.name}-landing"
+    for code in lg_codes:
+        deliver_local(gen / "landing" / code, landing, code)
+        ingest_municipality(landing, lake, code)
+        validate_municipality(lake, code)
+        snapshot_municipality(lake, code, kijunbi)
+
+
+def reconcile(lake: Path, kijunbi: str = "2026-11-01") -> None:
+    """Reconcile every staged municipality of ``lake`` for the day."""
+    from load.reconcile import reconcile_day
+
+    reconcile_day(lake, kijunbi)

@@ -19,7 +19,7 @@ import shutil
 import time
 from pathlib import Path
 
-from jumin.apps.bench_common import _generate, measure, report
+from jumin.apps.bench_common import _generate, measure, reconcile, report, stage
 
 KIJUNBI = "2026-11-01"
 MUNICIPALITIES = 50
@@ -32,26 +32,6 @@ def kpi_lg_codes(n: int = MUNICIPALITIES) -> list[str]:
 
     codes = [c for c, m in sorted(load_table().items()) if m.kind in ("shikuchoson", "ku")]
     return codes[:: len(codes) // n][:n]
-
-
-def _stage(gen: Path, lake: Path, lg_codes: list[str]) -> None:
-    from expectations.main import validate_municipality
-    from extract.inbox import deliver_local
-    from extract.main import ingest_municipality
-    from load.main import snapshot_municipality
-
-    landing = gen.parent / "kpi-landing"
-    for code in lg_codes:
-        deliver_local(gen / "landing" / code, landing, code)
-        ingest_municipality(landing, lake, code)
-        validate_municipality(lake, code)
-        snapshot_municipality(lake, code, KIJUNBI)
-
-
-def _reconcile(lake: Path) -> None:
-    from load.reconcile import reconcile_day
-
-    reconcile_day(lake, KIJUNBI)
 
 
 def _deliver_all(lake: Path, contracts: Path) -> None:
@@ -84,9 +64,9 @@ def bench_deliver(work: Path, residents: int, municipalities: int = MUNICIPALITI
     start = time.perf_counter()
     _generate(gen, lg_codes, residents)
     report(f"deliver_kpi_setup_generate_{municipalities}_municipalities_s", time.perf_counter() - start, "s")
-    stage_s, _ = measure(_stage, gen, lake, lg_codes)
+    stage_s, _ = measure(stage, gen, lake, lg_codes, KIJUNBI)
     report(f"deliver_kpi_setup_staging_{municipalities}_municipalities_s", stage_s, "s")
-    reconcile_s, _ = measure(_reconcile, lake)
+    reconcile_s, _ = measure(reconcile, lake, KIJUNBI)
     report(f"deliver_kpi_setup_reconcile_{municipalities}_municipalities_s", reconcile_s, "s")
     shutil.rmtree(gen, ignore_errors=True)
     shutil.rmtree(work / "kpi-landing", ignore_errors=True)

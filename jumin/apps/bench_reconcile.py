@@ -19,30 +19,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from jumin.apps.bench_common import LG_CODES, _generate, measure, report
+from jumin.apps.bench_common import LG_CODES, _generate, measure, reconcile, report, stage
 from jumin.core.lake import Lake
 
 KIJUNBI = "2026-11-01"
-
-
-def _stage(gen: Path, lake: Path) -> None:
-    from expectations.main import validate_municipality
-    from extract.inbox import deliver_local
-    from extract.main import ingest_municipality
-    from load.main import snapshot_municipality
-
-    landing = gen.parent / "landing"
-    for code in LG_CODES:
-        deliver_local(gen / "landing" / code, landing, code)
-        ingest_municipality(landing, lake, code)
-        validate_municipality(lake, code)
-        snapshot_municipality(lake, code, KIJUNBI)
-
-
-def _reconcile(lake: Path) -> None:
-    from load.reconcile import reconcile_day
-
-    reconcile_day(lake, KIJUNBI)
 
 
 def _birth_join(lake: Path) -> None:
@@ -220,7 +200,7 @@ def bench_reconcile(work: Path, residents: int) -> None:
     """Issue 10's figures: reconciliation of ``residents`` persons over three municipalities."""
     gen, lake = work / "reconcile-gen", work / "reconcile-lake"
     _generate(gen, LG_CODES, residents)
-    stage_s, _ = measure(_stage, gen, lake)
+    stage_s, _ = measure(stage, gen, lake, LG_CODES, KIJUNBI)
     report("reconcile_staging_s", stage_s, "s")
     from jumin.core import duck
 
@@ -236,8 +216,8 @@ def bench_reconcile(work: Path, residents: int) -> None:
     report("reconcile_atena_records", counts[0], "rows")
     report("reconcile_juki_persons", counts[1], "rows")
     join_s, _ = measure(_birth_join, lake)
-    seconds, rss = measure(_reconcile, lake)
-    rerun_s, _ = measure(_reconcile, lake)  # the stored model: no training
+    seconds, rss = measure(reconcile, lake, KIJUNBI)
+    rerun_s, _ = measure(reconcile, lake, KIJUNBI)  # the stored model: no training
     report("duckdb_birth_date_join_s", join_s, "s")
     report("reconcile_s", seconds, "s")
     report("reconcile_rerun_s", rerun_s, "s")
