@@ -22,7 +22,6 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from jumin.core import duck
 from jumin.core.contract import PERSON_ID, Contract, birth_bounds
@@ -42,7 +41,7 @@ from load.deliver.privacy import (
     protected_sql,
     pseudonym_params,
     pseudonym_sql,
-    suppress,
+    suppressed_sql,
 )
 from load.partition import write_partition
 from transform.deliver import persons_sql
@@ -110,13 +109,14 @@ def _inputs(con: duckdb.DuckDBPyConnection, lake: Lake, contract: Contract, kiju
             f"{contract.id}: the reconciliation of {kijunbi} is not staged for {', '.join(unreconciled)} "
             f"(run `jumin reconcile --as-of {kijunbi}` first: 住登外者 are delivered through its links)"
         )
-    # every municipality's 宛名 and links: a person's records elsewhere decide who they are
-    duck.run(con, "atena", f"CREATE TEMP TABLE atena AS FROM read_parquet({_files(list(staged.values()))}, {HIVE})")
+    # every municipality's 宛名 and links: a person's records elsewhere decide who they are;
+    # views, so each query reads only the columns it needs of the Parquet files
+    duck.run(con, "atena", f"CREATE TEMP VIEW atena AS FROM read_parquet({_files(list(staged.values()))}, {HIVE})")
     links = [lake.reconcile("links", kijunbi, c) / PART_FILE for c in staged]
     duck.run(
         con,
         "links",
-        f"CREATE TEMP TABLE links AS FROM read_parquet({_files(links)}, hive_partitioning = true, "
+        f"CREATE TEMP VIEW links AS FROM read_parquet({_files(links)}, hive_partitioning = true, "
         "hive_types = {'kijunbi': DATE, 'lg_code': VARCHAR})",
     )
     shien = lake.staged_snapshots("shien", kijunbi)
@@ -239,7 +239,7 @@ def deliver(
         )
     duck.run(con, "protected", f"CREATE TEMP TABLE protected AS {protected_sql('measures', 'atena', 'links')}")
     key = contract_key(master_key(lake.root, key_source), contract.id)
-    pid, items = duck.quote_ident(PERSON_ID), ", ".join(duck.quote_ident(i.name) for i in contract.items)
+    pid = duck.quote_ident(PERSON_ID)
     duck.run(
         con,
         "delivered",
@@ -248,14 +248,17 @@ def deliver(
         "FROM selected WHERE _why IS NULL",
         pseudonym_params(key),
     )
-    rows = duck.arrow(con, "output", f"SELECT {pid}, {items}, _protected FROM delivered ORDER BY {pid}")
-    flags = rows.column("_protected")
-    table, released = suppress(rows.drop_columns(["_protected"]), flags, contract.dv_address_basis)
+    basis = contract.dv_address_basis
+    output = suppressed_sql(contract.columns, "_protected", basis)
+    table = duck.arrow(con, "output", f"SELECT {output} FROM delivered ORDER BY {pid}")
     findings = _check(con, contract, table, kijunbi, engine)
     if findings:
         shown = "; ".join(f"check {c} person {p}: {v}" for c, p, v in findings[:5])
         raise DeliveryRefused(f"{contract.id} {kijunbi}: the output breaks the contract's checks ({shown})")
-    suppressed = 0 if contract.dv_address_basis else int(pc.sum(flags).as_py() or 0)
+    protected_rows = int(duck.scalar(con, "protected rows", "SELECT count(*) FROM delivered WHERE _protected"))
+    suppressed, released = (0, protected_rows) if basis else (protected_rows, 0)
+    if released:
+        log.warning("releasing the addresses of %d persons under 支援措置 on the basis of %s", released, basis)
     folder = lake.delivery(contract.id, kijunbi)
     ledger_persons = _ledger_persons(con, "delivered", contract)
     manifest: dict[str, Any] = {

@@ -21,12 +21,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from jumin.core import duck
 from jumin.core.files import atomic_create_bytes
@@ -166,22 +165,16 @@ def protected_flag_sql(protected: str, lg_code: str, atenabango: str, person: st
     )
 
 
-def suppress(table: pa.Table, protected: pa.Array | pa.ChunkedArray, legal_basis: str | None) -> tuple[pa.Table, int]:
-    """``table`` with the address and household items of its protected rows emptied (NULL),
-    unless the contract names ``legal_basis`` for releasing them; returns the table and the
-    number of protected rows released under that basis (0 when suppressed), which the caller
-    logs. ``protected`` is a boolean column aligned with ``table``."""
-    flags = pc.fill_null(protected, False)
-    if legal_basis:
-        released = int(pc.sum(flags).as_py() or 0)
-        if released:
-            log.warning(
-                "releasing the addresses of %d persons under 支援措置 on the basis of %s", released, legal_basis
-            )
-        return table, released
-    for name in SUPPRESSED_ITEMS:
-        if name in table.column_names:
-            i = table.column_names.index(name)
-            column = table.column(i)
-            table = table.set_column(i, name, pc.if_else(flags, pa.nulls(len(table), column.type), column))
-    return table, 0
+def suppressed_sql(columns: Sequence[str], protected: str, legal_basis: str | None) -> str:
+    """The select list of ``columns`` with the address and household items emptied (NULL) in
+    the rows where the boolean SQL expression ``protected`` holds, unless the contract names
+    ``legal_basis`` for releasing them: then every column as it is (the caller counts and logs
+    the release)."""
+
+    def one(name: str) -> str:
+        q = duck.quote_ident(name)
+        if legal_basis or name not in SUPPRESSED_ITEMS:
+            return q
+        return f"CASE WHEN coalesce({protected}, false) THEN NULL ELSE {q} END AS {q}"
+
+    return ", ".join(one(c) for c in columns)
