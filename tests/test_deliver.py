@@ -16,8 +16,7 @@ from load.deliver.contract import example_contracts, load_contract
 from load.deliver.main import DeliveryRefused, deliver
 from load.deliver.privacy import ADDRESS_ITEMS, HOUSEHOLD_ITEMS
 from load.reconcile import reconcile_day
-from tests.test_pipeline import KIJUNBI, run_library
-from tests.test_pipeline import deliver as deliver_sample
+from tests.test_pipeline import KIJUNBI, reconciled_sample
 
 pytestmark = [pytest.mark.integration]
 
@@ -26,10 +25,7 @@ AT = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))
 
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("deliver")
-    run_library(deliver_sample(root / "landing"), root / "lake")
-    reconcile_day(root / "lake", KIJUNBI)
-    return root / "lake"
+    return reconciled_sample(tmp_path_factory.mktemp("deliver"))
 
 
 def _bytes(folder: Path) -> dict[str, str]:

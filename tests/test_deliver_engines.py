@@ -18,9 +18,7 @@ from load.deliver.contract import example_contracts, load_contract
 from load.deliver.ledger import show
 from load.deliver.main import deliver
 from load.deliver.privacy import PSEUDONYM_SECRET, contract_key, pseudonym
-from load.reconcile import reconcile_day
-from tests.test_pipeline import KIJUNBI, run_library
-from tests.test_pipeline import deliver as deliver_sample
+from tests.test_pipeline import KIJUNBI, reconciled_sample
 
 pytestmark = [pytest.mark.integration]
 
@@ -29,10 +27,7 @@ AT = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
 
 @pytest.fixture(scope="module")
 def reconciled(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("engines")
-    run_library(deliver_sample(root / "landing"), root / "lake")
-    reconcile_day(root / "lake", KIJUNBI)
-    return root / "lake"
+    return reconciled_sample(tmp_path_factory.mktemp("engines"))
 
 
 def _fresh(reconciled: Path, to: Path) -> Path:

@@ -28,6 +28,7 @@ from load.deliver.contract import example_contracts, load_contract
 from load.deliver.main import _inputs, deliver, select_sql
 from load.deliver.optout import OPT_OUT, REGISTRY, opted_out_sql, record_persons_sql
 from load.deliver.privacy import contract_key, master_key, pseudonym
+from tests.test_pipeline import reconciled_sample
 from tests.test_snapshot import run_snapshot
 from tests.test_suite import findings
 from transform.deliver import persons_sql
@@ -290,14 +291,7 @@ def test_an_opted_out_householder_is_not_brought_back_by_household_heads() -> No
 
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from load.reconcile import reconcile_day
-    from tests.test_pipeline import deliver as deliver_sample
-    from tests.test_pipeline import run_library
-
-    root = tmp_path_factory.mktemp("optout")
-    run_library(deliver_sample(root / "landing"), root / "lake")
-    reconcile_day(root / "lake", KIJUNBI)
-    return root / "lake"
+    return reconciled_sample(tmp_path_factory.mktemp("optout"))
 
 
 def _day_tables(lake: Path, day: str) -> tuple[duckdb.DuckDBPyConnection, dict[str, list[Row]]]:

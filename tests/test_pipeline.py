@@ -56,6 +56,16 @@ def run_library(landing: Path, lake: Path) -> None:
         snapshot_municipality(lake, code, KIJUNBI)
 
 
+def reconciled_sample(root: Path) -> Path:
+    """The committed sample ingested, validated, snapshotted and reconciled for KIJUNBI into
+    ``<root>/lake`` (the landing at ``<root>/landing``); the lake."""
+    from load.reconcile import reconcile_day
+
+    run_library(deliver(root / "landing"), root / "lake")
+    reconcile_day(root / "lake", KIJUNBI)
+    return root / "lake"
+
+
 def test_every_sample_row_is_accounted_for(landing: Path, tmp_path: Path) -> None:
     lake = Lake(tmp_path / "lake")
     run_library(landing, lake.root)

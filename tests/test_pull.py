@@ -29,6 +29,7 @@ from jumin.core.landing import SERVICE_USER, saas_user
 from load.deliver.contract import example_contracts, load_contract
 from load.deliver.publish import NothingToPublish, publish, publish_contract
 from tests.sftp_client import pinned_sftp
+from tests.test_pipeline import reconciled_sample
 
 AT = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
 DAYS = ("2026-11-01", "2027-05-01", "2027-11-01")
@@ -142,14 +143,7 @@ def zone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Zone]:
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample, reconciled for the first day (later days are staged by the test)."""
-    from load.reconcile import reconcile_day
-    from tests.test_pipeline import deliver as deliver_sample
-    from tests.test_pipeline import run_library
-
-    root = tmp_path_factory.mktemp("pull")
-    run_library(deliver_sample(root / "landing"), root / "lake")
-    reconcile_day(root / "lake", DAYS[0])
-    return root / "lake"
+    return reconciled_sample(tmp_path_factory.mktemp("pull"))
 
 
 def _stage_day(lake: Path, day: str) -> None:
