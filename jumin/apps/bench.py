@@ -16,6 +16,7 @@ from pathlib import Path
 
 from extract.inbox import deliver_local
 from jumin.apps.bench_common import LG_CODES, _generate, measure, report
+from jumin.apps.bench_national import SIZES
 from jumin.core.lake import Lake
 
 #: repetitions of the copy/validation pair; medians are reported
@@ -215,7 +216,9 @@ def main(argv: list[str] | None = None) -> int:
         help="persons generated across three municipalities whose 宛名 are reconciled with their 住基",
     )
     ap.add_argument(
-        "--only", choices=["generate", "validation", "reconcile", "ledger", "deliver"], help="run one benchmark"
+        "--only",
+        choices=["generate", "validation", "reconcile", "ledger", "deliver", "national"],
+        help="run one benchmark",
     )
     ap.add_argument(
         "--kpi-residents",
@@ -230,11 +233,19 @@ def main(argv: list[str] | None = None) -> int:
         default=650_000,
         help="persons of the one municipality whose atena file (~1M rows) is validated",
     )
+    ap.add_argument(
+        "--national-sizes",
+        type=int,
+        nargs=3,
+        default=list(SIZES),
+        help="residents of the three municipalities whose stages the national plan is fitted on",
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     work = Path(tempfile.mkdtemp(prefix="jumin-bench-"))
     from jumin.apps.bench_deliver import bench_deliver
     from jumin.apps.bench_ledger import bench_ledger
+    from jumin.apps.bench_national import bench_national
     from jumin.apps.bench_reconcile import bench_reconcile
 
     try:
@@ -248,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
             bench_ledger(work)
         if args.only in (None, "deliver"):
             bench_deliver(work, args.kpi_residents, args.kpi_municipalities)
+        if args.only in (None, "national"):
+            bench_national(work, args.national_sizes)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
