@@ -14,8 +14,9 @@ Measured here, each step in its own forked process (:func:`bench_common.measure`
   municipality), at the lake's total residents.
 
 At each of :data:`SIZES` a population is generated for one municipality and staged into a lake
-of its own, so the national steps are measured at a national total of that size (separately
-generated municipalities cannot share a lake: their random 住民票コード collide).
+of its own (:data:`REPEATS` times, a fresh lake each time, the fastest run reported), so the
+national steps are measured at a national total of that size (separately generated
+municipalities cannot share a lake: their random 住民票コード collide).
 
 The plan itself is pure and unit-tested (tests/test_national.py): :func:`sizes` (the
 documented distribution of the municipalities' residents, docs/national.md), :func:`fit_linear`
@@ -38,6 +39,8 @@ from jumin.apps.bench_common import measure, report
 KIJUNBI = "2026-11-01"
 #: residents of the three measured municipalities (×4 apart; the largest near the big cities)
 SIZES = (40_000, 160_000, 640_000)
+#: each size is staged this many times, each time into a fresh lake; the fastest run counts
+REPEATS = 2
 #: the measured municipality (a real code of the committed table), one lake per size
 MEASURED_CODE = "141038"
 #: workers of the printed plans; the target is stated for 16
@@ -402,9 +405,10 @@ def measure_stages(work: Path, sizes_: Sequence[int] = SIZES) -> dict[str, list[
 
     got: dict[str, list[tuple[int, float, int]]] = {}
     contracts = sorted(example_contracts())
-    for n in sizes_:
+    for n, run in ((n, run) for n in sizes_ for run in range(REPEATS)):
         gen, landing, lake = (work / f"national-{part}-{n}" for part in ("gen", "landing", "lake"))
-        _generate_one(gen, MEASURED_CODE, n, seed=7)
+        if run == 0:
+            _generate_one(gen, MEASURED_CODE, n, seed=7)
         deliver_local(gen / "landing" / MEASURED_CODE, landing, MEASURED_CODE)
         steps: list[tuple[str, Callable[..., None], tuple[object, ...]]] = [
             ("ingest", _ingest, (landing, lake, MEASURED_CODE)),
@@ -417,10 +421,14 @@ def measure_stages(work: Path, sizes_: Sequence[int] = SIZES) -> dict[str, list[
         steps += [(f"deliver_{c}", _deliver, (lake, c, rows)) for c in contracts]
         for stage, fn, args in steps:
             s, rss = measure(fn, *args)
-            got.setdefault(stage, []).append((n, s, rss))
+            if run == 0:
+                got.setdefault(stage, []).append((n, s, rss))
+            else:  # the least disturbed run: on a shared machine noise only adds time
+                _, s0, rss0 = got[stage][-1]
+                got[stage][-1] = (n, min(s, s0), max(rss, rss0))
             if fn is _deliver and not int(rows.read_text(encoding="utf-8")):
                 raise RuntimeError(f"national bench: {stage} delivered no rows from {n} residents")
-        for folder in (gen, landing, lake):
+        for folder in (gen, landing, lake) if run == REPEATS - 1 else (landing, lake):
             shutil.rmtree(folder, ignore_errors=True)
     return got
 
