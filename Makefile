@@ -16,11 +16,11 @@ export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: airflow airflow-stop
+.PHONY: airflow airflow-stop airflow-celery airflow-celery-stop postgres redis
 .PHONY: help install demo test test-fast lint format typecheck lock lock-check bench sample docs clean sshd chromium
 
 help: ## Show this help
-	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-11s\033[0m %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-19s\033[0m %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,26 @@ airflow: $(STAMP) ## Airflow servers on 127.0.0.1:8080 (AIRFLOW_PORT=...) over t
 airflow-stop: ## Stop the servers `make airflow` runs (from another terminal, or when it runs in the background)
 	$(BIN)/python -m jumin.apps.airflow stop --home $(AIRFLOW_HOME)
 
+CELERY_HOME ?= $(CURDIR)/.airflow/celery
+POSTGRES_PORT ?= 55432
+REDIS_PORT ?= 56379
+airflow-celery: $(STAMP) postgres redis ## The deployment: PostgreSQL, Redis, CeleryExecutor and two workers on loopback (CELERY_HOME, AIRFLOW_PORT, POSTGRES_PORT, REDIS_PORT); Ctrl-C stops
+	$(BIN)/python -m jumin.apps.airflow --profile celery --home $(CELERY_HOME) --port $(AIRFLOW_PORT) \
+		--pg-port $(POSTGRES_PORT) --redis-port $(REDIS_PORT)
+
+airflow-celery-stop: ## Stop what `make airflow-celery` runs (components, workers, Redis, PostgreSQL)
+	$(BIN)/python -m jumin.apps.airflow stop --home $(CELERY_HOME)
+
+postgres: ## Install PostgreSQL 15 (apt) unless its initdb exists; the production profile runs its own cluster
+	@test -x /usr/lib/postgresql/15/bin/initdb || { $(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 \
+		apt-get install -y --no-install-recommends postgresql-15 postgresql-client-15; }
+
+redis: ## Install redis-server (apt) unless it exists; the production profile runs its own on loopback
+	@command -v redis-server >/dev/null || { $(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 \
+		apt-get install -y --no-install-recommends redis-server; }
+
 sshd: ## Install openssh-server (apt) unless /usr/sbin/sshd exists; the landing tests run it
 	@test -x $(SSHD) || { $(SUDO) apt-get update && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 \
@@ -50,7 +70,7 @@ chromium: ## Install Debian's chromium and a Japanese font (apt) unless /usr/bin
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y --no-install-recommends chromium fonts-ipafont-gothic; }
 
-test: $(STAMP) sshd chromium ## Run lint, type checks, the lock check and the test suite
+test: $(STAMP) sshd chromium postgres redis ## Run lint, type checks, the lock check and the test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
@@ -86,7 +106,7 @@ sample: $(STAMP) ## Regenerate the committed sample_data/ (generator sample and 
 	rm -rf sample_data/landing sample_data/ground_truth.csv && $(BIN)/python -m jumin.apps.cli generate --out sample_data
 	$(BIN)/python -m jumin.dev.badcases sample_data/bad
 
-clean: ## Remove the venv, demo output and Airflow home
+clean: ## Remove the venv, demo output and Airflow homes (.airflow, the production profile's .airflow/celery)
 	rm -rf $(VENV) .demo .airflow .pytest_cache .mypy_cache .ruff_cache
 
 docs: $(STAMP) ## Regenerate docs/ reference pages and expectations/suites/ from the layouts

@@ -7,6 +7,12 @@ SimpleAuthManager with one admin user whose generated password is kept in ``AIRF
 log servers off (the api-server reads the task logs from ``AIRFLOW_HOME/logs`` itself) and the
 lake and landing the DAGs use set once, as ``JUMIN_LAKE`` and ``JUMIN_LANDING``.
 
+``make airflow-celery`` (``--profile celery``) is the deployment (docs/operations.md, "The
+production profile"): the same components and DAGs with a private PostgreSQL cluster as the
+metadata database and the Celery result backend, a private redis-server as the Celery broker,
+both on loopback with generated passwords, and two Celery workers (``celery-worker-1`` and
+``celery-worker-2``, each its own queue besides ``default``) that run the tasks.
+
 ``python -m jumin.apps.airflow [--port 8080]`` runs until Ctrl-C (or SIGTERM, which
 ``python -m jumin.apps.airflow stop`` sends); :class:`AirflowServers` is the same thing for a test.
 """
@@ -16,7 +22,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import secrets
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -38,10 +48,196 @@ SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_mana
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 #: the file naming the launcher's and the components' process ids, for ``stop``
 PID_FILE = "jumin-airflow.pids.json"
+#: the production profile's Celery workers, each a component of its own
+CELERY_WORKERS = ("celery-worker-1", "celery-worker-2")
+#: the production profile's components: the api-server, the scheduler, the DAG processor, the
+#: triggerer and the Celery workers (PostgreSQL and Redis are started before them)
+CELERY_COMPONENTS = (*COMPONENTS, *CELERY_WORKERS)
+#: task processes per Celery worker (the DuckDB-heavy tasks of one worker share its memory)
+WORKER_CONCURRENCY = 2
+#: ``[core] max_map_length``: a national run maps ~1,741 municipalities (Airflow's default: 1024)
+MAX_MAP_LENGTH = 2048
+#: ``[core] default_task_retries`` / ``default_task_retry_delay`` of the production profile: the
+#: tries of a task without retries of its own (a lost worker's task runs again elsewhere)
+DEFAULT_TASK_RETRIES = 2
+DEFAULT_TASK_RETRY_DELAY_S = 15
+#: the generated passwords of the profile's PostgreSQL and Redis (mode 0600 in ``AIRFLOW_HOME``)
+SECRETS_FILE = "jumin-celery-secrets.json"
+#: where Debian's postgresql-15 package puts initdb, pg_ctl and postgres
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+#: the environment variable naming a Celery worker to its task processes (:func:`worker_hostname`)
+WORKER_ENV = "JUMIN_CELERY_WORKER"
 
 
 class AirflowNotReady(RuntimeError):
     """A component exited, or the servers did not report healthy in time."""
+
+
+def worker_hostname() -> str:
+    """``[core] hostname_callable`` of the production profile's Celery workers: the worker's name
+    and the machine's, so a task instance's ``hostname`` says which worker ran it (two workers on
+    one machine would otherwise both be the machine's FQDN)."""
+    fqdn = socket.getfqdn()
+    worker = os.environ.get(WORKER_ENV)
+    return f"{worker}@{fqdn}" if worker else fqdn
+
+
+def _as_postgres() -> dict[str, Any]:
+    """``subprocess`` arguments that run a PostgreSQL program as the ``postgres`` account when we
+    are root (initdb and postgres refuse to run as root), as ourselves otherwise."""
+    return {"user": "postgres", "group": "postgres"} if os.geteuid() == 0 else {}
+
+
+def _pg(program: str) -> str:
+    return str(PG_BIN / program) if (PG_BIN / program).exists() else (shutil.which(program) or program)
+
+
+@dataclass
+class Postgres:
+    """A private PostgreSQL cluster in ``folder`` (its own initdb, never the system's cluster or
+    configuration), listening on 127.0.0.1:``port`` only, its unix socket in ``folder``; the
+    superuser ``airflow`` with ``password`` owns the database ``airflow``."""
+
+    folder: Path
+    port: int
+    password: str
+    user: str = "airflow"
+    database: str = "airflow"
+
+    @property
+    def data(self) -> Path:
+        return self.folder / "data"
+
+    @property
+    def log(self) -> Path:
+        return self.folder / "postgres.log"
+
+    def url(self, scheme: str = "postgresql+psycopg") -> str:
+        return f"{scheme}://{self.user}:{self.password}@127.0.0.1:{self.port}/{self.database}"
+
+    def _run(self, cmd: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+        r = subprocess.run(cmd, capture_output=True, text=True, cwd=self.folder, **_as_postgres(), **kw)
+        if r.returncode:
+            raise AirflowNotReady(f"{' '.join(cmd[:2])}: exit {r.returncode}\n{r.stdout}{r.stderr}\nsee {self.log}")
+        return r
+
+    def start(self) -> None:
+        """initdb on first use, then ``pg_ctl start`` (waits until it accepts connections) and the
+        database created when absent."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.chmod(0o700)
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres", "postgres")
+        if not (self.data / "PG_VERSION").exists():
+            pw = self.folder / "initdb.pw"
+            pw.write_text(self.password + "\n", encoding="utf-8")
+            if os.geteuid() == 0:
+                shutil.chown(pw, "postgres", "postgres")
+            try:
+                self._run(
+                    [
+                        _pg("initdb"),
+                        "-D",
+                        str(self.data),
+                        "-U",
+                        self.user,
+                        f"--pwfile={pw}",
+                        "--auth=scram-sha-256",
+                        "-E",
+                        "UTF8",
+                        "--locale=C.UTF-8",
+                    ]
+                )
+            finally:
+                pw.unlink()
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.folder}"
+        self._run([_pg("pg_ctl"), "start", "-w", "-t", "60", "-D", str(self.data), "-l", str(self.log), "-o", options])
+        env = {**os.environ, "PGPASSWORD": self.password}
+        exists = self._run(
+            [
+                _pg("psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                self.user,
+                "-d",
+                "postgres",
+                "-tAc",
+                f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'",
+            ],
+            env=env,
+        )
+        if exists.stdout.strip() != "1":
+            self._run(
+                [_pg("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, self.database], env=env
+            )
+
+    def running(self) -> bool:
+        return (self.data / "postmaster.pid").exists()
+
+    def stop(self) -> None:
+        """``pg_ctl stop -m fast``; nothing when it is not running."""
+        if self.running():
+            self._run([_pg("pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(self.data)])
+
+
+@dataclass
+class Redis:
+    """A private redis-server with its own config file in ``folder``: 127.0.0.1:``port`` only,
+    ``requirepass``, no persistence (the broker holds only queued task messages; Airflow's
+    state is in PostgreSQL, and the scheduler re-queues what a lost message left)."""
+
+    folder: Path
+    port: int
+    password: str
+    proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    @property
+    def url(self) -> str:
+        return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
+
+    @property
+    def config(self) -> Path:
+        return self.folder / "redis.conf"
+
+    def start(self) -> None:
+        """Write the config, start redis-server and wait until it answers PING."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.config.write_text(
+            f"bind 127.0.0.1\nport {self.port}\nprotected-mode yes\nrequirepass {self.password}\n"
+            f'dir {self.folder}\nsave ""\nappendonly no\ndaemonize no\nlogfile {self.folder / "redis.log"}\n',
+            encoding="utf-8",
+        )
+        self.config.chmod(0o600)
+        server = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.proc = subprocess.Popen([server, str(self.config)], start_new_session=True)
+        deadline = time.monotonic() + 30
+        while not self.ping():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise AirflowNotReady(f"redis-server did not answer on 127.0.0.1:{self.port}; see {self.folder}")
+            time.sleep(0.2)
+
+    def ping(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
+                s.sendall(f"AUTH {self.password}\r\nPING\r\n".encode())
+                answer = b""
+                while b"PONG" not in answer and len(answer) < 200 and (chunk := s.recv(200)):
+                    answer += chunk
+                return b"+PONG" in answer
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
 @dataclass
@@ -57,8 +253,56 @@ class AirflowServers:
     user: str = "admin"
     #: extra Airflow settings (``AIRFLOW__SECTION__KEY``) on top of :meth:`env`
     settings: dict[str, str] = field(default_factory=dict)
+    #: ``local`` (SQLite, LocalExecutor: ``make airflow``) or ``celery`` (the production profile:
+    #: PostgreSQL, Redis, CeleryExecutor and the workers among ``components``)
+    profile: str = "local"
+    #: the production profile's PostgreSQL and Redis ports on 127.0.0.1
+    pg_port: int = 55432
+    redis_port: int = 56379
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict, init=False)
     _logs: list[IO[bytes]] = field(default_factory=list, init=False)
+    _backing: tuple[Postgres, Redis] | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        if self.profile not in ("local", "celery"):
+            raise ValueError(f"profile {self.profile!r}: local or celery")
+
+    @property
+    def celery(self) -> bool:
+        return self.profile == "celery"
+
+    def backing(self) -> tuple[Postgres, Redis]:
+        """The production profile's PostgreSQL and Redis (in ``home``), their passwords generated
+        once and kept in ``home/jumin-celery-secrets.json`` (mode 0600)."""
+        if self._backing is None:
+            file = self.home / SECRETS_FILE
+            if not file.exists():
+                self.home.mkdir(parents=True, exist_ok=True)
+                fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    json.dump({"postgres": secrets.token_hex(16), "redis": secrets.token_hex(16)}, f)
+            pw = json.loads(file.read_text(encoding="utf-8"))
+            self._backing = (
+                Postgres(self.home / "postgres", self.pg_port, pw["postgres"]),
+                Redis(self.home / "redis", self.redis_port, pw["redis"]),
+            )
+        return self._backing
+
+    def start_backing(self) -> None:
+        """Start PostgreSQL and Redis unless they run already (the production profile only)."""
+        if not self.celery:
+            return
+        pg, redis = self.backing()
+        if not pg.running():
+            pg.start()
+        if not redis.ping():
+            redis.start()
+
+    def stop_backing(self) -> None:
+        if self.celery and self._backing is not None:
+            pg, redis = self._backing
+            redis.stop()
+            pg.stop()
 
     @property
     def url(self) -> str:
@@ -100,17 +344,63 @@ class AirflowServers:
                 "JUMIN_LAKE": str(self.lake),
             }
         )
+        if self.celery:
+            pg, redis = self.backing()
+            workers = sum(c in CELERY_WORKERS for c in self.components)
+            env.update(
+                {
+                    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": pg.url(),
+                    # Airflow 3.3 also opens an async engine: psycopg's, not asyncpg (its default)
+                    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": pg.url("postgresql+psycopg_async"),
+                    "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+                    "AIRFLOW__CORE__PARALLELISM": str(max(1, workers) * WORKER_CONCURRENCY),
+                    "AIRFLOW__CORE__MAX_MAP_LENGTH": str(MAX_MAP_LENGTH),
+                    "AIRFLOW__CELERY__BROKER_URL": redis.url,
+                    "AIRFLOW__CELERY__RESULT_BACKEND": pg.url("db+postgresql+psycopg"),
+                    "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(WORKER_CONCURRENCY),
+                    # a task whose worker died (its heartbeat lost) runs again on another one:
+                    # every task is rerun-safe, byte for byte; terminal errors still fail at once
+                    "AIRFLOW__CORE__DEFAULT_TASK_RETRIES": str(DEFAULT_TASK_RETRIES),
+                    "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": str(DEFAULT_TASK_RETRY_DELAY_S),
+                }
+            )
         env.update(self.settings)
         return env
 
+    def component_env(self, component: str) -> dict[str, str]:
+        """:meth:`env`, and for a Celery worker its name for :func:`worker_hostname`."""
+        env = self.env()
+        if component in CELERY_WORKERS:
+            env[WORKER_ENV] = component
+            env["AIRFLOW__CORE__HOSTNAME_CALLABLE"] = "jumin.apps.airflow.worker_hostname"  # also under -m
+        return env
+
     def migrate(self) -> None:
-        """Create or upgrade the SQLite metadata database."""
+        """Create or upgrade the metadata database (SQLite, or PostgreSQL started first)."""
         self.home.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [sys.executable, "-m", "airflow", "db", "migrate"], env=self.env(), check=True, capture_output=True
-        )
+        self.start_backing()
+        r = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=self.env(), capture_output=True)
+        if r.returncode:
+            raise AirflowNotReady(f"airflow db migrate: exit {r.returncode}\n{r.stderr.decode(errors='replace')}")
 
     def command(self, component: str) -> list[str]:
+        if component in CELERY_WORKERS:
+            # its own Celery node name and queue (besides the default one), no log server (two
+            # would race for port 8793; the api-server reads the task logs from AIRFLOW_HOME/logs)
+            return [
+                sys.executable,
+                "-m",
+                "airflow",
+                "celery",
+                "worker",
+                "--celery-hostname",
+                f"{component}@%h",
+                "--queues",
+                f"default,{component}",
+                "--concurrency",
+                str(WORKER_CONCURRENCY),
+                "--skip-serve-logs",
+            ]
         cmd = [sys.executable, "-m", "airflow", component]
         if component == "api-server":
             cmd += ["--host", "127.0.0.1", "--port", str(self.port)]
@@ -121,14 +411,20 @@ class AirflowServers:
     def start(self) -> None:
         """Start every component, its output in ``logs/components/<name>.log``."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        env = self.env()
+        self.start_backing()
         for name in self.components:
             out = (self.log_dir / f"{name}.log").open("ab")
             self._logs.append(out)
             self.procs[name] = subprocess.Popen(
-                self.command(name), env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                self.command(name),
+                env=self.component_env(name),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         pids = {"launcher": os.getpid(), **{n: p.pid for n, p in self.procs.items()}}
+        if self._backing is not None and self._backing[1].proc is not None:
+            pids["redis-server"] = self._backing[1].proc.pid
         (self.home / PID_FILE).write_text(json.dumps(pids) + "\n", encoding="utf-8")
 
     def exited(self) -> dict[str, int]:
@@ -153,10 +449,31 @@ class AirflowServers:
             h = self.health()
             if h is not None and self.password_file.exists():
                 states = [h.get(key, {}).get("status") for c, key in want.items() if c in self.components]
-                if h.get("metadatabase", {}).get("status") == "healthy" and all(s == "healthy" for s in states):
+                if (
+                    h.get("metadatabase", {}).get("status") == "healthy"
+                    and all(s == "healthy" for s in states)
+                    and all(self.worker_ready(w) for w in self.components if w in CELERY_WORKERS)
+                ):
                     return
             time.sleep(1)
         raise AirflowNotReady(f"not healthy after {timeout_s:.0f} s: {self.health()}; see {self.log_dir}")
+
+    def worker_ready(self, worker: str) -> bool:
+        """Celery says ``<node> ready.`` in the worker's log once it consumes its queues."""
+        log = self.log_dir / f"{worker}.log"
+        return (
+            log.exists()
+            and re.search(rf"\b{re.escape(worker)}@\S+ ready\.", log.read_text(errors="replace")) is not None
+        )
+
+    def send(self, component: str, sig: signal.Signals) -> None:
+        """A signal to a component's process group (its task processes too)."""
+        _signal_group(self.procs[component].pid, sig)
+
+    def kill(self, component: str) -> None:
+        """SIGKILL a component's process group at once (its running tasks too): a crash."""
+        self.send(component, signal.SIGKILL)
+        self.procs.pop(component).wait()
 
     def password(self) -> str:
         """The user's password, generated by the API server on its first start."""
@@ -212,6 +529,7 @@ class AirflowServers:
         for f in self._logs:
             f.close()
         self._logs.clear()
+        self.stop_backing()
         (self.home / PID_FILE).unlink(missing_ok=True)
 
     def __enter__(self) -> AirflowServers:
@@ -275,6 +593,9 @@ def stop_running(home: Path) -> int:
                 _signal_group(pid, signal.SIGTERM)
         pid_file.unlink(missing_ok=True)
         say("the launcher was gone; sent SIGTERM to the components")
+        if (home / SECRETS_FILE).exists():  # the production profile's PostgreSQL outlives them
+            AirflowServers(home, 0, home, home, profile="celery").backing()[0].stop()
+            say("stopped PostgreSQL")
     return 0
 
 
@@ -287,15 +608,35 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=8080)
     ap.add_argument("--landing", default=paths["landing"])
     ap.add_argument("--lake", default=paths["lake"])
+    ap.add_argument("--profile", choices=("local", "celery"), default="local", help="celery: the production profile")
+    ap.add_argument("--pg-port", type=int, default=55432, help="the production profile's PostgreSQL port")
+    ap.add_argument("--redis-port", type=int, default=56379, help="the production profile's Redis port")
     args = ap.parse_args(argv)
     home = Path(args.home).resolve()
     if args.action == "stop":
         return stop_running(home)
-    servers = AirflowServers(home, args.port, Path(args.landing).resolve(), Path(args.lake).resolve())
+    servers = AirflowServers(
+        home,
+        args.port,
+        Path(args.landing).resolve(),
+        Path(args.lake).resolve(),
+        components=CELERY_COMPONENTS if args.profile == "celery" else COMPONENTS,
+        profile=args.profile,
+        pg_port=args.pg_port,
+        redis_port=args.redis_port,
+    )
     if prepare_landing(servers.landing):
         say(f"delivered the committed sample into {servers.landing}")
-    say(f"migrating the metadata database {home / 'airflow.db'} ...")
-    servers.migrate()
+    started = time.monotonic()
+    try:
+        if servers.celery:
+            say(f"starting PostgreSQL on 127.0.0.1:{args.pg_port} and Redis on 127.0.0.1:{args.redis_port} ...")
+        say("migrating the metadata database ...")
+        servers.migrate()
+    except (AirflowNotReady, OSError) as e:
+        servers.stop_backing()
+        say(f"Airflow did not come up: {e}", sys.stderr)
+        return 1
 
     def on_term(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
@@ -313,7 +654,14 @@ def main(argv: list[str] | None = None) -> int:
             f"  login     {servers.user} / {servers.password()}   (passwords: {servers.password_file})\n"
             f"  landing   {servers.landing}   (JUMIN_LANDING)\n"
             f"  lake      {servers.lake}   (JUMIN_LAKE)\n"
-            "  stop      Ctrl-C here, or make airflow-stop\n"
+            + (
+                f"  executor  CeleryExecutor, workers {', '.join(CELERY_WORKERS)}; PostgreSQL 127.0.0.1:{args.pg_port},"
+                f" Redis 127.0.0.1:{args.redis_port} (passwords: {home / SECRETS_FILE})\n"
+                "  stop      Ctrl-C here, or make airflow-celery-stop\n"
+                if servers.celery
+                else "  stop      Ctrl-C here, or make airflow-stop\n"
+            )
+            + f"  started   in {time.monotonic() - started:.0f} s\n"
         )
         while not (gone := servers.exited()):
             time.sleep(1)
