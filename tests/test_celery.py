@@ -32,6 +32,8 @@ from tests.test_scheduler import KIJUNBI, LG_CODES, component_logs, deliver, fre
 #: a lost task (its worker killed) is failed by the scheduler after this many seconds without a
 #: heartbeat (the deployment keeps Airflow's 300 s), then retried after the profile's retry delay
 HEARTBEAT_TIMEOUT_S = 20
+#: a task queued this long without starting is queued again (Airflow's default: 600 s)
+QUEUED_TIMEOUT_S = 45
 #: one DAG run here, a killed worker's retry included (measured: ingest ~30 s, snapshot ~70 s)
 RUN_TIMEOUT_S = 150
 
@@ -164,7 +166,13 @@ def test_two_workers_and_a_killed_one(scratch: Path) -> None:
     started = time.monotonic()
     s = celery_servers(
         scratch,
-        settings={"AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT_S)},
+        settings={
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT_S),
+            # a message the killed worker had received for a task not yet started stays unacked
+            # in Redis (visibility timeout: a day): the scheduler re-queues such a task
+            "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": str(QUEUED_TIMEOUT_S),
+            "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL": "5",
+        },
     )
     deliver(s.landing, LG_CODES)
     s.migrate()
