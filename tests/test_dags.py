@@ -225,9 +225,32 @@ def test_snapshot_plan_from_events_and_params(tmp_path: Path) -> None:
     assert snapshot_plan(tmp_path, {"kijunbi": "2026-10-01", "until": "2026-10-31", "lg_codes": []}, [event]) == [
         {"lg_code": "012025", "kijunbi": "2026-10-01", "until": "2026-10-31"},
         {"lg_code": "131016", "kijunbi": "2026-10-01", "until": "2026-10-31"},
-    ]
+    ]  # equal sizes (no accepted sets here): by code
     with pytest.raises(TerminalError):
         snapshot_plan(tmp_path, {"kijunbi": ""}, [])
+
+
+@pytest.mark.unit
+def test_plans_list_the_largest_municipalities_first(tmp_path: Path) -> None:
+    """The scheduler runs a mapped task's instances in plan order: the biggest city first, so
+    it never starts last and sets the makespan alone."""
+    from jumin.apps.orchestration import reconcile_plan, snapshot_plan
+    from jumin.core.lake import Lake
+
+    lake = Lake(tmp_path)
+    sizes = {"012025": 10, "131016": 3000, "141038": 200, "011002": 200}
+    for code, size in sizes.items():
+        for layout in ("atena", "juki"):
+            folder = lake.accepted_folder(layout, code)
+            folder.mkdir(parents=True)
+            (folder / "set.parquet").write_bytes(b"x" * size)
+        snapshot = lake.snapshot("atena", "2026-11-01", "2026-11-01", code)
+        snapshot.mkdir(parents=True)
+        (snapshot / "part-0.parquet").write_bytes(b"x")
+        (snapshot / "_manifest.json").write_text("{}")
+    expected = ["131016", "011002", "141038", "012025"]  # by size, ties by code
+    assert [e["lg_code"] for e in snapshot_plan(tmp_path, {"kijunbi": "2026-11-01"}, [])] == expected
+    assert [e["lg_code"] for e in reconcile_plan(tmp_path, {"kijunbi": "2026-11-01"}, [])] == expected
 
 
 @pytest.mark.unit

@@ -195,10 +195,19 @@ def days_label(kijunbi: str, until: str | None) -> str:
     return kijunbi + (f" .. {until}" if until else "")
 
 
+def largest_first(plan: list[dict[str, Any]], size: Callable[[str], int]) -> list[dict[str, Any]]:
+    """``plan`` (entries with ``lg_code``) with the largest municipalities first, by ``size``
+    (bytes), then by code. The scheduler queues a mapped task's instances by ``map_index``, so
+    the plan's order is the run's order: a big city started last would alone set the makespan."""
+    sizes = {c: size(c) for c in {str(e["lg_code"]) for e in plan}}
+    return sorted(plan, key=lambda e: (-sizes[str(e["lg_code"])], str(e["lg_code"]), str(e.get("kijunbi"))))
+
+
 def snapshot_plan(
     lake: str | Path, params: dict[str, Any], events: list[dict[str, Any]]
 ) -> list[dict[str, str | None]]:
-    """What one ``jumin_snapshot`` run builds: per municipality, a 基準日 or a range of them.
+    """What one ``jumin_snapshot`` run builds: per municipality, a 基準日 or a range of them,
+    the largest municipalities first (:func:`largest_first`).
 
     A run with a ``kijunbi`` Param (manual trigger or backfill, ``until`` for the last day)
     covers every municipality with accepted data, or those in ``lg_codes``. A run triggered by
@@ -222,7 +231,8 @@ def snapshot_plan(
             codes = accepted
             if not codes:
                 raise TerminalError(f"no municipality has accepted rows for 基準日 {day}: nothing under {where}")
-        return [{"lg_code": c, "kijunbi": params["kijunbi"], "until": params.get("until") or None} for c in codes]
+        plan = [{"lg_code": c, "kijunbi": params["kijunbi"], "until": params.get("until") or None} for c in codes]
+        return largest_first(plan, Lake(Path(lake)).accepted_bytes)
     if not events:
         raise TerminalError("no 基準日: give the kijunbi Param, or let accepted data trigger the run")
     check_event_lakes(lake, events)
@@ -236,10 +246,11 @@ def snapshot_plan(
         raise TerminalError(
             f"accepted data was announced but there are no accepted rows for {'; '.join(missing)} under {where}"
         )
-    return [
+    plan = [
         {"lg_code": c, "kijunbi": min(d), "until": max(d) if max(d) != min(d) else None}
         for c, d in sorted(days.items())
     ]
+    return largest_first(plan, Lake(Path(lake)).accepted_bytes)
 
 
 def stage_snapshots(
@@ -271,7 +282,8 @@ def snapshots_event(planned: Iterable[Mapping[str, Any]], lake: str | Path) -> d
 
 
 def reconcile_plan(lake: str | Path, params: dict[str, Any], events: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """What one ``jumin_reconcile`` run reconciles: (municipality, 基準日) pairs.
+    """What one ``jumin_reconcile`` run reconciles: (municipality, 基準日) pairs, the largest
+    municipalities first (:func:`largest_first`).
 
     With the ``kijunbi`` Param: that day, for every municipality with a staged 宛名 snapshot or
     those in ``lg_codes``; triggered by staged snapshots: the days and municipalities of the
@@ -307,7 +319,7 @@ def reconcile_plan(lake: str | Path, params: dict[str, Any], events: list[dict[s
         plan += [{"lg_code": c, "kijunbi": day} for c in asked]
     if not plan:
         raise TerminalError(f"the events name no municipality of lg_codes {only}: nothing to reconcile")
-    return plan
+    return largest_first(plan, the_lake.accepted_bytes)
 
 
 def reconciled_event(results: Iterable[Iterable[Mapping[str, Any]]], lake: str | Path) -> dict[str, Any] | None:

@@ -312,6 +312,11 @@ class Lake:
         """True once a partition's manifest, written after its data, is there."""
         return (partition / PARTITION_MANIFEST).is_file()
 
+    def accepted_bytes(self, lg_code: str) -> int:
+        """The size of a municipality's accepted sets, every layout: what its snapshot and
+        reconcile tasks will read (a few ``stat`` calls, for ordering plans largest first)."""
+        return sum(p.stat().st_size for p in self.root.glob(f"accepted/*/lg_code={lg_code}/*.parquet"))
+
     def municipalities(self, zone: str) -> list[str]:
         """Municipality codes with data in ``zone`` (``parsed`` or ``accepted``), sorted."""
         names = {p.name.removeprefix("lg_code=") for p in self.root.glob(f"{zone}/*/lg_code=*") if p.is_dir()}
