@@ -12,7 +12,6 @@ PostgreSQL runs as the ``postgres`` account when we are root, so the test's fold
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import signal
@@ -25,9 +24,15 @@ from typing import Any
 import pytest
 
 from jumin.apps.airflow import CELERY_COMPONENTS, CELERY_WORKERS, PG_BIN, AirflowServers, worker_hostname
-from jumin.core.lake import Lake
-from load.main import snapshot_municipality
-from tests.test_scheduler import KIJUNBI, LG_CODES, component_logs, deliver, free_port, parquet_rows, runs, trigger
+from tests.test_scheduler import (
+    LG_CODES,
+    assert_snapshots_as_the_library_makes,
+    component_logs,
+    deliver,
+    free_port,
+    runs,
+    trigger,
+)
 
 #: a lost task (its worker killed) is failed by the scheduler after this many seconds without a
 #: heartbeat (the deployment keeps Airflow's 300 s), then retried after the profile's retry delay
@@ -219,15 +224,7 @@ def test_two_workers_and_a_killed_one(scratch: Path) -> None:
         assert s.procs.keys() == set(CELERY_COMPONENTS) - {killed} and not s.exited()
 
     # the staged snapshots: the same rows and bytes as the library makes over the same accepted zone
-    lake, ref = Lake(s.lake), Lake(scratch / "reference")
-    shutil.copytree(s.lake / "accepted", ref.root / "accepted")
-    for code in LG_CODES:
-        expected = snapshot_municipality(ref.root, code, KIJUNBI)
-        assert {r.layout for r in expected} == {"atena", "juki", "shien", "teikyoteishi"}
-        for r in expected:
-            staged = lake.root / Path(r.path).relative_to(ref.root)
-            assert parquet_rows(staged) == r.rows, (code, r.layout)
-            assert hashlib.sha256(staged.read_bytes()).digest() == hashlib.sha256(Path(r.path).read_bytes()).digest()
+    assert_snapshots_as_the_library_makes(s.lake, scratch / "reference")
     # stopped: PostgreSQL and Redis too
     assert not (s.home / "postgres" / "data" / "postmaster.pid").exists()
     assert not s.backing()[1].ping()

@@ -98,6 +98,24 @@ def parquet_rows(path: Path) -> int:
     return int(rows)
 
 
+def assert_snapshots_as_the_library_makes(lake_root: Path, reference: Path) -> dict[str, list[Any]]:
+    """The snapshots a DAG run staged in ``lake_root`` are, row count and bytes, those the
+    library makes over a copy of the same accepted zone (in ``reference``); its results per
+    municipality."""
+    lake, ref = Lake(lake_root), Lake(reference)
+    shutil.copytree(lake.root / "accepted", ref.root / "accepted")
+    out = {}
+    for code in LG_CODES:
+        expected = snapshot_municipality(ref.root, code, KIJUNBI)
+        assert {r.layout for r in expected} == {"atena", "juki", "shien", "teikyoteishi"}
+        for r in expected:
+            staged = lake.root / Path(r.path).relative_to(ref.root)
+            assert parquet_rows(staged) == r.rows, (code, r.layout)
+            assert hashlib.sha256(staged.read_bytes()).digest() == hashlib.sha256(Path(r.path).read_bytes()).digest()
+        out[code] = expected
+    return out
+
+
 @pytest.mark.unit
 def test_servers_settings_follow_the_port(tmp_path: Path) -> None:
     """The tasks call the execution API back on the API server's own port, on loopback; the lake
@@ -150,15 +168,7 @@ def test_ingest_through_the_scheduler_triggers_the_snapshot(servers: AirflowServ
         assert list(outbox.glob("contract=*/kijunbi=*/_manifest.json")), account
 
     # the staged snapshots: the same rows and bytes as the library makes over the same accepted zone
-    lake, ref = Lake(s.lake), Lake(tmp_path / "reference")
-    shutil.copytree(s.lake / "accepted", ref.root / "accepted")
-    for code in LG_CODES:
-        expected = snapshot_municipality(ref.root, code, KIJUNBI)
-        assert {r.layout for r in expected} == {"atena", "juki", "shien", "teikyoteishi"}
-        for r in expected:
-            staged = lake.root / Path(r.path).relative_to(ref.root)
-            assert parquet_rows(staged) == r.rows, (code, r.layout)
-            assert hashlib.sha256(staged.read_bytes()).digest() == hashlib.sha256(Path(r.path).read_bytes()).digest()
+    for code, expected in assert_snapshots_as_the_library_makes(s.lake, tmp_path / "reference").items():
         assert min(r.rows for r in expected if r.layout in ("atena", "juki")) > 0, code
 
     # accepted into another lake: the event names that lake and the snapshot run, over its own
