@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import pendulum
 from airflow.sdk import Asset, Param, dag, task
 
-from jumin.apps.orchestration import OPTIONAL_DATE_PARAM, OPTIONAL_STRING_PARAM, RECONCILED_ASSET, default_paths
+from jumin.apps.orchestration import OPTIONAL_DATE_PARAM, RECONCILED_ASSET, default_paths, landing_params
 
 if TYPE_CHECKING:
     from airflow.sdk.execution_time.context import TriggeringAssetEventsAccessor
@@ -58,12 +58,7 @@ PATHS = default_paths()
             description="contract files (ODCS YAML); empty = every contract of the deployment",
         ),
         "engine": Param("duckdb", enum=["duckdb", "gx"], description="who runs the contract's checks of the output"),
-        "sftp_conn_id": Param(
-            "",
-            **OPTIONAL_STRING_PARAM,
-            description="Airflow connection of the SFTP landing zone (service account); empty = local landing folder",
-        ),
-        "landing": Param(PATHS["landing"], type="string", description="local landing folder"),
+        **landing_params(PATHS["landing"]),
         "lake": Param(PATHS["lake"], type="string", description="lake root"),
     },
 )

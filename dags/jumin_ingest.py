@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import pendulum
 from airflow.sdk import Asset, Param, dag, task
 
-from jumin.apps.orchestration import ACCEPTED_ASSET, LG_CODES_PARAM, OPTIONAL_STRING_PARAM, default_paths
+from jumin.apps.orchestration import ACCEPTED_ASSET, LG_CODES_PARAM, default_paths, landing_params
 
 if TYPE_CHECKING:
     from airflow.sdk.types import OutletEventAccessorsProtocol
@@ -52,12 +52,7 @@ ACCEPTED = Asset(ACCEPTED_ASSET)
     max_active_runs=1,
     params={
         "lg_codes": Param([], **LG_CODES_PARAM),
-        "sftp_conn_id": Param(
-            "",
-            **OPTIONAL_STRING_PARAM,
-            description="Airflow connection of the SFTP landing zone; empty = local landing folder",
-        ),
-        "landing": Param(PATHS["landing"], type="string", description="local landing folder"),
+        **landing_params(PATHS["landing"]),
         "lake": Param(PATHS["lake"], type="string", description="lake root"),
     },
 )

@@ -40,10 +40,10 @@ from airflow.sdk import Asset, Param, dag, task
 from jumin.apps.orchestration import (
     LG_CODES_PARAM,
     OPTIONAL_DATE_PARAM,
-    OPTIONAL_STRING_PARAM,
     RECONCILED_ASSET,
     SNAPSHOTS_ASSET,
     default_paths,
+    landing_params,
 )
 
 if TYPE_CHECKING:
@@ -65,12 +65,7 @@ RECONCILED = Asset(RECONCILED_ASSET)
         "kijunbi": Param("", **OPTIONAL_DATE_PARAM, description="基準日; empty = the days of the staged snapshots"),
         "lg_codes": Param([], **LG_CODES_PARAM),
         "engine": Param("duckdb", enum=["duckdb", "gx"], description="who runs the discrepancy rules"),
-        "sftp_conn_id": Param(
-            "",
-            **OPTIONAL_STRING_PARAM,
-            description="Airflow connection of the SFTP landing zone; empty = local landing folder",
-        ),
-        "landing": Param(PATHS["landing"], type="string", description="local landing folder"),
+        **landing_params(PATHS["landing"]),
         "lake": Param(PATHS["lake"], type="string", description="lake root"),
     },
 )

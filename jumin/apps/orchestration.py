@@ -122,6 +122,22 @@ OPTIONAL_DATE_PARAM: dict[str, Any] = {"type": ["null", "string"], "pattern": r"
 OPTIONAL_STRING_PARAM: dict[str, Any] = {"type": ["null", "string"]}
 
 
+def landing_params(landing: str) -> dict[str, Any]:
+    """The Params by which a DAG reaches the landing zone, shared by every DAG that does:
+    ``sftp_conn_id`` (the Airflow connection of the SFTP server's service account; empty = the
+    local folder) and ``landing`` (that folder, default ``landing``)."""
+    from airflow.sdk import Param
+
+    return {
+        "sftp_conn_id": Param(
+            "",
+            **OPTIONAL_STRING_PARAM,
+            description="Airflow connection of the SFTP landing zone (service account); empty = local landing folder",
+        ),
+        "landing": Param(landing, type="string", description="local landing folder"),
+    }
+
+
 def check_lg_codes(codes: Iterable[str]) -> list[str]:
     """The ``lg_codes`` Param, each entry a 全国地方公共団体コード whose check digit checks;
     a bad entry fails the run, named, instead of matching no municipality."""

@@ -27,7 +27,7 @@ import logging
 import os
 import re
 import secrets
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -50,6 +50,7 @@ from jumin.core.files import (
     sha256_file,
 )
 from jumin.core.lake import Lake
+from load.deliver.privacy import KeySource
 
 if TYPE_CHECKING:
     from jumin.core.contract import Contract
@@ -69,10 +70,6 @@ LOCATOR = 8
 JST = timezone(timedelta(hours=9), "JST")
 _DELIVERY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _FIELD_SEP, _LIST_SEP = "\x1e", "\x1f"
-
-#: where the ledger key comes from: a function returning the key bytes (an Airflow connection
-#: in production, :func:`file_key_source` in the demo)
-KeySource = Callable[[], bytes]
 
 SEGMENT_SCHEMA = pa.schema(
     [
