@@ -16,7 +16,7 @@ export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: airflow airflow-stop airflow-celery airflow-celery-stop postgres redis
+.PHONY: airflow airflow-stop airflow-celery airflow-celery-stop postgres redis moto
 .PHONY: help install demo test test-fast lint format typecheck lock lock-check bench sample docs clean sshd chromium
 
 help: ## Show this help
@@ -60,6 +60,13 @@ redis: ## Install redis-server (apt) unless it exists; the production profile ru
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 \
 		apt-get install -y --no-install-recommends redis-server; }
 
+MOTO := .venv-moto/bin/moto_server
+moto: $(MOTO) ## The S3-compatible test server (moto) in its own venv, for the object-store lake tests
+$(MOTO): requirements-moto.lock
+	test -x .venv-moto/bin/python || $(PYTHON) -m venv .venv-moto
+	.venv-moto/bin/pip install -q -r requirements-moto.lock
+	touch $(MOTO)
+
 sshd: ## Install openssh-server (apt) unless /usr/sbin/sshd exists; the landing tests run it
 	@test -x $(SSHD) || { $(SUDO) apt-get update && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 \
@@ -70,7 +77,7 @@ chromium: ## Install Debian's chromium and a Japanese font (apt) unless /usr/bin
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y --no-install-recommends chromium fonts-ipafont-gothic; }
 
-test: $(STAMP) sshd chromium postgres redis ## Run lint, type checks, the lock check and the test suite
+test: $(STAMP) sshd chromium postgres redis moto ## Run lint, type checks, the lock check and the test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
@@ -107,7 +114,7 @@ sample: $(STAMP) ## Regenerate the committed sample_data/ (generator sample and 
 	$(BIN)/python -m jumin.dev.badcases sample_data/bad
 
 clean: ## Remove the venv, demo output and Airflow homes (.airflow, the production profile's .airflow/celery)
-	rm -rf $(VENV) .demo .airflow .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-moto .demo .airflow .pytest_cache .mypy_cache .ruff_cache
 
 docs: $(STAMP) ## Regenerate docs/ reference pages and expectations/suites/ from the layouts
 	$(BIN)/python -m jumin.dev.docs docs

@@ -473,7 +473,7 @@ def build_data_docs(lake_root: str | Path, lg_code: str, force: bool = False) ->
 
     out = []
     view = None
-    for stats_path in Lake(Path(lake_root)).rule_stats_files(lg_code):
+    for stats_path in Lake.at(lake_root).rule_stats_files(lg_code):
         html = Lake.data_docs_of(stats_path)
         raw = stats_path.read_bytes()
         fingerprint = source_fingerprint(raw)

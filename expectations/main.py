@@ -21,7 +21,7 @@ import pyarrow as pa
 from expectations.data_docs import rule_statistics
 from expectations.rules import Rule, rules_for
 from expectations.sql import findings_sql
-from jumin.core import duck
+from jumin.core import duck, store
 from jumin.core.errors import SEVERITY_WARNING, Finding
 from jumin.core.files import atomic_write_bytes, remove_stale_temps
 from jumin.core.lake import Lake, write_work_table
@@ -95,8 +95,8 @@ def find_violations(con: duckdb.DuckDBPyConnection, layout: Layout, rules: list[
 
 def validate_set(parsed_path: str | Path, lake_root: str | Path, engine: Engine = "duckdb") -> ValidationResult:
     """Validate one parsed upload set; writes accepted, rejected and the receipt."""
-    parsed_path = Path(parsed_path)
-    lake = Lake(Path(lake_root))
+    parsed_path = store.lake_path(parsed_path)
+    lake = Lake.at(lake_root)
     sidecar = ParsedSet.from_json(Lake.parsed_sidecar(parsed_path).read_text(encoding="utf-8"))
     manifest = sidecar.manifest_data
     layout = get_layout(manifest.layout, manifest.layout_version)
@@ -200,7 +200,7 @@ def validate_municipality(
     Temporary files that a killed earlier run left in the folders validation writes are removed
     first; the receipt, written last, marks a set as done, so a killed set is validated again.
     """
-    lake = Lake(Path(lake_root))
+    lake = Lake.at(lake_root)
     for layout in LAYOUTS:
         remove_stale_temps(lake.accepted_folder(layout, lg_code))
         remove_stale_temps(lake.rejected_folder(layout, lg_code))

@@ -48,9 +48,10 @@ from extract.inbox import Inbox, InboxFile, check_plain, refused
 from extract.landing import open_inbox
 from extract.outbox import return_receipts, return_review_files
 from extract.parse import ParsedFile, decode, parse, parse_xlsx
+from jumin.core import store
 from jumin.core.checkdigits import is_valid_lg_code
 from jumin.core.errors import Finding
-from jumin.core.files import atomic_write_bytes, remove_stale_temps, sha256_bytes, sha256_file
+from jumin.core.files import atomic_path, atomic_write_bytes, remove_stale_temps, sha256_bytes, sha256_file
 from jumin.core.gaiji import GaijiUse, apply_map, load_map
 from jumin.core.lake import Lake, write_work_table
 from jumin.core.landing import PARTIAL_SUFFIX
@@ -128,7 +129,7 @@ def ingest_inbox(
     ``now`` (seconds since the epoch) only decides when an incomplete set is reported.
     """
     files = {f.name: f for f in inbox.files()}
-    lake, cfg = Lake(Path(lake_root)), config or ExtractConfig()
+    lake, cfg = Lake.at(lake_root), config or ExtractConfig()
     clock = time.time() if now is None else now
     clean_up(lake, inbox.lg_code)
     results = [
@@ -201,9 +202,7 @@ def ingest_set(
         staged = stage(inbox, manifest, name, lake.incoming(lg_code, set_id))
         verify_checksums(staged, manifest)
         raw = lake.raw(lg_code, set_id)
-        if not raw.exists():  # raw is immutable: an earlier attempt may have kept these bytes
-            raw.parent.mkdir(parents=True, exist_ok=True)
-            staged.rename(raw)
+        keep_raw(staged, raw, name)
         remove_staging(lake, lg_code, set_id)
         gaiji = load_map(lake.root, lg_code)
         parsed_files = [parse_file(raw / e.name, manifest, e.encoding, gaiji) for e in manifest.files]
@@ -224,6 +223,22 @@ def ingest_set(
     )
     inbox.archive(present(manifest, name, files), set_id)
     return IngestResult(set_id, lg_code, name, manifest.layout, "parsed", str(parsed_path))
+
+
+def keep_raw(staged: Path, raw: Path, manifest_name: str) -> None:
+    """Keep the verified set as the lake's immutable raw copy. Locally the staging folder is
+    renamed; in object storage its files are put one by one, the manifest last, which is what
+    says the copy is whole. An earlier attempt may already have kept these bytes."""
+    if not store.is_remote(raw):
+        if not raw.exists():
+            raw.parent.mkdir(parents=True, exist_ok=True)
+            staged.rename(raw)
+        return
+    if (raw / manifest_name).exists():
+        return
+    for local in sorted(staged.iterdir(), key=lambda p: (p.name == manifest_name, p.name)):
+        with atomic_path(raw / local.name) as tmp:
+            shutil.copyfile(local, tmp)
 
 
 def processed(lake: Lake, manifest: Manifest, lg_code: str, set_id: str) -> bool:

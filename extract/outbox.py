@@ -28,7 +28,7 @@ def return_receipts(inbox: Inbox, lake_root: str | Path) -> list[str]:
     written after its receipt reached the outbox, so a killed run returns the rest next time;
     temporary markers of dead processes are removed first.
     """
-    lake = Lake(Path(lake_root))
+    lake = Lake.at(lake_root)
     remove_stale_temps(lake.receipts_folder(inbox.lg_code))
     existing = inbox.outbox_names()
     returned = []
@@ -56,7 +56,7 @@ def return_review_files(inbox: Inbox, lake_root: str | Path, kijunbi: str | None
     outbox, holds the SHA-256 of what was returned: a rewritten file goes out again, an
     unchanged one does not, and a run killed in between returns it next time.
     """
-    lake = Lake(Path(lake_root))
+    lake = Lake.at(lake_root)
     files = lake.review_files(inbox.lg_code, kijunbi)
     for folder in sorted({p.parent for p in files}):
         remove_stale_temps(folder)

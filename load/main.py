@@ -136,7 +136,7 @@ def snapshot_layout(
 ) -> list[SnapshotResult]:
     """Build and stage the snapshots of one layout for 基準日 ``kijunbi`` (through ``until``),
     as known at ``known_at`` (default: each 基準日). Nothing when nothing was accepted yet."""
-    lake = Lake(Path(lake_root))
+    lake = Lake.at(lake_root)
     layout = get_layout(layout_name)
     history = accepted_history(lake, layout, lg_code)
     if history is None:
@@ -189,7 +189,7 @@ def delta_layout(
 ) -> DeltaResult:
     """Stage the changes between two staged snapshots of one layout (references like
     ``2026-11-01`` or ``2026-11-01@2026-11-05``)."""
-    lake = Lake(Path(lake_root))
+    lake = Lake.at(lake_root)
     layout = get_layout(layout_name)
     folders = [lake.snapshot(layout.name, *parse_snapshot_ref(r), lg_code) for r in (from_ref, to_ref)]
     for f in folders:
@@ -250,7 +250,7 @@ def delta_municipality(
     ``kijunbi`` and ``since`` may name a snapshot known later (``2026-10-15@2026-11-05``): the
     delta from ``2026-10-15`` to that one lists the late-recorded changes.
     """
-    lake = Lake(Path(lake_root))
+    lake = Lake.at(lake_root)
     targets = [kijunbi] if "@" in kijunbi else day_range(kijunbi, until)
     out = []
     for name in LAYOUTS:

@@ -140,7 +140,7 @@ def reconcile_day(
     national 住基 of ``kijunbi`` and stage the outputs; raises ``NothingToReconcile`` when the
     snapshots are not staged. ``prepared``: use what the day's national step (``prepare_day``)
     wrote (the DAG's mapped tasks) instead of running it again."""
-    lake = Lake(Path(lake_root))
+    lake = Lake.at(lake_root)
     keyed = load_prepared(lake.root, kijunbi) if prepared else None
     rec = compute(lake.root, kijunbi, lg_codes, engine, keyed, config)
     try:

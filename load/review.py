@@ -377,7 +377,7 @@ def write_review_files(
     Written atomically, the masked numbers first (so a file never names a mask the lake cannot
     resolve); the same inputs give the same bytes.
     """
-    lake = Lake(Path(lake_root))
+    lake = Lake.at(lake_root)
     folder = lake.review_folder(kijunbi, lg_code)
     remove_stale_temps(folder)
     rows = review_rows(candidates, records, lg_code, review_key(lake))

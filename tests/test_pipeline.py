@@ -200,7 +200,7 @@ def test_cli_exit_codes(landing: Path, tmp_path: Path) -> None:
     assert (
         cli(["snapshot", "--lake", lake, "--as-of", KIJUNBI, "--known-at", "2026-11-05", "--delta"]) == 2
     )  # deltas chain snapshots known on their own day only
-    assert Lake.is_staged(Lake(Path(lake)).delta("juki", "2026-10-30", KIJUNBI, LG_CODES[0]))
+    assert Lake.is_staged(Lake.at(lake).delta("juki", "2026-10-30", KIJUNBI, LG_CODES[0]))
     deliver(landing)
     broken = landing / LG_CODES[0] / "inbox" / "atena_20261101.csv"
     data = bytearray(broken.read_bytes())

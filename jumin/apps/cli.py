@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from jumin.core.store import lake_path
+
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REJECTED, EXIT_TRANSIENT = 0, 1, 2, 3, 4
 
 SAMPLE_LG_CODES = ("131016", "141038", "012025")
@@ -85,7 +87,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from extract.main import ingest_municipality
 
     codes = requested_municipalities(args.landing, args.lg_code)
-    results = [r for c in codes for r in ingest_municipality(args.landing, Path(args.lake), c)]
+    results = [r for c in codes for r in ingest_municipality(args.landing, lake_path(args.lake), c)]
     _table("ingest", [r.to_dict() for r in results], ["lg_code", "manifest", "layout", "status", "set_id"])
     return EXIT_REJECTED if any(r.status == "rejected" for r in results) else EXIT_OK
 
@@ -95,7 +97,7 @@ def cmd_return_receipts(args: argparse.Namespace) -> int:
     from extract.main import return_municipality_receipts, return_municipality_review_files
 
     codes = requested_municipalities(args.landing, args.lg_code)
-    lake = Path(args.lake)
+    lake = lake_path(args.lake)
     rows = [
         {"lg_code": c, "file": n}
         for c in codes
@@ -112,7 +114,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from expectations.data_docs import build_data_docs
     from expectations.main import validate_municipality
 
-    lake = Path(args.lake)
+    lake = lake_path(args.lake)
     codes = _lg_codes(args, lake, "parsed")
     results = [r for c in codes for r in validate_municipality(lake, c, force=args.force, engine=args.engine)]
     for c in codes:
@@ -131,7 +133,7 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
             "combined with --known-at; for late-recorded changes use "
             "`jumin delta --to DAY@KNOWN_AT --since DAY`"
         )
-    lake = Path(args.lake)
+    lake = lake_path(args.lake)
     codes = _lg_codes(args, lake, "accepted")
     rows = [r.to_dict() for c in codes for r in snapshot_municipality(lake, c, args.as_of, args.known_at, args.until)]
     _table("snapshot", rows, ["lg_code", "layout", "kijunbi", "known_at", "rows", "path"])
@@ -144,7 +146,7 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
 def cmd_reconcile(args: argparse.Namespace) -> int:
     from load.reconcile import reconcile_day
 
-    rows = [r.to_dict() for r in reconcile_day(Path(args.lake), args.as_of, args.lg_code, args.engine)]
+    rows = [r.to_dict() for r in reconcile_day(lake_path(args.lake), args.as_of, args.lg_code, args.engine)]
     _table(
         "reconcile", rows, ["lg_code", "kijunbi", "auto", "review", "discrepancies", "findings", "unmatched_decisions"]
     )
@@ -160,7 +162,7 @@ def cmd_deliver(args: argparse.Namespace) -> int:
     at = dt.datetime.fromisoformat(args.at) if args.at else dt.datetime.now(dt.UTC)
     if at.tzinfo is None:
         raise UsageError(f"--at {args.at}: give a time zone (e.g. +09:00)")
-    rows = [deliver(Path(args.lake), Path(c), args.as_of, at, engine=args.engine).to_dict() for c in args.contract]
+    rows = [deliver(lake_path(args.lake), Path(c), args.as_of, at, engine=args.engine).to_dict() for c in args.contract]
     _table("deliver", rows, ["contract", "version", "kijunbi", "rows", "suppressed", "released", "excluded", "path"])
     return 0
 
@@ -168,7 +170,7 @@ def cmd_deliver(args: argparse.Namespace) -> int:
 def cmd_publish(args: argparse.Namespace) -> int:
     from load.deliver.publish import publish_contract
 
-    results = [publish_contract(args.landing, Path(args.lake), Path(c)) for c in args.contract]
+    results = [publish_contract(args.landing, lake_path(args.lake), Path(c)) for c in args.contract]
     rows = [{**r.to_dict(), "sent": len(r.sent)} for r in results]
     _table("publish", rows, ["contract", "account", "partitions", "sent"])
     return EXIT_OK
@@ -185,7 +187,7 @@ def cmd_pull(args: argparse.Namespace) -> int:
 def cmd_delta(args: argparse.Namespace) -> int:
     from load.main import delta_municipality
 
-    lake = Path(args.lake)
+    lake = lake_path(args.lake)
     codes = _lg_codes(args, lake, "accepted")
     rows = [r.to_dict() for c in codes for r in delta_municipality(lake, c, args.to, args.until, args.since)]
     _table("delta", rows, ["lg_code", "layout", "from", "to", "added", "removed", "changed", "path"])
@@ -276,7 +278,7 @@ def cmd_ledger_verify(args: argparse.Namespace) -> int:
     from jumin.core.errors import TerminalError
     from load.deliver.ledger import verify
 
-    result = verify(Path(args.lake), expected_head=args.expected_head)
+    result = verify(lake_path(args.lake), expected_head=args.expected_head)
     if not result.ok:
         raise TerminalError(str(result))
     sys.stdout.write(f"{result}\n")
@@ -288,7 +290,7 @@ def cmd_ledger_show(args: argparse.Namespace) -> int:
 
     if not args.juminhyokodo and not (args.lg_code and args.atena_bango):
         raise UsageError("give --juminhyokodo, or --lg-code with --atena-bango for a 住登外者 without one")
-    entries = show(Path(args.lake), args.juminhyokodo, lg_code=args.lg_code, atena_bango=args.atena_bango)
+    entries = show(lake_path(args.lake), args.juminhyokodo, lg_code=args.lg_code, atena_bango=args.atena_bango)
     sys.stdout.write(resident_answer(entries, args.lang))
     return EXIT_OK
 

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from jumin.core.checkdigits import is_valid_lg_code
 from jumin.core.errors import TerminalError
 from jumin.core.lake import Lake
+from jumin.core.store import S3_SCHEME
 
 T = TypeVar("T")
 
@@ -163,7 +164,10 @@ def municipalities_to_ingest(source: str, lg_codes: Iterable[str] = ()) -> list[
 
 
 def lake_of(lake: str | Path) -> str:
-    """How an asset event names a lake: its absolute path, normalised (no file-system access)."""
+    """How an asset event names a lake: its absolute path, normalised (no file-system access),
+    or its ``s3://`` URI."""
+    if isinstance(lake, str) and lake.startswith(S3_SCHEME):
+        return lake.rstrip("/")
     return os.path.abspath(os.fspath(lake))
 
 
@@ -234,8 +238,8 @@ def snapshot_plan(
     for a 基準日 with no municipality at all, the plan fails, saying what it looked for where.
     """
     only = check_lg_codes(params.get("lg_codes") or [])
-    accepted = Lake(Path(lake)).municipalities("accepted")
-    where = str(Lake(Path(lake_of(lake))).accepted_folder("<layout>", "<code>"))
+    accepted = Lake.at(lake).municipalities("accepted")
+    where = str(Lake.at(lake_of(lake)).accepted_folder("<layout>", "<code>"))
     if params.get("kijunbi"):
         day = days_label(params["kijunbi"], params.get("until"))
         if only:
@@ -248,7 +252,7 @@ def snapshot_plan(
             if not codes:
                 raise TerminalError(f"no municipality has accepted rows for 基準日 {day}: nothing under {where}")
         plan = [{"lg_code": c, "kijunbi": params["kijunbi"], "until": params.get("until") or None} for c in codes]
-        return largest_first(plan, Lake(Path(lake)).accepted_bytes)
+        return largest_first(plan, Lake.at(lake).accepted_bytes)
     if not events:
         raise TerminalError("no 基準日: give the kijunbi Param, or let accepted data trigger the run")
     check_event_lakes(lake, events)
@@ -266,7 +270,7 @@ def snapshot_plan(
         {"lg_code": c, "kijunbi": min(d), "until": max(d) if max(d) != min(d) else None}
         for c, d in sorted(days.items())
     ]
-    return largest_first(plan, Lake(Path(lake)).accepted_bytes)
+    return largest_first(plan, Lake.at(lake).accepted_bytes)
 
 
 def stage_snapshots(
@@ -281,7 +285,7 @@ def stage_snapshots(
         day = days_label(kijunbi, until)
         raise TerminalError(
             f"snapshot of {lg_code} for 基準日 {day}: no accepted rows under"
-            f" {Lake(Path(lake_of(lake))).accepted_folder('<layout>', lg_code)}"
+            f" {Lake.at(lake_of(lake)).accepted_folder('<layout>', lg_code)}"
         )
     return [r.to_dict() for r in staged]
 
@@ -309,7 +313,7 @@ def reconcile_plan(lake: str | Path, params: dict[str, Any], events: list[dict[s
     from transform.reconcile.frames import snapshot_files
 
     only = check_lg_codes(params.get("lg_codes") or [])
-    the_lake = Lake(Path(lake))
+    the_lake = Lake.at(lake)
     wanted: dict[str, list[str]] = {}
     if params.get("kijunbi"):
         wanted[params["kijunbi"]] = only  # empty: every municipality with a 宛名 snapshot

@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from jumin.core import store
 from jumin.core.errors import TerminalError
 
 #: query parameters: positional (``?``) or named (``$name``)
@@ -46,6 +47,7 @@ def connect(config: DuckConfig | None = None) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(
         ":memory:", config={"threads": c.threads, "memory_limit": c.memory_limit, "temp_directory": c.temp_directory}
     )
+    store.register(con)  # s3:// names of an object-store lake
     return con
 
 

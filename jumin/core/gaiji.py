@@ -67,14 +67,14 @@ def parse_map(text: str, lg_code: str, source: str = "") -> dict[int, str]:
 
 def load_map(lake_root: str | Path, lg_code: str) -> dict[int, str]:
     """The registered map of a municipality (empty when none is registered)."""
-    path = Lake(Path(lake_root)).gaiji_map(lg_code)
+    path = Lake.at(lake_root).gaiji_map(lg_code)
     return parse_map(path.read_text("utf-8"), lg_code, str(path)) if path.exists() else {}
 
 
 def register_map(lake_root: str | Path, lg_code: str, text: str) -> Path:
     """Check a map and store it for the municipality; returns where it went."""
     parse_map(text, lg_code, "new map")
-    path = Lake(Path(lake_root)).gaiji_map(lg_code)
+    path = Lake.at(lake_root).gaiji_map(lg_code)
     atomic_write_text(path, text)
     return path
 

@@ -28,11 +28,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from jumin.core import store
 from jumin.core.checkdigits import is_valid_lg_code
 from jumin.core.files import atomic_path
 
@@ -51,15 +53,23 @@ _DELIVERY_PARTITION = re.compile(rf"contract=([a-z][a-z0-9_]*)/(?:kijunbi={_DAY}
 
 @dataclass(frozen=True)
 class Lake:
-    """A lake rooted at ``root`` (a local folder; object storage later). Every path of the lake
-    is built here; zones are ``raw``, ``parsed``, ``accepted`` ... as in the module docstring."""
+    """A lake rooted at ``root``: a local folder or an ``s3://`` path (:mod:`jumin.core.store`).
+    Every path of the lake is built here; zones are ``raw``, ``parsed``, ``accepted`` ... as in
+    the module docstring."""
 
     root: Path
 
+    @classmethod
+    def at(cls, root: str | os.PathLike[str]) -> Lake:
+        """The lake at a folder or an ``s3://bucket/prefix`` URI (what configuration names)."""
+        return cls(store.lake_path(root))
+
     # -- ingest
     def incoming(self, lg_code: str, set_id: str) -> Path:
-        """Staging folder of a set being copied in, before it is checked and moved to raw."""
-        return self.root / "incoming" / lg_code / set_id
+        """Staging folder of a set being copied in, before it is checked and moved to raw; a
+        local folder also for a lake in object storage (:func:`jumin.core.store.scratch`)."""
+        base = store.scratch(self.root) if store.is_remote(self.root) else self.root
+        return base / "incoming" / lg_code / set_id
 
     def raw(self, lg_code: str, set_id: str) -> Path:
         return self.root / "raw" / f"lg_code={lg_code}" / f"set={set_id}"

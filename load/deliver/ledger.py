@@ -243,7 +243,7 @@ def chain_head(prev: str, segment_sha256: str, entries_digest: str, meta_dig: st
 
 def file_key_source(lake_root: Path) -> KeySource:
     """The demo's key: ``reference/ledger_key`` in the lake, made on first use with a warning."""
-    path = Lake(Path(lake_root)).ledger_key()
+    path = Lake.at(lake_root).ledger_key()
 
     def key() -> bytes:
         if not path.exists():
@@ -258,7 +258,7 @@ def file_key_source(lake_root: Path) -> KeySource:
 
 
 def _existing_key_source(lake_root: Path) -> KeySource:
-    path = Lake(Path(lake_root)).ledger_key()
+    path = Lake.at(lake_root).ledger_key()
 
     def key() -> bytes:
         if not path.is_file():
@@ -434,7 +434,7 @@ def append(
 
     A delivery already in the ledger is not appended again (its receipt is returned), so a
     rerun after a crash logs nothing twice."""
-    lake = Lake(Path(lake_root))
+    lake = Lake.at(lake_root)
     _check(delivery, persons, at)
     offered = {i.romaji for i in delivery.items}
     with _locked(lake):
@@ -530,7 +530,7 @@ def verify(lake_root: Path, expected_head: str | None = None) -> VerifyResult:
     """Check the whole ledger: the chain links, every segment's SHA-256 and, for a segment that
     does not match, which entry is wrong and how. ``expected_head`` (from the latest delivery
     manifest) must be a head of the chain: that catches the last deliveries cut off whole."""
-    lake = Lake(Path(lake_root))
+    lake = Lake.at(lake_root)
     records, chain_problem = _read_chain(lake)
     problems: list[Problem] = []
     folder = lake.ledger_segments_folder()
@@ -639,7 +639,7 @@ def show(
     """Every delivery of one person's data, oldest first: asked by 住民票コード (or, for a
     住登外者 without one, by ``lg_code`` and ``atena_bango``). Reads only what the chain names;
     run :func:`verify` to know the ledger is intact."""
-    lake = Lake(Path(lake_root))
+    lake = Lake.at(lake_root)
     records, problem = _read_chain(lake)
     if problem:
         raise LedgerError(f"the ledger chain is damaged ({problem}); run jumin ledger verify")

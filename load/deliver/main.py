@@ -213,7 +213,7 @@ def deliver(
     (the Great Expectations suite itself, the reference). A rerun over the same inputs writes
     the same bytes and logs nothing twice."""
 
-    lake = Lake(Path(lake_root))
+    lake = Lake.at(lake_root)
     contract = load_contract(contract_path)
     con = duck.connect()
     lg_codes = _inputs(con, lake, contract, kijunbi)

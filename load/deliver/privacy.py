@@ -65,7 +65,7 @@ def master_key(lake_root: str | Path, source: KeySource | None = None) -> bytes:
         return key
     import secrets
 
-    path = Lake(Path(lake_root)).secret(PSEUDONYM_SECRET)
+    path = Lake.at(lake_root).secret(PSEUDONYM_SECRET)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         log.warning(

@@ -51,7 +51,7 @@ def partitions(lake: Lake, contract_id: str) -> list[Path]:
 
 def publish(outbox: SaasOutbox, lake_root: str | Path, contract_id: str) -> PublishResult:
     """Put every staged delivery of ``contract_id`` that the outbox lacks into ``outbox``."""
-    lake = Lake(Path(lake_root))
+    lake = Lake.at(lake_root)
     folders = partitions(lake, contract_id)
     if not folders:
         where = lake.delivery(contract_id, "*").parent

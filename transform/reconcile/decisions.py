@@ -146,7 +146,7 @@ def link_history(lake_root: str | Path, lg_code: str, known_at: str | None = Non
     基準日 are on or before it, so a rerun for an old 基準日 sees the decisions it saw before.
     No accepted set yet is an empty history (a municipality that has not decided anything).
     """
-    lake = Lake(Path(lake_root))
+    lake = Lake.at(lake_root)
     files = lake.accepted_files(NAYOSE.name, lg_code)
     if not files:
         return HISTORY.empty_table()

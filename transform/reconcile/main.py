@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from jumin.core import duck
+from jumin.core import duck, store
 from jumin.core.files import atomic_path, atomic_write_text, remove_stale_temps, sha256_file
 from jumin.core.lake import Lake
 from transform.config import RECONCILE_DUCK, LinkConfig
@@ -103,7 +103,7 @@ def prepare_day(lake_root: str | Path, kijunbi: str, config: LinkConfig | None =
     宛名 snapshot of the day is staged."""
     from transform.reconcile.link import link_jutogaisha
 
-    lake = Lake(Path(lake_root))
+    lake = Lake.at(lake_root)
     folder = lake.reconcile_work(kijunbi)
     model = lake.reconcile_model(kijunbi)
     con = duck.connect(RECONCILE_DUCK)
@@ -146,7 +146,7 @@ def prepare_day(lake_root: str | Path, kijunbi: str, config: LinkConfig | None =
 def load_prepared(lake_root: str | Path, kijunbi: str) -> PreparedDay:
     """What :func:`prepare_day` wrote for ``kijunbi``; raises NothingToReconcile if it has not
     run (or did not finish)."""
-    folder = Lake(Path(lake_root)).reconcile_work(kijunbi)
+    folder = Lake.at(lake_root).reconcile_work(kijunbi)
     try:
         d = json.loads((folder / PREPARED).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -179,7 +179,7 @@ def compute(
     """Reconcile the 宛名 of ``lg_codes`` (every municipality with a staged 宛名 snapshot of
     the 基準日 when None) with the national 住基 of the 基準日 (the national step runs now unless
     ``prepared``)."""
-    lake = Lake(Path(lake_root))
+    lake = Lake.at(lake_root)
     available = prepared.atena_lg_codes if prepared else sorted(snapshot_files(lake, "atena", kijunbi))
     wanted = available if lg_codes is None else sorted(set(lg_codes))
     missing = sorted(set(wanted) - set(available))
@@ -203,7 +203,7 @@ def compute(
         "target_atenabango FROM candidates)",
     }
     for table in WORK_TABLES:
-        path = duck.quote_literal(str(Path(prepared.folder) / f"{table}.parquet"))
+        path = duck.quote_literal(str(store.lake_path(prepared.folder) / f"{table}.parquet"))
         sql = f"CREATE TEMP TABLE {table} AS FROM read_parquet({path}, hive_partitioning = false){where.get(table, '')}"
         duck.run(con, table, sql)
     inputs = Inputs(kijunbi, wanted, prepared.juki_lg_codes)

@@ -1,0 +1,174 @@
+"""Where the lake lives: a local folder (the embedded default) or an S3 bucket (``s3://…``).
+
+The one filesystem layer under :class:`jumin.core.lake.Lake`. A lake root ``s3://bucket/prefix``
+becomes a :mod:`upath` path over pyarrow's S3 filesystem, so the stages keep using the path
+methods they use on a local folder (``/``, ``glob``, ``exists``, ``read_bytes``, ``open`` …),
+DuckDB reads and writes the same ``s3://`` names through :func:`register`, and every write goes
+through :func:`jumin.core.files.atomic_path`: written to a local temporary file, then put as one
+object, which a reader sees whole or not at all. Readers trust a partition only once its
+manifest, put after its data, is there, exactly as on a local lake.
+
+The bucket comes from the lake root; how to reach it from the deployment's environment
+(docs/operations.md, "Object-store lake"):
+
+- ``AWS_ENDPOINT_URL_S3`` or ``AWS_ENDPOINT_URL``: an S3-compatible server (MinIO, Ceph, a test
+  server on loopback), ``http://`` or ``https://``; unset: AWS itself.
+- ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` (``AWS_SESSION_TOKEN``): when set they are
+  used; unset, the AWS SDK's own chain (profile, web identity, instance role).
+- ``AWS_REGION`` or ``AWS_DEFAULT_REGION`` (default ``ap-northeast-1``).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlsplit
+
+from jumin.core.errors import TerminalError
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow.fs as pafs
+
+S3_SCHEME = "s3://"
+DEFAULT_REGION = "ap-northeast-1"
+
+
+class StoreError(TerminalError):
+    """The lake root names a store this project cannot use, or its settings are wrong."""
+
+
+def is_remote(path: object) -> bool:
+    """True for a path in object storage (an :func:`lake_path` of an ``s3://`` root)."""
+    return not isinstance(path, Path)
+
+
+def lake_path(root: str | os.PathLike[str]) -> Path:
+    """The path of a lake root: a local folder, or an ``s3://bucket/prefix`` object-store path.
+
+    The object-store path is typed as :class:`~pathlib.Path` because it answers the same methods
+    the stages call (upath's S3 path); :func:`is_remote` tells them apart where a local file is
+    needed (a rename, a hard link)."""
+    if not isinstance(root, str):
+        return cast(Path, root) if is_remote(root) else Path(root)
+    text = root
+    if not text.startswith(S3_SCHEME):
+        return Path(text)
+    bucket = text.removeprefix(S3_SCHEME).split("/", 1)[0]
+    if not bucket:
+        raise StoreError(f"lake root {text!r} names no bucket (s3://<bucket>/<prefix>)")
+    from upath import UPath
+
+    _register_fsspec()
+    return cast(Path, UPath(text.rstrip("/")))
+
+
+def object_key(path: Path) -> str:
+    """``bucket/key`` of an object-store path (what pyarrow's S3 filesystem calls a path)."""
+    return str(path).removeprefix(S3_SCHEME)
+
+
+def scratch(root: Path) -> Path:
+    """A local folder standing for an object-store lake root, for what is local by nature
+    (an upload set being copied in and checked before it is put)."""
+    return Path(tempfile.gettempdir()) / "jumin-lake" / object_key(root).replace("/", "_")
+
+
+def s3_settings() -> dict[str, Any]:
+    """Keyword arguments of :class:`pyarrow.fs.S3FileSystem` from the environment (module
+    docstring)."""
+    kw: dict[str, Any] = {
+        "region": os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+    }
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        url = urlsplit(endpoint)
+        if url.scheme not in ("http", "https") or not url.netloc:
+            raise StoreError(f"AWS_ENDPOINT_URL(_S3) {endpoint!r} is not an http:// or https:// URL")
+        kw |= {"endpoint_override": url.netloc, "scheme": url.scheme}
+    if os.environ.get("AWS_ACCESS_KEY_ID"):
+        kw |= {
+            "access_key": os.environ["AWS_ACCESS_KEY_ID"],
+            "secret_key": os.environ.get("AWS_SECRET_ACCESS_KEY", ""),
+            "session_token": os.environ.get("AWS_SESSION_TOKEN"),
+        }
+    return kw
+
+
+_lock = threading.Lock()
+
+
+@cache
+def _arrow_s3(settings: tuple[tuple[str, Any], ...]) -> pafs.S3FileSystem:
+    import pyarrow.fs as pafs
+
+    return pafs.S3FileSystem(**dict(settings))
+
+
+def arrow_filesystem() -> pafs.S3FileSystem:
+    """pyarrow's S3 filesystem for the environment's settings (one per settings, per process)."""
+    with _lock:
+        return _arrow_s3(tuple(sorted(s3_settings().items())))
+
+
+@cache
+def _wrapper_class() -> type:
+    """An fsspec filesystem for ``s3://`` over pyarrow's S3 filesystem: what upath and DuckDB's
+    ``register_filesystem`` take. (s3fs is not a dependency; pyarrow's client is.)"""
+    from fsspec.implementations.arrow import ArrowFSWrapper
+
+    class ArrowS3(ArrowFSWrapper):
+        protocol = ("s3",)
+        root_marker = ""
+        cachable = False  # the settings may change (a test's server); arrow_filesystem caches
+
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(arrow_filesystem(), **kwargs)
+
+        @classmethod
+        def _strip_protocol(cls, path: Any) -> str:
+            text = path if isinstance(path, str) else str(path)
+            return text.removeprefix(S3_SCHEME).rstrip("/")
+
+        @classmethod
+        def _parent(cls, path: Any) -> str:
+            text = cls._strip_protocol(path)
+            return text.rsplit("/", 1)[0] if "/" in text else ""
+
+    return ArrowS3
+
+
+@cache
+def _register_fsspec() -> None:
+    import fsspec
+
+    fsspec.register_implementation("s3", _wrapper_class(), clobber=True)
+
+
+def register(con: duckdb.DuckDBPyConnection) -> None:
+    """Let a DuckDB connection read and write ``s3://`` names through pyarrow's S3 client (the
+    httpfs extension would have to be downloaded); a no-op until a lake root in object storage
+    has been opened in this process."""
+    if _register_fsspec.cache_info().currsize:
+        con.register_filesystem(_wrapper_class()())
+
+
+def put_file(local: Path, target: Path) -> None:
+    """Upload a local file as the object ``target`` (one PUT, or a multipart upload completed at
+    the end: readers see the whole object or the one before)."""
+    fs = arrow_filesystem()
+    with local.open("rb") as src, fs.open_output_stream(object_key(target)) as out:
+        while block := src.read(8 << 20):
+            out.write(block)
+
+
+def fetch_file(source: Path, local: Path) -> None:
+    """Download the object ``source`` to the local file ``local``."""
+    fs = arrow_filesystem()
+    with fs.open_input_stream(object_key(source)) as src, local.open("wb") as out:
+        while block := src.read(8 << 20):
+            out.write(block)
