@@ -13,7 +13,8 @@ Runs when `jumin_reconcile` has staged the reconciliation of a 基準日 (Asset
    checked by the contract's own rules before release (**engine** `duckdb`, one query, or `gx`,
    the Great Expectations suite generated from the contract); the pseudonym and ledger secrets
    come from the Airflow connections `jumin_pseudonym` and `jumin_ledger` (else the lake's
-   files, with a warning):
+   files, with a warning); one delivery runs at a time, since each appends to the ledger's
+   single hash chain:
    `<lake>/deliver/contract=<id>/kijunbi=<d>/part-0.parquet` and its `_manifest.json`, replaced
    atomically; a rerun gives byte-identical files. A contract the project refuses (an item its
    legal basis does not allow …) fails its task with the reason.
@@ -73,7 +74,9 @@ def jumin_deliver() -> None:
         events = [e.extra for evs in (triggering_asset_events or {}).values() for e in evs]
         return fail_fast(deliver_plan, p["lake"], default_paths()["contracts"], p, events)
 
-    @task(map_index_template="{{ contract }}")
+    # one delivery at a time across every run and worker: each appends to the ledger's one hash
+    # chain, and a lake in object storage has no lock that reaches across machines
+    @task(map_index_template="{{ contract }}", max_active_tis_per_dag=1)
     def deliver(contract: str, kijunbi: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         import datetime as dt
 

@@ -49,8 +49,8 @@ class LocalSaasOutbox:
         target = self.folder / relpath
         target.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temps(target.parent)  # what a killed earlier publication left
-        with atomic_path(target) as tmp:
-            shutil.copyfile(source, tmp)
+        with atomic_path(target) as tmp, source.open("rb") as f, tmp.open("wb") as out:
+            shutil.copyfileobj(f, out, 1 << 20)  # the source may be in an object-store lake
 
 
 class SftpSaasOutbox:

@@ -38,7 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from jumin.core import duck
+from jumin.core import duck, store
 from jumin.core.checkdigits import is_valid_lg_code
 from jumin.core.errors import TerminalError
 from jumin.core.files import (
@@ -377,7 +377,11 @@ def _read_chain(lake: Lake) -> tuple[list[_Record], Problem | None]:
 
 @contextmanager
 def _locked(lake: Lake) -> Iterator[None]:
-    path = lake.ledger_lock()
+    """Hold the ledger's lock: appends take sequence numbers one at a time. In object storage
+    there is no lock object (no conditional writes through pyarrow), so the lock is a local file
+    for the processes of this machine and the jumin_deliver DAG runs one delivery at a time
+    across the cluster (docs/ledger.md, "Appends")."""
+    path = store.scratch(lake.root) / "ledger.lock" if store.is_remote(lake.root) else lake.ledger_lock()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
