@@ -1,12 +1,15 @@
 """The production profile for real (issue 12): a private PostgreSQL cluster as the metadata
 database, a private redis-server as the Celery broker, the CeleryExecutor and two Celery workers,
 all on loopback (:class:`jumin.apps.airflow.AirflowServers` with ``profile="celery"``, what
-``make airflow-celery`` runs). ``jumin_ingest`` runs its mapped tasks on both workers, then one
-worker is SIGKILLed while it runs a ``snapshot`` task of the asset-triggered ``jumin_snapshot``:
-the task is retried on the other worker, the run succeeds and the staged snapshots are
-byte-identical to the library's over the same accepted zone.
+``make airflow-celery`` runs), over a lake in object storage (``s3://``, moto's S3 server on
+loopback). ``jumin_ingest`` runs its mapped tasks on both workers, then one worker is SIGKILLed
+while it runs a ``snapshot`` task of the asset-triggered ``jumin_snapshot``: the task is retried
+on the other worker, the run succeeds and the staged snapshots are byte-identical to the
+library's over the same accepted zone; the asset-triggered ``jumin_reconcile`` and
+``jumin_deliver`` follow on the one worker left, the deliveries reach the SaaS outboxes and the
+ledger verifies.
 
-Needs PostgreSQL 15 and redis-server (``make postgres redis``; ``make test`` depends on them).
+Needs PostgreSQL 15, redis-server and moto (``make postgres redis moto``; ``make test`` depends on them).
 PostgreSQL runs as the ``postgres`` account when we are root, so the test's folder is a
 ``/tmp/jumin-celery-*`` folder it can enter (pytest's own tmp folders are root-only)."""
 
@@ -24,7 +27,14 @@ from typing import Any
 import pytest
 
 from jumin.apps.airflow import CELERY_COMPONENTS, CELERY_WORKERS, PG_BIN, AirflowServers, worker_hostname
+from jumin.core.lake import Lake
+from jumin.core.landing import LandingTree
+from jumin.core.store import lake_path
+from load.deliver.contract import example_contracts, load_contract
+from load.deliver.ledger import verify
+from tests.s3server import make_bucket, moto_server
 from tests.test_scheduler import (
+    KIJUNBI,
     LG_CODES,
     assert_snapshots_as_the_library_makes,
     component_logs,
@@ -43,12 +53,12 @@ QUEUED_TIMEOUT_S = 45
 RUN_TIMEOUT_S = 150
 
 
-def celery_servers(root: Path, **kw: Any) -> AirflowServers:
+def celery_servers(root: Path, lake: Path | None = None, **kw: Any) -> AirflowServers:
     return AirflowServers(
         home=root / "airflow",
         port=free_port(),
         landing=root / "landing",
-        lake=root / "lake",
+        lake=lake or root / "lake",
         components=CELERY_COMPONENTS,
         profile="celery",
         pg_port=free_port(),
@@ -164,14 +174,24 @@ def kill_a_running_task(s: AirflowServers, token: str, dag_id: str) -> tuple[str
 
 @pytest.mark.airflow
 @pytest.mark.integration
-@pytest.mark.timeout(480)
-def test_two_workers_and_a_killed_one(scratch: Path) -> None:
+@pytest.mark.timeout(600)
+def test_two_workers_and_a_killed_one(scratch: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     if not (PG_BIN / "initdb").exists() or not shutil.which("redis-server"):
         pytest.fail("the production profile needs PostgreSQL 15 and redis-server: run `make postgres redis`")
+    with moto_server(scratch / "moto.log") as s3:
+        for name, value in s3.items():  # this process reads the lake too
+            monkeypatch.setenv(name, value)
+        make_bucket(s3, "jumin-lake")
+        run_the_dags(scratch, s3)
+
+
+def run_the_dags(scratch: Path, s3: dict[str, str]) -> None:
     started = time.monotonic()
     s = celery_servers(
         scratch,
+        lake=lake_path("s3://jumin-lake/national"),
         settings={
+            **s3,
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT_S),
             # a message the killed worker had received for a task not yet started stays unacked
             # in Redis (visibility timeout: a day): the scheduler re-queues such a task
@@ -180,6 +200,10 @@ def test_two_workers_and_a_killed_one(scratch: Path) -> None:
         },
     )
     deliver(s.landing, LG_CODES)
+    # the deployment's SaaS outboxes (what `jumin landing provision --saas` makes)
+    accounts = sorted({load_contract(p).account for p in example_contracts().values()})
+    for account in accounts:
+        LandingTree(s.landing).saas_outbox(account).mkdir(parents=True)
     s.migrate()
     with s:
         print(f"\nthe production profile started in {time.monotonic() - started:.0f} s")
@@ -221,7 +245,24 @@ def test_two_workers_and_a_killed_one(scratch: Path) -> None:
         last = by_try[max(by_try)]
         assert max(by_try) > victim["try_number"] and last["state"] == "success", tries
         assert worker_of(last) in set(CELERY_WORKERS) - {killed}, tries
+
+        # the later stages, asset-triggered, on the worker left: reconcile, deliver, publish
+        lake = Lake(s.lake)
+        rec = wait_for(s, token, "jumin_reconcile", "asset-triggered")
+        assert (rec["run_type"], rec["state"]) == ("asset_triggered", "success"), component_logs(s)
+        assert all(lake.is_staged(lake.reconcile("links", KIJUNBI, code)) for code in LG_CODES)
+        dlv = wait_for(s, token, "jumin_deliver", "asset-triggered")
+        assert (dlv["run_type"], dlv["state"]) == ("asset_triggered", "success"), component_logs(s)
+        print(f"all four DAGs on the s3:// lake: {time.monotonic() - t0:.0f} s")
+        for account in accounts:
+            outbox = LandingTree(s.landing).saas_outbox(account)
+            assert list(outbox.glob("contract=*/kijunbi=*/_manifest.json")), account
+        ledger = verify(s.lake)
+        assert ledger.ok and ledger.segments == len(example_contracts()), ledger.problems
         assert s.procs.keys() == set(CELERY_COMPONENTS) - {killed} and not s.exited()
+
+    # nothing of the lake in a local folder: every object is in the bucket
+    assert not (scratch / "lake").exists()
 
     # the staged snapshots: the same rows and bytes as the library makes over the same accepted zone
     assert_snapshots_as_the_library_makes(s.lake, scratch / "reference")

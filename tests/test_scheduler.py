@@ -5,14 +5,14 @@ runs), triggered through the REST API, the snapshot run started by the asset eve
 from __future__ import annotations
 
 import hashlib
-import shutil
 import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from extract.inbox import deliver_local
@@ -94,8 +94,8 @@ def task_log(s: AirflowServers, dag_id: str, run_id: str, task_id: str) -> str:
 
 
 def parquet_rows(path: Path) -> int:
-    [(rows,)] = duckdb.connect().execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchall()
-    return int(rows)
+    """Rows of a Parquet file, local or in an object-store lake."""
+    return int(pq.read_metadata(pa.BufferReader(path.read_bytes())).num_rows)
 
 
 def assert_snapshots_as_the_library_makes(lake_root: Path, reference: Path) -> dict[str, list[Any]]:
@@ -103,7 +103,10 @@ def assert_snapshots_as_the_library_makes(lake_root: Path, reference: Path) -> d
     library makes over a copy of the same accepted zone (in ``reference``); its results per
     municipality."""
     lake, ref = Lake(lake_root), Lake(reference)
-    shutil.copytree(lake.root / "accepted", ref.root / "accepted")
+    for path in lake.root.glob("accepted/*/lg_code=*/*.parquet"):  # also from object storage
+        copy = ref.root / str(path.relative_to(lake.root))
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_bytes(path.read_bytes())
     out = {}
     for code in LG_CODES:
         expected = snapshot_municipality(ref.root, code, KIJUNBI)

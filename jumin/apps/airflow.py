@@ -38,6 +38,7 @@ from types import TracebackType
 from typing import IO, Any
 
 from jumin.apps.orchestration import default_paths
+from jumin.core.store import is_remote, lake_path
 
 REPO = Path(__file__).resolve().parents[2]
 DAGS = REPO / "dags"
@@ -599,6 +600,13 @@ def stop_running(home: Path) -> int:
     return 0
 
 
+def _lake_root(lake: str) -> Path:
+    """The lake the components share: a local folder (made absolute) or an ``s3://`` URI,
+    reached with the launcher's own AWS settings (docs/operations.md, "Object-store lake")."""
+    root = lake_path(lake)
+    return root if is_remote(root) else root.resolve()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``make airflow`` and ``make airflow-stop``."""
     paths = default_paths()
@@ -619,7 +627,7 @@ def main(argv: list[str] | None = None) -> int:
         home,
         args.port,
         Path(args.landing).resolve(),
-        Path(args.lake).resolve(),
+        _lake_root(args.lake),
         components=CELERY_COMPONENTS if args.profile == "celery" else COMPONENTS,
         profile=args.profile,
         pg_port=args.pg_port,
