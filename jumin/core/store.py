@@ -20,6 +20,7 @@ The bucket comes from the lake root; how to reach it from the deployment's envir
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 import threading
@@ -75,7 +76,9 @@ def object_key(path: Path) -> str:
 def scratch(root: Path) -> Path:
     """A local folder standing for an object-store lake root, for what is local by nature
     (an upload set being copied in and checked before it is put)."""
-    return Path(tempfile.gettempdir()) / "jumin-lake" / object_key(root).replace("/", "_")
+    key = object_key(root)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]  # s3://b/p_q and s3://b/p/q apart
+    return Path(tempfile.gettempdir()) / "jumin-lake" / f"{key.replace('/', '_')[-80:]}-{digest}"
 
 
 def s3_settings() -> dict[str, Any]:
