@@ -8,17 +8,19 @@ Runs when `jumin_reconcile` has staged the reconciliation of a 基準日 (Asset
    deployment's contracts folder, `JUMIN_CONTRACTS`, by default the example contracts shipped
    in `load/deliver/contracts/`), for **kijunbi** or the days of the triggering events, which
    must name this run's **lake**. No contract or no day fails the run.
-2. **deliver** (mapped per contract and day) — one row per person the contract allows, only its
-   items under the contract's pseudonymous ids, addresses of persons under 支援措置 emptied,
-   checked by the contract's own rules before release (**engine** `duckdb`, one query, or `gx`,
-   the Great Expectations suite generated from the contract); the pseudonym and ledger secrets
-   come from the Airflow connections `jumin_pseudonym` and `jumin_ledger` (else the lake's
-   files, with a warning); one delivery runs at a time, since each appends to the ledger's
-   single hash chain:
-   `<lake>/deliver/contract=<id>/kijunbi=<d>/part-0.parquet` and its `_manifest.json`, replaced
-   atomically; a rerun gives byte-identical files. A contract the project refuses (an item its
-   legal basis does not allow …) fails its task with the reason.
-3. **publish** (mapped per contract, once every delivery is staged) — puts the contract's staged
+2. **deliver** (mapped per contract and day, in parallel) — one row per person the contract
+   allows, only its items under the contract's pseudonymous ids, addresses of persons under
+   支援措置 emptied, checked by the contract's own rules before release (**engine** `duckdb`,
+   one query, or `gx`, the Great Expectations suite generated from the contract), written to
+   `<lake>/deliver/contract=<id>/kijunbi=<d>/part-0.parquet`; the pseudonym secret comes from
+   the Airflow connection `jumin_pseudonym` (else the lake's file, with a warning). A contract
+   the project refuses (an item its legal basis does not allow …) fails its task with the reason.
+3. **seal** (mapped likewise, one at a time across all runs and workers, since every seal
+   appends to the ledger's one hash chain) — logs the delivery's persons in the ledger (key from
+   the connection `jumin_ledger`), then writes the `_manifest.json` that stages the delivery, and
+   the delta from the contract's previous delivery; a rerun gives byte-identical files and logs
+   nothing twice.
+4. **publish** (mapped per contract, once every delivery is staged) — puts the contract's staged
    deliveries and deltas that are not there yet into its SaaS's read-only outbox on the landing
    zone (`saas/<account>/outbox/`): the SFTP server of the Airflow connection **sftp_conn_id**,
    or, when that is empty, the local folder **landing**. A SaaS without an outbox fails its task
@@ -74,19 +76,28 @@ def jumin_deliver() -> None:
         events = [e.extra for evs in (triggering_asset_events or {}).values() for e in evs]
         return fail_fast(deliver_plan, p["lake"], default_paths()["contracts"], p, events)
 
-    # one delivery at a time across every run and worker: each appends to the ledger's one hash
+    @task(map_index_template="{{ contract }}")
+    def deliver(contract: str, kijunbi: str, params: dict[str, Any] | None = None) -> dict[str, str]:
+        from jumin.apps.orchestration import PSEUDONYM_CONN_ID, fail_fast, secret_source
+        from load.deliver.main import stage_delivery
+
+        p = params or {}
+        key = secret_source(PSEUDONYM_CONN_ID)
+        fail_fast(stage_delivery, p["lake"], contract, kijunbi, key, engine=p["engine"])
+        return {"contract": contract, "kijunbi": kijunbi}
+
+    # one seal at a time across every run and worker: each appends to the ledger's one hash
     # chain, and a lake in object storage has no lock that reaches across machines
     @task(map_index_template="{{ contract }}", max_active_tis_per_dag=1)
-    def deliver(contract: str, kijunbi: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    def seal(contract: str, kijunbi: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         import datetime as dt
 
-        from jumin.apps.orchestration import LEDGER_CONN_ID, PSEUDONYM_CONN_ID, fail_fast, secret_source
-        from load.deliver.main import deliver as deliver_contract
+        from jumin.apps.orchestration import LEDGER_CONN_ID, fail_fast, secret_source
+        from load.deliver.main import seal_delivery
 
         p = params or {}
         at = dt.datetime.now(dt.UTC)  # the ledger's time of the delivery
-        secrets = {"key_source": secret_source(PSEUDONYM_CONN_ID), "ledger_key": secret_source(LEDGER_CONN_ID)}
-        return fail_fast(deliver_contract, p["lake"], contract, kijunbi, at, engine=p["engine"], **secrets).to_dict()
+        return fail_fast(seal_delivery, p["lake"], contract, kijunbi, at, secret_source(LEDGER_CONN_ID)).to_dict()
 
     @task
     def contracts(planned: list[dict[str, str]]) -> list[str]:
@@ -101,9 +112,9 @@ def jumin_deliver() -> None:
         return fail_fast(publish_contract, landing_source(p), p["lake"], contract).to_dict()
 
     planned = plan()
-    delivered = deliver.expand_kwargs(planned)
+    sealed = seal.expand_kwargs(deliver.expand_kwargs(planned))
     published = publish.expand(contract=contracts(planned))  # type: ignore[arg-type]  # an XComArg at parse time
-    delivered >> published
+    sealed >> published
 
 
 jumin_deliver()

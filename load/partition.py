@@ -61,6 +61,16 @@ def write_partition(
     the rows are written (for lineage counted while streaming). Temporary files a killed earlier
     attempt left in ``folder`` are removed first, so a rerun leaves the same folder.
     """
+    rows = write_part(batches, folder, schema, config)
+    fields = manifest() if callable(manifest) else manifest
+    return write_partition_manifest(folder, fields, rows, schema, config)
+
+
+def write_part(
+    batches: Iterable[pa.RecordBatch] | pa.Table, folder: Path, schema: pa.Schema, config: ParquetConfig | None = None
+) -> int:
+    """Write a partition's data file, ``part-0.parquet``, atomically; its row count. The partition
+    is not staged until :func:`write_partition_manifest` (readers trust the manifest only)."""
     c = config or ParquetConfig()
     remove_stale_temps(folder)  # what a killed earlier attempt left
     if isinstance(batches, pa.Table):
@@ -83,7 +93,16 @@ def write_partition(
                 rows += table.num_rows
     except OSError as e:
         raise StageWriteFailed(f"{path}: {e}") from e
-    fields = manifest() if callable(manifest) else manifest
+    return rows
+
+
+def write_partition_manifest(
+    folder: Path, fields: Mapping[str, Any], rows: int, schema: pa.Schema, config: ParquetConfig | None = None
+) -> dict[str, Any]:
+    """Stage a partition whose data file :func:`write_part` wrote: its manifest (``fields`` and
+    the file's rows, schema, size, SHA-256 and writer settings), written atomically, last."""
+    c = config or ParquetConfig()
+    path = folder / PART_FILE
     full = {
         **fields,
         "rows": rows,

@@ -62,11 +62,13 @@ SHAPES: dict[str, dict[str, tuple[set[str], bool, str]]] = {
     },
     "jumin_deliver": {
         "plan": (set(), False, "all_success"),
-        # mapped over the (contract, 基準日) pairs
+        # mapped over the (contract, 基準日) pairs, in parallel
         "deliver": ({"plan"}, True, "all_success"),
+        # the ledger appends and manifests, one at a time (test_only_the_seal_is_serial)
+        "seal": ({"deliver"}, True, "all_success"),
         "contracts": ({"plan"}, False, "all_success"),
         # every delivery staged first; mapped per contract
-        "publish": ({"contracts", "deliver"}, True, "all_success"),
+        "publish": ({"contracts", "seal"}, True, "all_success"),
     },
 }
 #: the lake root, the one Param every DAG takes; docs/operations.md explains it
@@ -92,6 +94,15 @@ def test_dag_shape(dagbag: DagBag, dag_id: str) -> None:
     assert dag.doc_md.lstrip().startswith(f"### {dag_id} — ")
     undocumented = [p for p in dag.params if p != LAKE_PARAM and f"**{p}**" not in dag.doc_md]
     assert undocumented == [], f"{dag_id}'s doc_md does not explain these Params"
+
+
+@pytest.mark.airflow
+def test_only_the_seal_is_serial(dagbag: DagBag) -> None:
+    """The deliveries run in parallel; their ledger appends (the seal) one at a time across every
+    run and worker, since the ledger is one hash chain and object storage has no lock."""
+    tasks = dagbag.dags["jumin_deliver"].task_dict
+    assert tasks["seal"].max_active_tis_per_dag == 1
+    assert all(t.max_active_tis_per_dag is None for name, t in tasks.items() if name != "seal")
 
 
 @pytest.mark.airflow

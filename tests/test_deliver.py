@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -157,3 +158,46 @@ def test_the_delta_since_the_previous_delivery_turns_it_into_this_one(lake: Path
             applied[row[PERSON_ID]] = row
     assert applied == new
     assert old != new  # people turned 65 in those six months: the delta is not empty
+
+
+@pytest.mark.timeout(180)
+def test_staged_in_parallel_and_sealed_one_by_one_as_in_one_process(lake: Path, tmp_path: Path) -> None:
+    """The DAG's two tasks (stage_delivery in parallel, then seal_delivery one at a time in
+    other processes) give the bytes and the ledger deliver() gives in one process; nothing is
+    staged before the seal, nothing stays pending after it, a seal without a staged delivery is
+    refused and a second seal gives the result again."""
+    import shutil
+    from concurrent.futures import ProcessPoolExecutor
+
+    from load.deliver.ledger import verify
+    from load.deliver.main import seal_delivery, stage_delivery
+
+    split, whole = tmp_path / "split", tmp_path / "whole"
+    for target in (split, whole):
+        shutil.copytree(lake, target, ignore=shutil.ignore_patterns("deliver", "ledger", "published", "secrets"))
+        for key in (Lake(target).secret("pseudonym"), Lake(target).ledger_key()):  # the same secrets
+            key.parent.mkdir(parents=True, exist_ok=True)
+            key.write_bytes(hashlib.sha256(key.name.encode()).digest())
+    paths = [example_contracts()[n] for n in sorted(example_contracts())]
+    expected = [deliver(whole, p, KIJUNBI, AT) for p in paths]
+    with ProcessPoolExecutor(2) as pool:  # two workers staging at once
+        list(pool.map(stage_delivery, [split] * len(paths), paths, [KIJUNBI] * len(paths)))
+    lake_ = Lake(split)
+    for p in paths:
+        contract = load_contract(p)
+        assert not lake_.is_staged(lake_.delivery(contract.id, KIJUNBI))  # written, not staged
+        assert (lake_.delivery_pending(contract.id, KIJUNBI) / "pending.json").exists()
+    got = [seal_delivery(split, p, KIJUNBI, AT) for p in paths]
+    def shown(results: list[Any]) -> list[dict[str, Any]]:  # each in its own lake
+        return [{k: v for k, v in r.to_dict().items() if k != "path"} for r in results]
+
+    assert shown(got) == shown(expected)
+    for p in paths:
+        cid = load_contract(p).id
+        assert _bytes(lake_.delivery(cid, KIJUNBI)) == _bytes(Lake(whole).delivery(cid, KIJUNBI))
+        assert not any(lake_.delivery_pending(cid, KIJUNBI).iterdir())
+    assert (verify(split).head, verify(split).entries) == (verify(whole).head, verify(whole).entries)
+    assert seal_delivery(split, paths[0], KIJUNBI, AT) == got[0]  # sealed before: the same result
+    other = load_contract(paths[0]).id
+    with pytest.raises(DeliveryRefused, match=f"{other} 2026-11-02: no staged delivery to seal"):
+        seal_delivery(split, paths[0], "2026-11-02", AT)

@@ -186,3 +186,20 @@ def test_shards_to_fit_memory() -> None:
     assert shards_to_fit(rss, 100, 11) == 10
     with pytest.raises(ValueError):
         shards_to_fit(rss, 100, 1)
+
+
+def test_deliveries_run_side_by_side_and_their_seals_one_after_the_other() -> None:
+    """The DAG's deliver tasks run in parallel, its seal tasks (the ledger appends) one at a
+    time: with a worker for each, two deliveries take one delivery's time, their seals two."""
+    fits = FITS | {
+        "deliver_b": Fit("linear", 5.0, 1e-5),
+        "seal_a": Fit("linear", 2.0, 0.0),
+        "seal_b": Fit("linear", 3.0, 0.0),
+    }
+    tasks = {t.name: t for t in plan_tasks([("m", 1_000_000)], fits)}
+    assert tasks["seal_a"].deps == ("deliver_a",)
+    assert set(tasks["seal_b"].deps) == {"deliver_b", "seal_a"}
+    assert tasks["deliver_b"].deps == tasks["deliver_a"].deps == ("reconcile:m",)
+    # ingest → validate → snapshot 33, prepare 20, reconcile 11, the deliveries 15 side by side,
+    # then the seals 2 + 3
+    assert simulate(list(tasks.values()), 4).makespan == pytest.approx(33 + 20 + 11 + 15 + 2 + 3)

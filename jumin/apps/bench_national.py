@@ -55,7 +55,10 @@ SPLIT_PARTS = 4
 NATIONAL_SHARDS = 16
 
 MUNICIPAL_STAGES = ("ingest", "validate", "snapshot", "reconcile")
-NATIONAL_STAGES = ("prepare",)  # and one delivery per contract, "deliver_<contract>"
+NATIONAL_STAGES = ("prepare",)  # and per contract a delivery and its seal, "deliver_<c>", "seal_<c>"
+#: national steps per contract: its delivery (in parallel), then its seal (the ledger append and
+#: the manifest; one seal at a time, the ledger being one hash chain)
+PER_CONTRACT = ("deliver_", "seal_")
 
 # --- the distribution of the municipalities' sizes (docs/national.md, "The distribution") ---
 
@@ -306,10 +309,17 @@ def plan_tasks(
             Task(f"reconcile:{tag}", fits["reconcile"](residents[code] / split.get(code, 1)), tuple(prepare), code)
         )
     reconciled = tuple(f"reconcile:{tag}" for tag in reconciles)
+    sealed: tuple[str, ...] = ()  # the seals in a chain: one at a time, in contract order
     for stage in sorted(s for s in fits if s.startswith("deliver_")):
+        seal = "seal_" + stage.removeprefix("deliver_")
         for s in range(national_shards):
             name = f"{stage}#{s}" if national_shards > 1 else stage
             tasks.append(Task(name, fits[stage](nation / national_shards), reconciled))
+            if seal in fits:
+                tasks.append(
+                    Task(name.replace("deliver_", "seal_", 1), fits[seal](nation / national_shards), (name, *sealed))
+                )
+                sealed = (tasks[-1].name,)
     return tasks
 
 
@@ -385,14 +395,21 @@ def _reconcile(lake: Path, lg_code: str) -> None:
 
 
 def _deliver(lake: Path, contract: str, out: Path) -> None:
+    from load.deliver.contract import example_contracts
+    from load.deliver.main import stage_delivery
+
+    staged = stage_delivery(lake, example_contracts()[contract], KIJUNBI)  # as the DAG's deliver task
+    out.write_text(str(staged.rows), encoding="utf-8")
+
+
+def _seal(lake: Path, contract: str) -> None:
     import datetime as dt
 
     from load.deliver.contract import example_contracts
-    from load.deliver.main import deliver
+    from load.deliver.main import seal_delivery
 
     at = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
-    result = deliver(lake, example_contracts()[contract], KIJUNBI, at)
-    out.write_text(str(result.rows), encoding="utf-8")
+    seal_delivery(lake, example_contracts()[contract], KIJUNBI, at)  # as the DAG's seal task
 
 
 def measure_stages(work: Path, sizes_: Sequence[int] = SIZES) -> dict[str, list[tuple[int, float, int]]]:
@@ -418,7 +435,8 @@ def measure_stages(work: Path, sizes_: Sequence[int] = SIZES) -> dict[str, list[
             ("reconcile", _reconcile, (lake, MEASURED_CODE)),
         ]
         rows = work / "national-rows.txt"
-        steps += [(f"deliver_{c}", _deliver, (lake, c, rows)) for c in contracts]
+        for c in contracts:
+            steps += [(f"deliver_{c}", _deliver, (lake, c, rows)), (f"seal_{c}", _seal, (lake, c))]
         for stage, fn, args in steps:
             s, rss = measure(fn, *args)
             if run == 0:
@@ -449,7 +467,7 @@ def bench_national(work: Path, sizes_: Sequence[int] = SIZES) -> None:
         report(f"national_fit_{stage}_b_s_per_1m_residents", fits[stage].b * 1e6, "s")
         report(f"national_fit_{stage}_power_exponent", power[stage].b, "k")
         rss_fit = fit_linear(ns, [p[2] for p in points])
-        national = stage in NATIONAL_STAGES or stage.startswith("deliver_")
+        national = stage in NATIONAL_STAGES or stage.startswith(PER_CONTRACT)
         if national:
             national_rss[stage] = rss_fit
         scale = NATION if national else sizes()[0][1]
@@ -478,8 +496,11 @@ def bench_national(work: Path, sizes_: Sequence[int] = SIZES) -> None:
             if workers == TARGET_WORKERS:
                 report(f"national_vs_target_{workers}_workers{label}", span / TARGET_S, "x")
     tasks = plans[""]
-    serial = sum(t.seconds for t in tasks if t.name == "prepare") + max(
-        t.seconds for t in tasks if t.name.startswith("deliver_")
+    serial = (
+        sum(t.seconds for t in tasks if t.name == "prepare")
+        + max(t.seconds for t in tasks if t.name.startswith("deliver_"))
+        + sum(t.seconds for t in tasks if t.name.startswith("seal_"))
     )
     report("national_largest_own_path_h", own_path(tasks, largest) / 3600, "h")
-    report("national_serial_steps_h", serial / 3600, "h")  # prepare, then the longest delivery
+    # prepare, the longest delivery, every seal after the other
+    report("national_serial_steps_h", serial / 3600, "h")

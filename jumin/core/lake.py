@@ -23,6 +23,7 @@
     <lake>/published/saas=<account>/<path below deliver/>.sha256  what the SaaS's outbox holds
     <lake>/ledger/segments/<seq>-<delivery_id>.parquet    delivery ledger: one segment per delivery
     <lake>/ledger/chain.jsonl                             the ledger's hash chain, one record per segment
+    <lake>/ledger/pending/contract=<id>/kijunbi=<d>/      a delivery written, not yet logged and staged
     <lake>/reference/ledger_key                           the secret keying persons in the ledger
 """
 
@@ -308,6 +309,11 @@ class Lake:
     def ledger_lock(self) -> Path:
         """Held while a delivery is appended, so two appends never take the same number."""
         return self.ledger_folder() / ".lock"
+
+    def delivery_pending(self, contract_id: str, kijunbi: str) -> Path:
+        """What a delivery written but not yet sealed (logged in the ledger, its manifest
+        written) keeps for the seal: its manifest fields and the persons to log."""
+        return self.ledger_folder() / "pending" / f"contract={contract_id}" / f"kijunbi={kijunbi}"
 
     def ledger_key(self) -> Path:
         """The secret (made once) behind the keyed person ids of the ledger."""

@@ -14,6 +14,7 @@ day) and the reconciliation's links (a 住登外者 joins its 住基 person), so
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -22,12 +23,13 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from jumin.core import duck
 from jumin.core.contract import PERSON_ID, Contract, birth_bounds
 from jumin.core.errors import TerminalError
-from jumin.core.files import sha256_file
-from jumin.core.lake import PART_FILE, Lake
+from jumin.core.files import atomic_write_text, sha256_file
+from jumin.core.lake import PART_FILE, Lake, write_work_table
 from jumin.core.layouts import TEIKYOTEISHI
 from load.deliver.contract import load_contract
 from load.deliver.ledger import DeliveryRecord, append
@@ -43,7 +45,7 @@ from load.deliver.privacy import (
     pseudonym_sql,
     suppressed_sql,
 )
-from load.partition import write_partition
+from load.partition import read_manifest, write_part, write_partition, write_partition_manifest
 from transform.deliver import persons_sql
 from transform.delta import keyed_delta_sql
 
@@ -211,8 +213,39 @@ def deliver(
     ``key_source`` and ``ledger_key`` are the secret store's pseudonym and ledger secrets (None:
     the lake's files); ``engine`` runs the contract's checks: ``duckdb`` (one query) or ``gx``
     (the Great Expectations suite itself, the reference). A rerun over the same inputs writes
-    the same bytes and logs nothing twice."""
+    the same bytes and logs nothing twice. :func:`stage_delivery` then :func:`seal_delivery`
+    in one process (the DAG runs them as two tasks)."""
+    staged = stage_delivery(lake_root, contract_path, kijunbi, key_source, engine, keep=False)
+    return seal_delivery(lake_root, contract_path, kijunbi, at, ledger_key, staged)
 
+
+@dataclass(frozen=True)
+class StagedDelivery:
+    """A delivery's data file written, not yet logged nor staged: its manifest fields, row
+    count and the persons the ledger will log (kept in the lake's pending folder for a seal
+    in another process, :meth:`Lake.delivery_pending`)."""
+
+    manifest: dict[str, Any]
+    rows: int
+    persons: pa.Table
+
+
+#: in :meth:`Lake.delivery_pending`: the staged delivery's manifest fields, and its persons
+PENDING_FILE, PENDING_PERSONS = "pending.json", "persons.parquet"
+
+
+def stage_delivery(
+    lake_root: str | Path,
+    contract_path: str | Path,
+    kijunbi: str,
+    key_source: KeySource | None = None,
+    engine: str = "duckdb",
+    keep: bool = True,
+) -> StagedDelivery:
+    """The heavy part of :func:`deliver`, which many processes may run at once: select, key,
+    suppress, check and write the delivery's data file (not yet a staged partition: no
+    manifest). With ``keep``, what :func:`seal_delivery` needs is written to the lake's
+    pending folder, so the seal can run in another process."""
     lake = Lake.at(lake_root)
     contract = load_contract(contract_path)
     con = duck.connect()
@@ -275,26 +308,78 @@ def deliver(
         "opt_out": {"honoured": contract.opt_out, "on_file_not_honoured": not_honoured},
     }
 
-    def with_ledger() -> dict[str, Any]:
-        # the data file is written: its SHA-256 names the delivery, whose entries are logged
-        # before the manifest (written last) carries the ledger's head after them
-        digest = sha256_file(folder / PART_FILE)
-        record = DeliveryRecord.from_contract(contract, f"{contract.id}-{kijunbi}-{digest[:16]}", kijunbi)
-        receipt = append(lake.root, record, ledger_persons, at, ledger_key)
-        return {**manifest, "ledger": {"delivery_id": record.delivery_id, "head": receipt.head}}
+    rows = write_part(table, folder, table.schema)
+    staged = StagedDelivery(manifest, rows, ledger_persons)
+    if keep:
+        pending = lake.delivery_pending(contract.id, kijunbi)
+        write_work_table(ledger_persons, pending / PENDING_PERSONS)
+        atomic_write_text(
+            pending / PENDING_FILE,
+            json.dumps({"manifest": manifest, "rows": rows}, ensure_ascii=False, sort_keys=True) + "\n",
+        )
+    return staged
 
-    write_partition(table, folder, table.schema, with_ledger)
+
+def seal_delivery(
+    lake_root: str | Path,
+    contract_path: str | Path,
+    kijunbi: str,
+    at: dt.datetime,
+    ledger_key: KeySource | None = None,
+    staged: StagedDelivery | None = None,
+) -> DeliveryResult:
+    """The serial part of :func:`deliver`: log the staged delivery's persons in the ledger (one
+    hash chain, so one seal at a time), then write its manifest, which stages it, and its delta.
+    ``staged`` from :func:`stage_delivery` in this process, else read from the pending folder;
+    a delivery sealed before (its pending folder gone, its manifest there) gives its result
+    again. Raises DeliveryRefused when nothing was staged."""
+    lake = Lake.at(lake_root)
+    contract = load_contract(contract_path)
+    folder = lake.delivery(contract.id, kijunbi)
+    pending = lake.delivery_pending(contract.id, kijunbi)
+    if staged is None:
+        if not (pending / PENDING_FILE).exists():
+            if lake.is_staged(folder):
+                log.info("%s %s: sealed before", contract.id, kijunbi)
+                return _result(lake, contract, kijunbi, read_manifest(folder))
+            raise DeliveryRefused(
+                f"{contract.id} {kijunbi}: no staged delivery to seal under {pending} (deliver it first)"
+            )
+        info = json.loads((pending / PENDING_FILE).read_text(encoding="utf-8"))
+        persons = pq.read_table(pa.BufferReader((pending / PENDING_PERSONS).read_bytes()))
+        staged = StagedDelivery(info["manifest"], int(info["rows"]), persons)
+    # the data file is written: its SHA-256 names the delivery, whose entries are logged
+    # before the manifest (written last) carries the ledger's head after them
+    data = folder / PART_FILE
+    digest = sha256_file(data)
+    record = DeliveryRecord.from_contract(contract, f"{contract.id}-{kijunbi}-{digest[:16]}", kijunbi)
+    receipt = append(lake.root, record, staged.persons, at, ledger_key)
+    ledger = {"delivery_id": record.delivery_id, "head": receipt.head}
+    schema = pq.read_schema(pa.BufferReader(data.read_bytes()))
+    manifest = write_partition_manifest(folder, {**staged.manifest, "ledger": ledger}, staged.rows, schema)
+    for name in (PENDING_FILE, PENDING_PERSONS):  # the manifest is there: nothing pending
+        (pending / name).unlink(missing_ok=True)
+    return _result(lake, contract, kijunbi, manifest)
+
+
+def _result(lake: Lake, contract: Contract, kijunbi: str, manifest: dict[str, Any]) -> DeliveryResult:
+    """What a sealed delivery staged, its delta staged now (none for a first delivery)."""
     delta = _stage_delta(lake, contract, kijunbi)
-    log.info("%s %s: %d rows, %d suppressed, excluded %s", contract.id, kijunbi, table.num_rows, suppressed, excluded)
+    folder = lake.delivery(contract.id, kijunbi)
+    excluded = {k: int(v) for k, v in manifest["excluded"].items()}
+    log.info(
+        "%s %s: %d rows, %d suppressed, excluded %s", contract.id, kijunbi, manifest["rows"],
+        manifest["suppressed"], excluded,
+    )  # fmt: skip
     return DeliveryResult(
         contract.id,
         contract.version,
         kijunbi,
         str(folder / PART_FILE),
-        table.num_rows,
-        suppressed,
-        released,
-        {k: int(v) for k, v in excluded.items()},
+        int(manifest["rows"]),
+        int(manifest["suppressed"]),
+        int(manifest["released"]),
+        excluded,
         delta,
     )
 
