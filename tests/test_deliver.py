@@ -188,6 +188,7 @@ def test_staged_in_parallel_and_sealed_one_by_one_as_in_one_process(lake: Path, 
         assert not lake_.is_staged(lake_.delivery(contract.id, KIJUNBI))  # written, not staged
         assert (lake_.delivery_pending(contract.id, KIJUNBI) / "pending.json").exists()
     got = [seal_delivery(split, p, KIJUNBI, AT) for p in paths]
+
     def shown(results: list[Any]) -> list[dict[str, Any]]:  # each in its own lake
         return [{k: v for k, v in r.to_dict().items() if k != "path"} for r in results]
 
