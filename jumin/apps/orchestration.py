@@ -378,4 +378,10 @@ def deliver_plan(
         raise TerminalError("no 基準日: give the kijunbi Param, or let a staged reconciliation trigger the run")
     if not days:
         raise TerminalError("the events name no 基準日: nothing to deliver")
+    from load.deliver.privacy import master_key
+
+    # the pseudonym secret, when the lake's file serves (no connection), made here once before
+    # the deliveries run side by side: in object storage two of them making it at the same
+    # instant could each keep their own
+    master_key(lake, secret_source(PSEUDONYM_CONN_ID))
     return [{"contract": f, "kijunbi": d} for d in days for f in files]
