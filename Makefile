@@ -106,7 +106,7 @@ format: $(STAMP) ## Format the code and fix what ruff can
 typecheck: $(STAMP) ## mypy on the library, the DAG files and the tests (settings in pyproject.toml)
 	$(BIN)/mypy
 
-bench: $(STAMP) ## Benchmarks; every figure prints as `BENCH <name> <value> <unit>`
+bench: $(STAMP) moto ## Benchmarks; every figure prints as `BENCH <name> <value> <unit>`
 	$(BIN)/python -m jumin.apps.bench
 
 sample: $(STAMP) ## Regenerate the committed sample_data/ (generator sample and bad/ cases)

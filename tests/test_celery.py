@@ -30,9 +30,9 @@ from jumin.apps.airflow import CELERY_COMPONENTS, CELERY_WORKERS, PG_BIN, Airflo
 from jumin.core.lake import Lake
 from jumin.core.landing import LandingTree
 from jumin.core.store import lake_path
+from jumin.dev.s3server import make_bucket, moto_server
 from load.deliver.contract import example_contracts, load_contract
 from load.deliver.ledger import verify
-from tests.s3server import make_bucket, moto_server
 from tests.test_scheduler import (
     KIJUNBI,
     LG_CODES,

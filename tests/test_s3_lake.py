@@ -19,8 +19,8 @@ import pytest
 from jumin.core.lake import PARTITION_MANIFEST, Lake
 from jumin.core.landing import LandingTree
 from jumin.core.store import lake_path
+from jumin.dev.s3server import download_tree, make_bucket, moto_server
 from load.deliver.contract import example_contracts, load_contract
-from tests.s3server import download_tree, make_bucket, moto_server
 from tests.test_scheduler import KIJUNBI, LG_CODES, deliver
 
 AT = "2026-11-02T09:00:00+09:00"

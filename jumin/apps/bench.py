@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument(
         "--only",
-        choices=["generate", "validation", "reconcile", "ledger", "deliver", "national"],
+        choices=["generate", "validation", "reconcile", "ledger", "deliver", "national", "s3"],
         help="run one benchmark",
     )
     ap.add_argument(
@@ -247,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     from jumin.apps.bench_ledger import bench_ledger
     from jumin.apps.bench_national import bench_national
     from jumin.apps.bench_reconcile import bench_reconcile
+    from jumin.apps.bench_s3 import bench_s3
 
     try:
         if args.only in (None, "generate"):
@@ -261,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
             bench_deliver(work, args.kpi_residents, args.kpi_municipalities)
         if args.only in (None, "national"):
             bench_national(work, args.national_sizes)
+        if args.only in (None, "s3"):
+            bench_s3(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

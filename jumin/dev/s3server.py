@@ -1,5 +1,5 @@
-"""An S3-compatible server on loopback for the object-store lake tests: moto's server, from its
-own venv (``make moto``), on a free port, with a bucket made for the test."""
+"""An S3-compatible server on loopback for the object-store lake's tests and bench: moto's
+server, from its own venv (``make moto``), on a free port, with a bucket made for the run."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-MOTO = Path(__file__).resolve().parents[1] / ".venv-moto" / "bin" / "moto_server"
+MOTO = Path(__file__).resolve().parents[2] / ".venv-moto" / "bin" / "moto_server"
 
-#: what every process of a test reaches the server with (tests/test_s3_lake.py, test_celery.py)
+#: what every process reaches the server with (tests/test_s3_lake.py, test_celery.py, the bench)
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "jumin-test",
     "AWS_SECRET_ACCESS_KEY": "jumin-test-secret",
