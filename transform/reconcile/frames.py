@@ -18,13 +18,17 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import os
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from jumin.core import duck
 from jumin.core.lake import Lake
@@ -62,23 +66,37 @@ def snapshot_files(lake: Lake, layout: str, kijunbi: str) -> dict[str, str]:
 
 #: distinct values from which :func:`derive` spreads a key function over worker processes
 PARALLEL_MIN = 50_000
+#: distinct values :func:`derive` hands to Python at a time: its memory stays bounded however
+#: many distinct values the nation has (addresses grow with households)
+DERIVE_CHUNK = 200_000
 
 
 def _apply(fn: Callable[..., tuple[object, ...]], rows: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
     return [fn(*r) for r in rows]
 
 
-def _map_rows(fn: Callable[..., tuple[object, ...]], rows: list[tuple[object, ...]], parallel: bool) -> list[Any]:
-    """``fn`` of every row, in order; over one worker process per core when ``parallel`` and
-    there are many rows (the key functions are pure Python: one core per process)."""
+def _map_rows(
+    fn: Callable[..., tuple[object, ...]], rows: list[tuple[object, ...]], pool: ProcessPoolExecutor | None
+) -> list[Any]:
+    """``fn`` of every row, in order; over the ``pool``'s worker processes (one per core: the
+    key functions are pure Python) when there is one and there are many rows."""
     workers = os.cpu_count() or 1
-    if not parallel or workers < 2 or len(rows) < PARALLEL_MIN:
+    if pool is None or len(rows) < PARALLEL_MIN:
         return _apply(fn, rows)
     size = -(-len(rows) // workers)
     chunks = [rows[i : i + size] for i in range(0, len(rows), size)]
-    # spawn, not fork: the parent holds DuckDB's threads
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-        return [r for part in pool.map(_apply, [fn] * len(chunks), chunks) for r in part]
+    return [r for part in pool.map(_apply, [fn] * len(chunks), chunks) for r in part]
+
+
+@contextmanager
+def _pool(parallel: bool) -> Iterator[ProcessPoolExecutor | None]:
+    """One worker process per core for a whole :func:`derive` (spawn, not fork: the parent holds
+    DuckDB's threads), or None."""
+    if not parallel or (os.cpu_count() or 1) < 2:
+        yield None
+        return
+    with ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=mp.get_context("spawn")) as pool:
+        yield pool
 
 
 def derive(
@@ -92,19 +110,39 @@ def derive(
 ) -> None:
     """Create table ``name`` (the ``inputs`` columns, then ``outputs``) holding ``fn`` of every
     distinct combination of ``inputs`` in ``source``: the one place keys leave SQL for Python.
-    ``parallel``: ``fn`` is a module-level function worth spreading over processes."""
+    ``parallel``: ``fn`` is a module-level function worth spreading over processes.
+
+    The distinct values stream through Python :data:`DERIVE_CHUNK` at a time into a local
+    Parquet file that the table is then read from (DuckDB keeps it within its memory limit,
+    spilling beyond): no query runs on ``con`` while its result streams."""
     cols = ", ".join(duck.quote_ident(c) for c in inputs)
-    distinct = duck.arrow(con, name, f"SELECT DISTINCT {cols} FROM {source} ORDER BY ALL")
-    columns = [distinct.column(c).to_pylist() for c in inputs]
-    results = _map_rows(fn, list(zip(*columns, strict=True)), parallel)
-    arrays = {c: distinct.column(c) for c in inputs}
-    for i, (out, typ) in enumerate(outputs):
-        arrays[out] = pa.array([r[i] for r in results], type=typ)
-    con.register("_derived", pa.table(arrays))
-    try:
-        duck.run(con, name, f"CREATE OR REPLACE TEMP TABLE {duck.quote_ident(name)} AS SELECT * FROM _derived")
-    finally:
-        con.unregister("_derived")
+    reader = duck.batches(con, name, f"SELECT DISTINCT {cols} FROM {source} ORDER BY ALL", DERIVE_CHUNK)
+    schema = pa.schema([reader.schema.field(c) for c in inputs] + [pa.field(out, typ) for out, typ in outputs])
+    with tempfile.TemporaryDirectory(prefix="jumin-derive-") as tmp:
+        path = Path(tmp) / f"{name}.parquet"
+        with _pool(parallel) as pool, pq.ParquetWriter(path, schema, compression="snappy") as writer:
+            for batch in _rechunked(reader, DERIVE_CHUNK):
+                columns = [batch.column(c).to_pylist() for c in inputs]
+                results = _map_rows(fn, list(zip(*columns, strict=True)), pool)
+                arrays = [batch.column(c) for c in inputs]
+                arrays += [pa.array([r[i] for r in results], type=typ) for i, (_, typ) in enumerate(outputs)]
+                writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
+        table, data = duck.quote_ident(name), duck.quote_literal(str(path))
+        duck.run(con, name, f"CREATE OR REPLACE TEMP TABLE {table} AS FROM read_parquet({data})")
+
+
+def _rechunked(reader: pa.RecordBatchReader, size: int) -> Iterator[pa.Table]:
+    """The reader's rows as tables of about ``size`` rows (DuckDB's batches are smaller)."""
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    for batch in reader:
+        pending.append(batch)
+        count += batch.num_rows
+        if count >= size:
+            yield pa.Table.from_batches(pending, reader.schema)
+            pending, count = [], 0
+    if pending:
+        yield pa.Table.from_batches(pending, reader.schema)
 
 
 def _birth(text: str | None, flag: str | None, hyoki: str | None) -> tuple[int | None, int | None, int | None]:
