@@ -4,8 +4,10 @@ peak RSS is its own), the ``BENCH <name> <value> <unit>`` line, the generated po
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import resource
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,20 +16,57 @@ from typing import Any
 LG_CODES = ["131016", "141038", "012025"]
 
 
+#: how often :func:`measure` samples the memory of the step's process tree
+SAMPLE_S = 0.05
+
+
+def _tree_rss(root: int) -> int:
+    """Resident bytes of ``root`` and every process below it, now (Linux /proc)."""
+    parent: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status", encoding="ascii", errors="replace") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+        except OSError:  # gone meanwhile
+            continue
+        parent[int(entry)] = int(fields.get("PPid", "0"))
+        rss[int(entry)] = int(fields.get("VmRSS", "0 kB").split()[0]) * 1024
+    tree, frontier = {root}, [root]
+    while frontier:
+        frontier = [p for p, pp in parent.items() if pp in frontier and p not in tree]
+        tree.update(frontier)
+    return sum(rss.get(p, 0) for p in tree)
+
+
 def _child(fn: Callable[..., Any], args: tuple[Any, ...], q: Any) -> None:
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        # the step's process and the workers it starts, summed at each moment: the peak of
+        # what the tree held at once (ru_maxrss of children would count each spawned worker's
+        # moment as a fork of this process, before its exec)
+        while not done.wait(SAMPLE_S):
+            peak[0] = max(peak[0], _tree_rss(os.getpid()))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     start = time.perf_counter()
     fn(*args)
     elapsed = time.perf_counter() - start
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    # worker processes the step started (e.g. key functions over cores): their largest peak
-    # added to our own, an upper bound of what the step held at once
-    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    q.put((elapsed, (own + workers) * 1024))
+    done.set()
+    sampler.join()
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # never below our own peak
+    q.put((elapsed, max(own, peak[0])))
 
 
 def measure(fn: Callable[..., Any], *args: Any) -> tuple[float, int]:
-    """(seconds, peak RSS bytes) of ``fn(*args)`` run in a fresh forked process (peak: the
-    process's own plus the largest of the worker processes it started, if any)."""
+    """(seconds, peak RSS bytes) of ``fn(*args)`` run in a fresh forked process (peak: the most
+    the process and the worker processes it starts held at once, sampled every
+    :data:`SAMPLE_S`, and never less than the process's own peak)."""
     ctx = mp.get_context("fork")
     q = ctx.Queue()
     p = ctx.Process(target=_child, args=(fn, args, q))
