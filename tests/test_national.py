@@ -203,3 +203,22 @@ def test_deliveries_run_side_by_side_and_their_seals_one_after_the_other() -> No
     # ingest → validate → snapshot 33, prepare 20, reconcile 11, the deliveries 15 side by side,
     # then the seals 2 + 3
     assert simulate(list(tasks.values()), 4).makespan == pytest.approx(33 + 20 + 11 + 15 + 2 + 3)
+
+
+def test_a_national_step_bounded_by_duckdb_fits_any_nation() -> None:
+    """Its memory is DuckDB's limit plus what it holds besides: the same at every size, so one
+    shard fits a worker whose memory exceeds it (a linear fit never would, at some size)."""
+    bounded = Fit("bounded", 7e9, 0.0)
+    assert bounded(1) == bounded(125_000_000) == 7e9
+    assert shards_to_fit({"prepare": bounded}, 125_000_000, 8e9) == 1
+    assert shards_to_fit({"prepare": Fit("linear", 1e9, 100.0)}, 125_000_000, 8e9) > 1
+
+
+def test_duckdb_sizes_read_as_duckdb_does() -> None:
+    from jumin.core.duck import parse_bytes
+
+    assert parse_bytes("512MB") == 512 * 10**6
+    assert parse_bytes("6GB") == 6 * 10**9
+    assert parse_bytes("1.5 GiB") == int(1.5 * 2**30)
+    with pytest.raises(ValueError, match="not a DuckDB size"):
+        parse_bytes("lots")

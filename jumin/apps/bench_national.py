@@ -53,6 +53,9 @@ SPLIT_PARTS = 4
 #: shards of the national steps in the what-if (a hash of the blocking key for prepare_day, of
 #: the municipality for a delivery; modelled only)
 NATIONAL_SHARDS = 16
+#: DuckDB's memory limit of the spill measurement: the national step rerun at the largest size
+#: under a limit well below what it otherwise holds
+SPILL_LIMIT = "512MB"
 
 MUNICIPAL_STAGES = ("ingest", "validate", "snapshot", "reconcile")
 NATIONAL_STAGES = ("prepare",)  # and per contract a delivery and its seal, "deliver_<c>", "seal_<c>"
@@ -139,7 +142,8 @@ def sizes(
 
 @dataclass(frozen=True)
 class Fit:
-    """Cost in seconds of a task over ``n`` residents: ``a + b·n`` (linear) or ``a·n^k``."""
+    """Cost of a task over ``n`` residents (seconds, or bytes of memory): ``a + b·n`` (linear),
+    ``a·n^k`` (power) or ``a`` whatever ``n`` (bounded)."""
 
     kind: str
     a: float
@@ -148,6 +152,8 @@ class Fit:
     def __call__(self, n: float) -> float:
         if self.kind == "linear":
             return self.a + self.b * n
+        if self.kind == "bounded":
+            return self.a
         return self.a * math.pow(n, self.b)
 
 
@@ -388,6 +394,40 @@ def _prepare(lake: Path) -> None:
     prepare_day(lake, KIJUNBI)  # a fresh lake: the model is trained, as by the day's first run
 
 
+def _prepare_again(lake: Path, memory_limit: str | None) -> None:
+    from jumin.core.duck import DuckConfig
+    from transform.reconcile.main import prepare_day
+
+    # the day's model is there now: a rerun keys and links only, under the limit given
+    prepare_day(lake, KIJUNBI, resources=DuckConfig(memory_limit=memory_limit) if memory_limit else None)
+
+
+def spill(lake: Path) -> dict[str, tuple[float, int]]:
+    """The national step run again over ``lake``, as configured and under :data:`SPILL_LIMIT`,
+    side by side: (seconds, peak RSS bytes) of each. What is over DuckDB's limit spills to its
+    temporary folder, so the step's memory is bounded by the limit, not by the nation."""
+    return {"as_configured": measure(_prepare_again, lake, None), "capped": measure(_prepare_again, lake, SPILL_LIMIT)}
+
+
+def bounded_prepare(spilled: Mapping[str, tuple[int, float, int]]) -> Fit:
+    """The national step's peak memory at any size: DuckDB's configured limit plus what the
+    step holds besides DuckDB, read off the capped rerun (its peak less :data:`SPILL_LIMIT`).
+    Reports the spill measurement."""
+    from jumin.core.duck import parse_bytes
+    from transform.config import RECONCILE_DUCK
+
+    n, capped_s, capped_rss = spilled["capped"]
+    _, free_s, free_rss = spilled["as_configured"]
+    base = max(0, capped_rss - parse_bytes(SPILL_LIMIT))
+    report(f"national_prepare_rerun_{n}_residents_s", free_s, "s")
+    report(f"national_prepare_rerun_{n}_residents_peak_rss_mib", free_rss / 2**20, "MiB")
+    report(f"national_prepare_rerun_capped_{SPILL_LIMIT}_s", capped_s, "s")
+    report(f"national_prepare_rerun_capped_{SPILL_LIMIT}_peak_rss_mib", capped_rss / 2**20, "MiB")
+    report("national_prepare_capped_vs_configured_s", capped_s / free_s, "x")
+    report("national_prepare_besides_duckdb_mib", base / 2**20, "MiB")
+    return Fit("bounded", parse_bytes(RECONCILE_DUCK.memory_limit) + base, 0.0)
+
+
 def _reconcile(lake: Path, lg_code: str) -> None:
     from load.reconcile import reconcile_day
 
@@ -446,6 +486,9 @@ def measure_stages(work: Path, sizes_: Sequence[int] = SIZES) -> dict[str, list[
                 got[stage][-1] = (n, min(s, s0), max(rss, rss0))
             if fn is _deliver and not int(rows.read_text(encoding="utf-8")):
                 raise RuntimeError(f"national bench: {stage} delivered no rows from {n} residents")
+        if run == 0 and n == max(sizes_):
+            for label, (s, rss) in spill(lake).items():
+                got[f"spill_{label}"] = [(n, s, rss)]
         for folder in (gen, landing, lake) if run == REPEATS - 1 else (landing, lake):
             shutil.rmtree(folder, ignore_errors=True)
     return got
@@ -454,6 +497,7 @@ def measure_stages(work: Path, sizes_: Sequence[int] = SIZES) -> dict[str, list[
 def bench_national(work: Path, sizes_: Sequence[int] = SIZES) -> None:
     """The measured costs, their fits and the national plan, as BENCH lines."""
     measured = measure_stages(work, sizes_)
+    spilled = {k.removeprefix("spill_"): measured.pop(k)[0] for k in [k for k in measured if k.startswith("spill_")]}
     fits: dict[str, Fit] = {}
     power: dict[str, Fit] = {}
     national_rss: dict[str, Fit] = {}
@@ -477,6 +521,9 @@ def bench_national(work: Path, sizes_: Sequence[int] = SIZES) -> None:
     report("national_municipalities", len(population), "municipalities")
     report("national_residents", sum(n for _, n in population), "residents")
     report("national_largest_residents", population[0][1], "residents")
+    if spilled:
+        national_rss["prepare"] = bounded_prepare(spilled)
+        report("national_prepare_memory_bound_gib", national_rss["prepare"].a / 2**30, "GiB")
     memory = memory_bytes()
     fit_memory = shards_to_fit(national_rss, NATION, memory)
     report("national_worker_memory_gib", memory / 2**30, "GiB")

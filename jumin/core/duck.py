@@ -32,6 +32,18 @@ class DuckConfig:
     temp_directory: str = field(default_factory=_spill_folder)
 
 
+_UNITS = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
+
+
+def parse_bytes(size: str) -> int:
+    """Bytes of a DuckDB size setting such as ``4GB`` or ``512MiB`` (DuckDB's units)."""
+    text = size.strip().upper().replace(" ", "")
+    for unit in sorted(_UNITS, key=len, reverse=True):
+        if text.endswith(unit) and text[: -len(unit)].replace(".", "", 1).isdigit():
+            return int(float(text[: -len(unit)]) * _UNITS[unit])
+    raise ValueError(f"not a DuckDB size: {size!r} (e.g. 4GB, 512MiB)")
+
+
 class QueryFailed(TerminalError):
     """A DuckDB statement failed; the message names the table and carries the SQL."""
 
