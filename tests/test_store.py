@@ -275,3 +275,75 @@ def test_register_is_a_no_op_until_an_s3_root_is_opened(fresh_process: None, loo
     assert duck.connect().list_filesystems() == []
     store.lake_path("s3://bucket/lake")
     assert duck.connect().list_filesystems() == ["s3"]  # the project's one connect registers it
+
+
+class Dribble:
+    """A random-access object stream as pyarrow's S3 file is one, returning at most 3 bytes a
+    call and letting other threads run inside each (as pyarrow's I/O releases the GIL)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def size(self) -> int:
+        return len(self.data)
+
+    def read_at(self, n: int, offset: int) -> bytes:
+        import time
+
+        time.sleep(0)
+        return self.data[offset : offset + min(n, 3)]
+
+
+@pytest.mark.unit
+def test_reads_of_an_object_are_whole_even_when_the_stream_returns_less() -> None:
+    """DuckDB takes a short read through a registered filesystem for an error ("only n bytes
+    returned"): a read asks the stream again until it has what was asked or the object ends."""
+    from jumin.core.store import read_fully_at
+
+    data = bytes(range(256)) * 4
+    assert read_fully_at(Dribble(data), 1000, 0) == data[:1000]
+    assert read_fully_at(Dribble(data), 5000, 10) == data[10:]  # the object ends first
+    assert read_fully_at(Dribble(data), -1, 1020) == data[1020:]
+    assert read_fully_at(Dribble(data), 10, 5000) == b""
+
+
+@pytest.mark.unit
+def test_threads_sharing_one_handle_each_read_at_their_own_offset() -> None:
+    """DuckDB's threads share a file's handle and read by seek, then read: each thread's reads
+    land where it sought, whatever the others do between its two calls."""
+    import threading
+    import time
+
+    from jumin.core import store
+
+    data = bytes(i % 251 for i in range(50_000))
+
+    class Fake(store._wrapper_class()):  # type: ignore[misc]  # the s3:// filesystem, on a fake
+        def __init__(self) -> None:  # no S3 client: the stream is the fake
+            pass
+
+    class FakeFs:
+        def open_input_file(self, path: str) -> Dribble:
+            return Dribble(data)
+
+    fs = Fake()
+    fs.fs = FakeFs()
+    f = fs._open("bucket/key")
+    wrong: list[int] = []
+
+    def reader(start: int) -> None:
+        for k in range(30):
+            pos = (start * 997 + k * 131) % (len(data) - 64)
+            f.seek(pos)
+            time.sleep(0)  # DuckDB takes the GIL for the seek and again for the read
+            if f.read(64) != data[pos : pos + 64] or f.tell() != pos + 64:
+                wrong.append(pos)
+
+    threads = [threading.Thread(target=reader, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wrong == []
+    f.seek(-4, 2)
+    assert f.read() == data[-4:]

@@ -122,7 +122,37 @@ def arrow_filesystem() -> pafs.S3FileSystem:
 def _wrapper_class() -> type:
     """An fsspec filesystem for ``s3://`` over pyarrow's S3 filesystem: what upath and DuckDB's
     ``register_filesystem`` take. (s3fs is not a dependency; pyarrow's client is.)"""
-    from fsspec.implementations.arrow import ArrowFSWrapper
+    from fsspec.implementations.arrow import ArrowFile, ArrowFSWrapper
+
+    class WholeReads(ArrowFile):
+        """An object open for reading as DuckDB needs it: every read whole, and a position per
+        thread. DuckDB's threads share one handle per file and each reads by a seek and then a
+        read, two calls that pyarrow's I/O lets other threads run between; with one position
+        for all, a thread would read at another's offset (corrupt Parquet pages, "Invalid
+        data"). Reads are positional (pyarrow's thread-safe ``read_at``)."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._where = threading.local()
+
+        def tell(self) -> int:
+            return int(getattr(self._where, "pos", 0))
+
+        def seek(self, offset: int, whence: int = 0) -> int:
+            base = {0: 0, 1: self.tell(), 2: self.stream.size()}[whence]
+            self._where.pos = base + offset
+            return int(self._where.pos)
+
+        def read(self, length: int = -1) -> bytes:
+            pos = self.tell()
+            data = read_fully_at(self.stream, length, pos)
+            self._where.pos = pos + len(data)
+            return data
+
+        def readinto(self, buffer: Any) -> int:
+            data = self.read(len(buffer))
+            buffer[: len(data)] = data
+            return len(data)
 
     class ArrowS3(ArrowFSWrapper):
         protocol = ("s3",)
@@ -142,7 +172,32 @@ def _wrapper_class() -> type:
             text = cls._strip_protocol(path)
             return text.rsplit("/", 1)[0] if "/" in text else ""
 
+        def _open(self, path: str, mode: str = "rb", block_size: Any = None, seekable: bool = True, **kw: Any) -> Any:
+            if mode != "rb":
+                return super()._open(path, mode, block_size, seekable, **kw)
+            # as ArrowFSWrapper opens for reading, the file reading whole (its own file would
+            # close the stream when collected)
+            if not seekable:
+                return super()._open(path, mode, block_size, seekable, **kw)
+            return WholeReads(self, self.fs.open_input_file(path), path, mode, block_size, **kw)
+
     return ArrowS3
+
+
+def read_fully_at(stream: Any, length: int, offset: int) -> bytes:
+    """``length`` bytes of ``stream`` from ``offset`` (to the end with a negative length), fewer
+    only where it ends. A ranged read of an object may return less than asked; DuckDB takes a
+    short read through a registered filesystem for an error, so it is read on until whole."""
+    size = int(stream.size())
+    want = max(0, size - offset) if length is None or length < 0 else min(length, max(0, size - offset))
+    parts, got = [], 0
+    while got < want:
+        block = stream.read_at(want - got, offset + got)
+        if not block:
+            break
+        parts.append(bytes(block))
+        got += len(block)
+    return b"".join(parts)
 
 
 @cache
