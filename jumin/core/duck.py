@@ -81,11 +81,14 @@ def scalar(con: duckdb.DuckDBPyConnection, table: str, sql: str, params: Params 
     return rows(con, table, sql, params)[0][0]
 
 
-def batches(con: duckdb.DuckDBPyConnection, table: str, sql: str, rows_per_batch: int) -> pa.RecordBatchReader:
+def batches(
+    con: duckdb.DuckDBPyConnection, table: str, sql: str, rows_per_batch: int, params: Params = None
+) -> pa.RecordBatchReader:
     """Stream the result of a query building ``table`` as Arrow batches, so a large result is
-    never whole in Python's memory."""
+    never whole in Python's memory (a relation's reader: an executed statement's would copy
+    every row first)."""
     try:
-        return con.sql(sql).to_arrow_reader(rows_per_batch)
+        return con.sql(sql, params=params).to_arrow_reader(rows_per_batch)
     except duckdb.Error as e:
         raise QueryFailed(table, sql, e) from e
 

@@ -22,6 +22,7 @@ Japanese (or English). Time is an input (``at``): nothing here reads the clock.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -294,11 +295,37 @@ def _leaves(con: Any, entries: pa.Table, meta_dig: str) -> tuple[pa.ChunkedArray
     return full, table.cast(SEGMENT_SCHEMA)
 
 
-def _prefix(leaves: pa.ChunkedArray) -> pa.Array:
+def _write_segment(con: Any, target: Path, meta_dig: str, meta: dict[str, Any]) -> tuple[str, int]:
+    """Write the segment of the table ``entries`` (person, pos, lg_codes, items; in pos order)
+    to ``target``, streamed one row group at a time: each entry with the first
+    :data:`LOCATOR` bytes of its leaf. (The entries digest, the SHA-256 over every full leaf
+    in order, and the number of entries.)"""
+    from load.partition import row_groups
+
+    sql = f"SELECT person, pos, lg_codes, items, {_LEAF_SQL} AS full_leaf FROM entries ORDER BY pos"
+    leaves = duck.batches(con, "ledger leaves", sql, ROW_GROUP_SIZE, {"meta": bytes.fromhex(meta_dig)})
+    schema = SEGMENT_SCHEMA.with_metadata({"jumin.ledger": json.dumps(meta, ensure_ascii=False)})
+    digest, n = hashlib.sha256(), 0
+    with (
+        atomic_path(target) as tmp,
+        pq.ParquetWriter(
+            tmp, schema, compression="zstd", write_statistics=["person", "pos"], sorting_columns=[pq.SortingColumn(0)]
+        ) as writer,
+    ):
+        for group in row_groups(leaves, leaves.schema, ROW_GROUP_SIZE):
+            full = group.column("full_leaf").combine_chunks()
+            digest.update(_values(full))
+            rows = group.drop_columns(["full_leaf"]).append_column("leaf", _prefix(full)).cast(schema)
+            writer.write_table(rows, row_group_size=ROW_GROUP_SIZE)
+            n += rows.num_rows
+    return digest.hexdigest(), n
+
+
+def _prefix(leaves: pa.ChunkedArray | pa.Array) -> pa.Array:
     """The first :data:`LOCATOR` bytes of every (32-byte) leaf."""
     import numpy as np
 
-    arr = leaves.combine_chunks()
+    arr = leaves.combine_chunks() if isinstance(leaves, pa.ChunkedArray) else leaves
     raw = np.frombuffer(_values(arr), dtype=np.uint8).reshape(-1, 32)[:, :LOCATOR]
     fixed = pa.FixedSizeBinaryArray.from_buffers(pa.binary(LOCATOR), len(arr), [None, pa.py_buffer(raw.tobytes())])
     return fixed.cast(pa.binary())
@@ -394,14 +421,20 @@ def _locked(lake: Lake) -> Iterator[None]:
 # --------------------------------------------------------------------------- append
 
 
-def _check(delivery: DeliveryRecord, persons: pa.Table, at: datetime) -> None:
+def _person_columns(persons: pa.Table | Path) -> list[str]:
+    if isinstance(persons, pa.Table):
+        return list(persons.schema.names)
+    with persons.open("rb") as f:  # the footer only (local, or an object of the lake's store)
+        return list(pq.read_schema(f).names)
+
+
+def _check(delivery: DeliveryRecord, names: Sequence[str], at: datetime) -> None:
     if not _DELIVERY_ID.match(delivery.delivery_id):
         raise LedgerError(f"delivery id {delivery.delivery_id!r}: letters, digits, '.', '_', '-' only")
     if at.tzinfo is None or at.utcoffset() is None:
         raise LedgerError("the delivery time needs a time zone (e.g. +09:00)")
     if not delivery.items:
         raise LedgerError(f"delivery {delivery.delivery_id} names no items")
-    names = persons.schema.names
     for col in ("juminhyokodo", "lg_code"):
         if col not in names:
             raise LedgerError(f"persons need a {col} column (got {', '.join(names)})")
@@ -428,18 +461,25 @@ _MERGE_SQL = (
 
 
 def append(
-    lake_root: Path, delivery: DeliveryRecord, persons: pa.Table, at: datetime, key_source: KeySource | None = None
+    lake_root: Path,
+    delivery: DeliveryRecord,
+    persons: pa.Table | Path,
+    at: datetime,
+    key_source: KeySource | None = None,
 ) -> LedgerReceipt:
     """Append one delivery: one entry per person of ``persons`` (columns ``juminhyokodo``,
     ``lg_code``; optional ``atena_bango`` for 住登外者 without a code, ``lg_codes`` (list: every
     source municipality, default ``[lg_code]``) and ``items`` (list of romaji actually delivered
-    for the person, default all of ``delivery.items``)). A person listed twice is one entry
-    (municipalities and items merged). ``at`` is the delivery's time (time-zone aware).
+    for the person, default all of ``delivery.items``)), an Arrow table or a Parquet file (a
+    national delivery's persons: read and logged by DuckDB, streamed into the segment, never
+    whole in memory). A person listed twice is one entry (municipalities and items merged).
+    ``at`` is the delivery's time (time-zone aware).
 
     A delivery already in the ledger is not appended again (its receipt is returned), so a
     rerun after a crash logs nothing twice."""
     lake = Lake.at(lake_root)
-    _check(delivery, persons, at)
+    names = _person_columns(persons)
+    _check(delivery, names, at)
     offered = {i.romaji for i in delivery.items}
     with _locked(lake):
         records, problem = _read_chain(lake)
@@ -473,17 +513,22 @@ def append(
         ipad, opad = duck.hmac_pads(key)
         con = duck.connect()
         try:
-            con.register("persons", persons)
+            if isinstance(persons, pa.Table):
+                con.register("persons", persons)
+            else:
+                duck.run(
+                    con, "persons", f"CREATE TEMP VIEW persons AS FROM read_parquet({duck.quote_literal(str(persons))})"
+                )
             missing = duck.scalar(
                 con,
                 "ledger persons",
                 "SELECT count(*) FROM persons WHERE (juminhyokodo IS NULL OR juminhyokodo = '') AND "
-                + ("(lg_code IS NULL OR atena_bango IS NULL)" if "atena_bango" in persons.schema.names else "true"),
+                + ("(lg_code IS NULL OR atena_bango IS NULL)" if "atena_bango" in names else "true"),
             )
             if missing:
                 raise LedgerError(f"{missing} persons have neither a 住民票コード nor a lg_code and 宛名番号")
             params: dict[str, object] = {"ipad": ipad, "opad": opad, "items": sorted(offered)}
-            duck.run(con, "ledger keyed", f"CREATE TEMP TABLE keyed AS {_keyed_sql(persons.schema.names)}", params)
+            duck.run(con, "ledger keyed", f"CREATE TEMP TABLE keyed AS {_keyed_sql(names)}", params)
             twice = duck.scalar(con, "ledger keyed", "SELECT count(*) - count(DISTINCT person) FROM keyed")
             source = f"({_MERGE_SQL})" if twice else "keyed"
             lg_codes = [
@@ -495,29 +540,22 @@ def append(
             items = {r[0] for r in duck.rows(con, "ledger", f"SELECT DISTINCT unnest(items) FROM {source}")}
             if items - offered:
                 raise LedgerError(f"items not in delivery {delivery.delivery_id}: {', '.join(sorted(items - offered))}")
-            # sorted by the keyed id (row-group statistics then narrow a lookup to one group)
-            ordered = duck.arrow(con, "ledger entries", f"SELECT person, lg_codes, items FROM {source} ORDER BY person")
-            ordered = ordered.add_column(1, "pos", pa.array(range(ordered.num_rows), pa.int64()))
             meta = delivery.meta(at, lg_codes)
             digest = meta_digest(meta)
-            full, table = _leaves(con, ordered, digest)
+            # sorted by the keyed id (row-group statistics then narrow a lookup to one group)
+            duck.run(
+                con,
+                "ledger entries",
+                "CREATE TEMP TABLE entries AS SELECT person, (row_number() OVER (ORDER BY person) - 1)::BIGINT AS pos, "
+                f"lg_codes, items FROM {source} ORDER BY person",
+            )
+            entries_digest, n = _write_segment(con, target, digest, meta)
         finally:
             con.close()
-        table = table.replace_schema_metadata({"jumin.ledger": json.dumps(meta, ensure_ascii=False)})
-        with atomic_path(target) as tmp:
-            pq.write_table(
-                table,
-                tmp,
-                compression="zstd",
-                row_group_size=ROW_GROUP_SIZE,
-                write_statistics=["person", "pos"],
-                sorting_columns=[pq.SortingColumn(0)],
-            )
         file_digest = sha256_file(target)
-        entries_digest = _entries_digest(full)
         prev = records[-1].head if records else GENESIS
-        head = chain_head(prev, file_digest, entries_digest, digest, seq, table.num_rows)
-        rec = _Record(seq, target.name, file_digest, table.num_rows, entries_digest, meta, digest, prev, head)
+        head = chain_head(prev, file_digest, entries_digest, digest, seq, n)
+        rec = _Record(seq, target.name, file_digest, n, entries_digest, meta, digest, prev, head)
         chain = lake.ledger_chain()
         old = chain.read_text(encoding="utf-8") if chain.exists() else ""
         atomic_write_text(chain, old + rec.to_line())

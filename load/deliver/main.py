@@ -22,14 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 import pyarrow.parquet as pq
 
-from jumin.core import duck
+from jumin.core import duck, store
 from jumin.core.contract import PERSON_ID, Contract, birth_bounds
 from jumin.core.errors import TerminalError
-from jumin.core.files import atomic_write_text, sha256_file
-from jumin.core.lake import PART_FILE, Lake, write_work_table
+from jumin.core.files import atomic_path, atomic_write_text, remove_stale_temps, sha256_file
+from jumin.core.lake import PART_FILE, Lake
 from jumin.core.layouts import TEIKYOTEISHI
 from load.deliver.contract import load_contract
 from load.deliver.ledger import DeliveryRecord, append
@@ -174,20 +173,23 @@ def select_sql(contract: Contract, kijunbi: str, lg_codes: list[str]) -> str:
     )
 
 
-def _ledger_persons(con: duckdb.DuckDBPyConnection, delivered: str, contract: Contract) -> pa.Table:
-    """One ledger row per delivered person of the table ``delivered`` (with ``_protected``): who
-    (住民票コード, else the 宛名), from where, and the items actually delivered (without the
-    suppressed ones of a protected person)."""
+def _ledger_persons(con: duckdb.DuckDBPyConnection, delivered: str, contract: Contract, target: Path) -> None:
+    """Write one ledger row per delivered person of the table ``delivered`` (with
+    ``_protected``) to the Parquet file ``target``: who (住民票コード, else the 宛名), from where,
+    and the items actually delivered (without the suppressed ones of a protected person)."""
     hidden = set(SUPPRESSED_ITEMS) if not contract.dv_address_basis else set()
     names = [i.name for i in contract.items]
-    return duck.arrow(
+    duck.run(
         con,
         "ledger persons",
+        "CREATE TEMP TABLE ledger_persons AS "
         "SELECT CASE WHEN starts_with(person, 'J:') THEN substr(person, 3) END AS juminhyokodo, lg_code, "
         "atenabango AS atena_bango, source_lg_codes AS lg_codes, "
         f"CASE WHEN _protected THEN $shown::VARCHAR[] ELSE $names::VARCHAR[] END AS items FROM {delivered}",
         {"shown": [n for n in names if n not in hidden], "names": names},
     )
+    with atomic_path(target) as tmp:
+        duck.run(con, "ledger persons", f"COPY ledger_persons TO {duck.quote_literal(str(tmp))} (FORMAT parquet)")
 
 
 def _kept_columns(contract: Contract) -> str:
@@ -215,20 +217,22 @@ def deliver(
     (the Great Expectations suite itself, the reference). A rerun over the same inputs writes
     the same bytes and logs nothing twice. :func:`stage_delivery` then :func:`seal_delivery`
     in one process (the DAG runs them as two tasks)."""
-    staged = stage_delivery(lake_root, contract_path, kijunbi, key_source, engine, keep=False)
-    return seal_delivery(lake_root, contract_path, kijunbi, at, ledger_key, staged)
+    stage_delivery(lake_root, contract_path, kijunbi, key_source, engine)
+    return seal_delivery(lake_root, contract_path, kijunbi, at, ledger_key)
 
 
 @dataclass(frozen=True)
 class StagedDelivery:
-    """A delivery's data file written, not yet logged nor staged: its manifest fields, row
-    count and the persons the ledger will log (kept in the lake's pending folder for a seal
-    in another process, :meth:`Lake.delivery_pending`)."""
+    """A delivery's data file written, not yet logged nor staged: its manifest fields and row
+    count, kept with the persons the ledger will log in :meth:`Lake.delivery_pending` for the
+    seal (in this process or another)."""
 
     manifest: dict[str, Any]
     rows: int
-    persons: pa.Table
 
+
+#: rows of the output streamed at a time from DuckDB into the data file
+OUTPUT_BATCH_ROWS = 65_536
 
 #: in :meth:`Lake.delivery_pending`: the staged delivery's manifest fields, and its persons
 PENDING_FILE, PENDING_PERSONS = "pending.json", "persons.parquet"
@@ -240,12 +244,11 @@ def stage_delivery(
     kijunbi: str,
     key_source: KeySource | None = None,
     engine: str = "duckdb",
-    keep: bool = True,
 ) -> StagedDelivery:
     """The heavy part of :func:`deliver`, which many processes may run at once: select, key,
     suppress, check and write the delivery's data file (not yet a staged partition: no
-    manifest). With ``keep``, what :func:`seal_delivery` needs is written to the lake's
-    pending folder, so the seal can run in another process."""
+    manifest), and what :func:`seal_delivery` needs to the lake's pending folder. The
+    delivery stays in DuckDB (which spills beyond its memory limit) and streams to the files."""
     lake = Lake.at(lake_root)
     contract = load_contract(contract_path)
     con = duck.connect()
@@ -283,8 +286,10 @@ def stage_delivery(
     )
     basis = contract.dv_address_basis
     output = suppressed_sql(contract.columns, "_protected", basis)
-    table = duck.arrow(con, "output", f"SELECT {output} FROM delivered ORDER BY {pid}")
-    findings = _check(con, contract, table, kijunbi, engine)
+    # in DuckDB, not in Python: a national delivery is larger than a worker's memory (DuckDB
+    # spills); checked there, then streamed into the data file
+    duck.run(con, "output", f"CREATE TEMP TABLE output AS SELECT {output} FROM delivered ORDER BY {pid}")
+    findings = _check(con, contract, "output", kijunbi, engine)
     if findings:
         shown = "; ".join(f"check {c} person {p}: {v}" for c, p, v in findings[:5])
         raise DeliveryRefused(f"{contract.id} {kijunbi}: the output breaks the contract's checks ({shown})")
@@ -293,7 +298,9 @@ def stage_delivery(
     if released:
         log.warning("releasing the addresses of %d persons under 支援措置 on the basis of %s", released, basis)
     folder = lake.delivery(contract.id, kijunbi)
-    ledger_persons = _ledger_persons(con, "delivered", contract)
+    pending = lake.delivery_pending(contract.id, kijunbi)
+    remove_stale_temps(pending)  # what a killed earlier attempt left
+    _ledger_persons(con, "delivered", contract, pending / PENDING_PERSONS)
     manifest: dict[str, Any] = {
         "dataset": f"deliver/{contract.id}",
         "contract": {"id": contract.id, "version": contract.version, "saas": contract.saas},
@@ -308,16 +315,13 @@ def stage_delivery(
         "opt_out": {"honoured": contract.opt_out, "on_file_not_honoured": not_honoured},
     }
 
-    rows = write_part(table, folder, table.schema)
-    staged = StagedDelivery(manifest, rows, ledger_persons)
-    if keep:
-        pending = lake.delivery_pending(contract.id, kijunbi)
-        write_work_table(ledger_persons, pending / PENDING_PERSONS)
-        atomic_write_text(
-            pending / PENDING_FILE,
-            json.dumps({"manifest": manifest, "rows": rows}, ensure_ascii=False, sort_keys=True) + "\n",
-        )
-    return staged
+    out = duck.batches(con, "output", "SELECT * FROM output", OUTPUT_BATCH_ROWS)
+    rows = write_part(out, folder, out.schema)
+    atomic_write_text(
+        pending / PENDING_FILE,
+        json.dumps({"manifest": manifest, "rows": rows}, ensure_ascii=False, sort_keys=True) + "\n",
+    )
+    return StagedDelivery(manifest, rows)
 
 
 def seal_delivery(
@@ -326,39 +330,41 @@ def seal_delivery(
     kijunbi: str,
     at: dt.datetime,
     ledger_key: KeySource | None = None,
-    staged: StagedDelivery | None = None,
 ) -> DeliveryResult:
     """The serial part of :func:`deliver`: log the staged delivery's persons in the ledger (one
     hash chain, so one seal at a time), then write its manifest, which stages it, and its delta.
-    ``staged`` from :func:`stage_delivery` in this process, else read from the pending folder;
-    a delivery sealed before (its pending folder gone, its manifest there) gives its result
-    again. Raises DeliveryRefused when nothing was staged."""
+    Reads what :func:`stage_delivery` kept in the pending folder; a delivery sealed before (its
+    pending folder gone, its manifest there) gives its result again. Raises DeliveryRefused
+    when nothing was staged."""
     lake = Lake.at(lake_root)
     contract = load_contract(contract_path)
     folder = lake.delivery(contract.id, kijunbi)
     pending = lake.delivery_pending(contract.id, kijunbi)
-    if staged is None:
-        if not (pending / PENDING_FILE).exists():
-            if lake.is_staged(folder):
-                log.info("%s %s: sealed before", contract.id, kijunbi)
-                return _result(lake, contract, kijunbi, read_manifest(folder))
-            raise DeliveryRefused(
-                f"{contract.id} {kijunbi}: no staged delivery to seal under {pending} (deliver it first)"
-            )
-        info = json.loads((pending / PENDING_FILE).read_text(encoding="utf-8"))
-        persons = pq.read_table(pa.BufferReader((pending / PENDING_PERSONS).read_bytes()))
-        staged = StagedDelivery(info["manifest"], int(info["rows"]), persons)
+    if not (pending / PENDING_FILE).exists():
+        if lake.is_staged(folder):
+            log.info("%s %s: sealed before", contract.id, kijunbi)
+            return _result(lake, contract, kijunbi, read_manifest(folder))
+        raise DeliveryRefused(f"{contract.id} {kijunbi}: no staged delivery to seal under {pending} (deliver it first)")
+    info = json.loads((pending / PENDING_FILE).read_text(encoding="utf-8"))
+    staged = StagedDelivery(info["manifest"], int(info["rows"]))
     # the data file is written: its SHA-256 names the delivery, whose entries are logged
     # before the manifest (written last) carries the ledger's head after them
     data = folder / PART_FILE
     digest = sha256_file(data)
     record = DeliveryRecord.from_contract(contract, f"{contract.id}-{kijunbi}-{digest[:16]}", kijunbi)
-    receipt = append(lake.root, record, staged.persons, at, ledger_key)
+    receipt = append(lake.root, record, pending / PENDING_PERSONS, at, ledger_key)
     ledger = {"delivery_id": record.delivery_id, "head": receipt.head}
-    schema = pq.read_schema(pa.BufferReader(data.read_bytes()))
+    with data.open("rb") as f:  # the footer only
+        schema = pq.read_schema(f)
     manifest = write_partition_manifest(folder, {**staged.manifest, "ledger": ledger}, staged.rows, schema)
     for name in (PENDING_FILE, PENDING_PERSONS):  # the manifest is there: nothing pending
         (pending / name).unlink(missing_ok=True)
+    if not store.is_remote(pending):  # and no empty folders left (object stores have none)
+        for folder in (pending, pending.parent, pending.parent.parent):
+            try:
+                folder.rmdir()
+            except OSError:  # another delivery's is pending there
+                break
     return _result(lake, contract, kijunbi, manifest)
 
 
@@ -384,19 +390,20 @@ def _result(lake: Lake, contract: Contract, kijunbi: str, manifest: dict[str, An
     )
 
 
-def _check(con: duckdb.DuckDBPyConnection, contract: Contract, table: pa.Table, kijunbi: str, engine: str) -> list[Any]:
-    """The findings of the contract's checks on the output ``table``, by ``engine``."""
+def _check(con: duckdb.DuckDBPyConnection, contract: Contract, table: str, kijunbi: str, engine: str) -> list[Any]:
+    """The findings of the contract's checks on the output ``table`` of ``con``, by ``engine``
+    (``gx``, the reference, reads it whole into pandas)."""
     from expectations.contract import duck_contract_findings, gx_contract_findings
 
     day = dt.date.fromisoformat(kijunbi)
     if engine == "gx":
         import pandas as pd
 
-        return gx_contract_findings(contract, table.to_pandas(types_mapper=pd.ArrowDtype), day)
+        whole = duck.arrow(con, table, f"SELECT * FROM {table}")
+        return gx_contract_findings(contract, whole.to_pandas(types_mapper=pd.ArrowDtype), day)
     if engine != "duckdb":
         raise ValueError(f"engine must be duckdb or gx, not {engine!r}")
-    con.register("_out", table)
-    return duck_contract_findings(con, contract, "_out", day)
+    return duck_contract_findings(con, contract, table, day)
 
 
 def _stage_delta(lake: Lake, contract: Contract, kijunbi: str) -> str | None:
