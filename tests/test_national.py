@@ -222,3 +222,18 @@ def test_duckdb_sizes_read_as_duckdb_does() -> None:
     assert parse_bytes("1.5 GiB") == int(1.5 * 2**30)
     with pytest.raises(ValueError, match="not a DuckDB size"):
         parse_bytes("lots")
+
+
+def test_the_deployment_sets_duckdbs_memory_limit_per_task(monkeypatch: pytest.MonkeyPatch) -> None:
+    """JUMIN_DUCKDB_MEMORY_LIMIT (a worker's memory over its tasks) wins over every stage's own
+    limit; unset, the stage's own applies (DuckDB shows 6GB as 5.5 GiB, 512MB as 488.2 MiB)."""
+    from jumin.core import duck
+    from transform.config import RECONCILE_DUCK
+
+    def limit() -> str:
+        return str(duck.scalar(duck.connect(RECONCILE_DUCK), "limit", "SELECT current_setting('memory_limit')"))
+
+    monkeypatch.delenv(duck.MEMORY_LIMIT_ENV, raising=False)
+    assert limit() == "5.5 GiB"
+    monkeypatch.setenv(duck.MEMORY_LIMIT_ENV, "512MB")
+    assert limit() == "488.2 MiB"

@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import heapq
 import math
+import os
 import statistics
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -394,38 +396,66 @@ def _prepare(lake: Path) -> None:
     prepare_day(lake, KIJUNBI)  # a fresh lake: the model is trained, as by the day's first run
 
 
-def _prepare_again(lake: Path, memory_limit: str | None) -> None:
-    from jumin.core.duck import DuckConfig
+def _prepare_again(lake: Path) -> None:
     from transform.reconcile.main import prepare_day
 
-    # the day's model is there now: a rerun keys and links only, under the limit given
-    prepare_day(lake, KIJUNBI, resources=DuckConfig(memory_limit=memory_limit) if memory_limit else None)
+    prepare_day(lake, KIJUNBI)  # the day's model is there now: a rerun keys and links only
 
 
-def spill(lake: Path) -> dict[str, tuple[float, int]]:
-    """The national step run again over ``lake``, as configured and under :data:`SPILL_LIMIT`,
-    side by side: (seconds, peak RSS bytes) of each. What is over DuckDB's limit spills to its
-    temporary folder, so the step's memory is bounded by the limit, not by the nation."""
-    return {"as_configured": measure(_prepare_again, lake, None), "capped": measure(_prepare_again, lake, SPILL_LIMIT)}
+@contextmanager
+def _duckdb_limit(limit: str | None) -> Iterator[None]:
+    """DuckDB's memory limit for the steps measured meanwhile (forked: they inherit it)."""
+    from jumin.core.duck import MEMORY_LIMIT_ENV
+
+    saved = os.environ.pop(MEMORY_LIMIT_ENV, None)
+    if limit:
+        os.environ[MEMORY_LIMIT_ENV] = limit
+    try:
+        yield
+    finally:
+        os.environ.pop(MEMORY_LIMIT_ENV, None)
+        if saved is not None:
+            os.environ[MEMORY_LIMIT_ENV] = saved
 
 
-def bounded_prepare(spilled: Mapping[str, tuple[int, float, int]]) -> Fit:
-    """The national step's peak memory at any size: DuckDB's configured limit plus what the
-    step holds besides DuckDB, read off the capped rerun (its peak less :data:`SPILL_LIMIT`).
-    Reports the spill measurement."""
-    from jumin.core.duck import parse_bytes
+def spill(lake: Path, contracts: Sequence[str], rows: Path) -> dict[str, tuple[float, int]]:
+    """The national steps run again over ``lake`` (its deliveries and ledger left out, so they
+    log for real), as configured and under :data:`SPILL_LIMIT`, side by side: ``<step>_<how>``
+    → (seconds, peak RSS bytes). What is over DuckDB's limit spills to its temporary folder,
+    so a step's memory is bounded by the limit, not by the nation."""
+    import shutil
+
+    out: dict[str, tuple[float, int]] = {}
+    for how, limit in (("as_configured", None), ("capped", SPILL_LIMIT)):
+        copy = lake.with_name(f"{lake.name}-{how}")
+        shutil.copytree(lake, copy, ignore=shutil.ignore_patterns("deliver", "ledger", "published"))
+        with _duckdb_limit(limit):
+            out[f"prepare_{how}"] = measure(_prepare_again, copy)
+            for c in contracts:
+                out[f"deliver_{c}_{how}"] = measure(_deliver, copy, c, rows)
+                out[f"seal_{c}_{how}"] = measure(_seal, copy, c)
+        shutil.rmtree(copy)
+    return out
+
+
+def bounded(spilled: Mapping[str, tuple[int, float, int]], stage: str) -> Fit:
+    """A national step's peak memory at any size: its DuckDB memory limit as configured plus
+    what it holds besides DuckDB, read off its capped rerun (that peak less
+    :data:`SPILL_LIMIT`). Reports the spill measurement of the step."""
+    from jumin.core.duck import DuckConfig, parse_bytes
     from transform.config import RECONCILE_DUCK
 
-    n, capped_s, capped_rss = spilled["capped"]
-    _, free_s, free_rss = spilled["as_configured"]
+    n, capped_s, capped_rss = spilled[f"{stage}_capped"]
+    _, free_s, free_rss = spilled[f"{stage}_as_configured"]
     base = max(0, capped_rss - parse_bytes(SPILL_LIMIT))
-    report(f"national_prepare_rerun_{n}_residents_s", free_s, "s")
-    report(f"national_prepare_rerun_{n}_residents_peak_rss_mib", free_rss / 2**20, "MiB")
-    report(f"national_prepare_rerun_capped_{SPILL_LIMIT}_s", capped_s, "s")
-    report(f"national_prepare_rerun_capped_{SPILL_LIMIT}_peak_rss_mib", capped_rss / 2**20, "MiB")
-    report("national_prepare_capped_vs_configured_s", capped_s / free_s, "x")
-    report("national_prepare_besides_duckdb_mib", base / 2**20, "MiB")
-    return Fit("bounded", parse_bytes(RECONCILE_DUCK.memory_limit) + base, 0.0)
+    report(f"national_{stage}_rerun_{n}_residents_s", free_s, "s")
+    report(f"national_{stage}_rerun_{n}_residents_peak_rss_mib", free_rss / 2**20, "MiB")
+    report(f"national_{stage}_rerun_capped_{SPILL_LIMIT}_s", capped_s, "s")
+    report(f"national_{stage}_rerun_capped_{SPILL_LIMIT}_peak_rss_mib", capped_rss / 2**20, "MiB")
+    report(f"national_{stage}_capped_vs_configured_s", capped_s / free_s, "x")
+    report(f"national_{stage}_besides_duckdb_mib", base / 2**20, "MiB")
+    limit = RECONCILE_DUCK.memory_limit if stage == "prepare" else DuckConfig().memory_limit
+    return Fit("bounded", parse_bytes(limit) + base, 0.0)
 
 
 def _reconcile(lake: Path, lg_code: str) -> None:
@@ -487,7 +517,7 @@ def measure_stages(work: Path, sizes_: Sequence[int] = SIZES) -> dict[str, list[
             if fn is _deliver and not int(rows.read_text(encoding="utf-8")):
                 raise RuntimeError(f"national bench: {stage} delivered no rows from {n} residents")
         if run == 0 and n == max(sizes_):
-            for label, (s, rss) in spill(lake).items():
+            for label, (s, rss) in spill(lake, contracts, rows).items():
                 got[f"spill_{label}"] = [(n, s, rss)]
         for folder in (gen, landing, lake) if run == REPEATS - 1 else (landing, lake):
             shutil.rmtree(folder, ignore_errors=True)
@@ -521,9 +551,10 @@ def bench_national(work: Path, sizes_: Sequence[int] = SIZES) -> None:
     report("national_municipalities", len(population), "municipalities")
     report("national_residents", sum(n for _, n in population), "residents")
     report("national_largest_residents", population[0][1], "residents")
-    if spilled:
-        national_rss["prepare"] = bounded_prepare(spilled)
-        report("national_prepare_memory_bound_gib", national_rss["prepare"].a / 2**30, "GiB")
+    for stage in sorted(national_rss):
+        if f"{stage}_capped" in spilled:
+            national_rss[stage] = bounded(spilled, stage)
+            report(f"national_{stage}_memory_bound_gib", national_rss[stage].a / 2**30, "GiB")
     memory = memory_bytes()
     fit_memory = shards_to_fit(national_rss, NATION, memory)
     report("national_worker_memory_gib", memory / 2**30, "GiB")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -53,12 +54,22 @@ class QueryFailed(TerminalError):
         super().__init__(f"DuckDB failed building {table}: {cause}\n--- SQL ---\n{sql}")
 
 
+#: the deployment's DuckDB memory limit per task, over every stage's own (docs/operations.md):
+#: a worker's memory divided by the tasks it runs at once, less what a task holds besides DuckDB
+MEMORY_LIMIT_ENV = "JUMIN_DUCKDB_MEMORY_LIMIT"
+
+
 def connect(config: DuckConfig | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with the project's resource settings."""
+    """An in-memory DuckDB connection with the project's resource settings (its memory limit
+    :data:`MEMORY_LIMIT_ENV` when the deployment sets one)."""
     c = config or DuckConfig()
-    con = duckdb.connect(
-        ":memory:", config={"threads": c.threads, "memory_limit": c.memory_limit, "temp_directory": c.temp_directory}
-    )
+    limit = os.environ.get(MEMORY_LIMIT_ENV) or c.memory_limit
+    settings: dict[str, str | bool | int | float | list[str]] = {
+        "threads": c.threads,
+        "memory_limit": limit,
+        "temp_directory": c.temp_directory,
+    }
+    con = duckdb.connect(":memory:", config=settings)
     store.register(con)  # s3:// names of an object-store lake
     return con
 

@@ -95,22 +95,19 @@ WORK_TABLES = ("candidates", "juki_keyed", "juki_last", "atena_keyed", "shien")
 PREPARED = "prepared.json"
 
 
-def prepare_day(
-    lake_root: str | Path, kijunbi: str, config: LinkConfig | None = None, resources: duck.DuckConfig | None = None
-) -> PreparedDay:
+def prepare_day(lake_root: str | Path, kijunbi: str, config: LinkConfig | None = None) -> PreparedDay:
     """Read the national 住基 of ``kijunbi`` (every staged 住基 snapshot and its history) and every
     staged 宛名 snapshot of the day once, key them, link the 住登外者 of all municipalities
     (to 住基 and to each other; the model trained by the first run of the day and reused after),
     and write it all to the lake's work folder. Raises NothingToReconcile when no 住基 or no
-    宛名 snapshot of the day is staged. ``resources``: DuckDB's (default ``RECONCILE_DUCK``);
-    what exceeds its memory limit spills to its temporary folder, so the nation's tables need
-    disk, not memory (docs/national.md)."""
+    宛名 snapshot of the day is staged. What exceeds DuckDB's memory limit spills to its
+    temporary folder, so the nation's tables need disk, not memory (docs/national.md)."""
     from transform.reconcile.link import link_jutogaisha
 
     lake = Lake.at(lake_root)
     folder = lake.reconcile_work(kijunbi)
     model = lake.reconcile_model(kijunbi)
-    con = duck.connect(resources or RECONCILE_DUCK)
+    con = duck.connect(RECONCILE_DUCK)
     try:
         juki = load_juki(con, lake, kijunbi)
         if not juki:
