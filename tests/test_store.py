@@ -347,3 +347,18 @@ def test_threads_sharing_one_handle_each_read_at_their_own_offset() -> None:
     assert wrong == []
     f.seek(-4, 2)
     assert f.read() == data[-4:]
+
+
+@pytest.mark.unit
+def test_a_store_that_cannot_be_reached_is_an_error_not_an_empty_lake(monkeypatch: pytest.MonkeyPatch) -> None:
+    """fsspec omits a listing's errors by default: a glob over an unreachable store would find
+    nothing, and a stage would say "no data" instead of failing (and being retried). Only a
+    missing prefix lists as empty. (127.0.0.1:1: a closed port on loopback.)"""
+    from jumin.core.store import lake_path
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "y")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    with pytest.raises(OSError, match="ListObjects"):
+        list(lake_path("s3://jumin-unreachable/lake").glob("parsed/*/lg_code=*"))

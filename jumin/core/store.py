@@ -172,6 +172,16 @@ def _wrapper_class() -> type:
             text = cls._strip_protocol(path)
             return text.rsplit("/", 1)[0] if "/" in text else ""
 
+        def walk(self, path: str, maxdepth: int | None = None, topdown: bool = True, **kw: Any) -> Any:
+            # fsspec omits every OSError of a listing by default: a store that cannot be reached
+            # would look empty (a glob finding nothing). Only a missing prefix is empty.
+            def fail(error: OSError) -> None:
+                if not isinstance(error, FileNotFoundError):
+                    raise error
+
+            kw.setdefault("on_error", fail)
+            return super().walk(path, maxdepth=maxdepth, topdown=topdown, **kw)
+
         def _open(self, path: str, mode: str = "rb", block_size: Any = None, seekable: bool = True, **kw: Any) -> Any:
             if mode != "rb":
                 return super()._open(path, mode, block_size, seekable, **kw)
