@@ -360,5 +360,10 @@ def test_a_store_that_cannot_be_reached_is_an_error_not_an_empty_lake(monkeypatc
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "y")
     monkeypatch.setenv("AWS_REGION", "us-east-1")
-    with pytest.raises(OSError, match="ListObjects"):
-        list(lake_path("s3://jumin-unreachable/lake").glob("parsed/*/lg_code=*"))
+    lake = lake_path("s3://jumin-unreachable/lake")
+    with pytest.raises(OSError, match="NETWORK_CONNECTION"):
+        list(lake.glob("parsed/*/lg_code=*"))
+    # nor is a partition unstaged, or a folder absent, because the store did not answer
+    for probe in (lambda: (lake / "snapshot" / "_manifest.json").is_file(), (lake / "parsed").is_dir):
+        with pytest.raises(OSError, match="NETWORK_CONNECTION"):
+            probe()

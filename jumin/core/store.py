@@ -182,6 +182,19 @@ def _wrapper_class() -> type:
             kw.setdefault("on_error", fail)
             return super().walk(path, maxdepth=maxdepth, topdown=topdown, **kw)
 
+        # fsspec answers False for any error here too: only a missing object is not a file
+        def isfile(self, path: str) -> bool:
+            try:
+                return bool(self.info(path)["type"] == "file")
+            except FileNotFoundError:
+                return False
+
+        def isdir(self, path: str) -> bool:
+            try:
+                return bool(self.info(path)["type"] == "directory")
+            except FileNotFoundError:
+                return False
+
         def _open(self, path: str, mode: str = "rb", block_size: Any = None, seekable: bool = True, **kw: Any) -> Any:
             if mode != "rb":
                 return super()._open(path, mode, block_size, seekable, **kw)
