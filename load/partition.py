@@ -97,17 +97,24 @@ def write_part(
 
 
 def write_partition_manifest(
-    folder: Path, fields: Mapping[str, Any], rows: int, schema: pa.Schema, config: ParquetConfig | None = None
+    folder: Path,
+    fields: Mapping[str, Any],
+    rows: int,
+    schema: pa.Schema,
+    config: ParquetConfig | None = None,
+    sha256: str | None = None,
 ) -> dict[str, Any]:
     """Stage a partition whose data file :func:`write_part` wrote: its manifest (``fields`` and
-    the file's rows, schema, size, SHA-256 and writer settings), written atomically, last."""
+    the file's rows, schema, size, SHA-256 and writer settings), written atomically, last.
+    ``sha256``: the data file's, when the caller has just read it (the file is not read again:
+    in object storage that would be a second download)."""
     c = config or ParquetConfig()
     path = folder / PART_FILE
     full = {
         **fields,
         "rows": rows,
         "schema": schema_fields(schema),
-        "files": [{"name": PART_FILE, "bytes": path.stat().st_size, "sha256": sha256_file(path)}],
+        "files": [{"name": PART_FILE, "bytes": path.stat().st_size, "sha256": sha256 or sha256_file(path)}],
         "writer": {
             "pyarrow": pa.__version__,
             "compression": c.compression,

@@ -9,7 +9,8 @@ import resource
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,26 @@ def measure(fn: Callable[..., Any], *args: Any) -> tuple[float, int]:
         raise RuntimeError(f"benchmark step {fn.__name__} failed with exit code {p.exitcode}")
     elapsed, rss = q.get()
     return elapsed, rss
+
+
+@contextmanager
+def environment(values: Mapping[str, str | None]) -> Iterator[None]:
+    """The process's environment with ``values`` (None: unset) while the block runs, as it was
+    afterwards; the steps :func:`measure` forks meanwhile inherit it."""
+    saved = {k: os.environ.get(k) for k in values}
+    try:
+        for k, v in values.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def report(name: str, value: float, unit: str) -> None:

@@ -31,12 +31,11 @@ import heapq
 import math
 import os
 import statistics
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from jumin.apps.bench_common import measure, report
+from jumin.apps.bench_common import environment, measure, report
 
 KIJUNBI = "2026-11-01"
 #: residents of the three measured municipalities (×4 apart; the largest near the big cities)
@@ -358,7 +357,6 @@ def shards_to_fit(rss: Mapping[str, Fit], nation: float, memory: float, limit: i
 
 def memory_bytes() -> int:
     """This machine's physical memory: one worker's."""
-    import os
 
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
@@ -402,22 +400,6 @@ def _prepare_again(lake: Path) -> None:
     prepare_day(lake, KIJUNBI)  # the day's model is there now: a rerun keys and links only
 
 
-@contextmanager
-def _duckdb_limit(limit: str | None) -> Iterator[None]:
-    """DuckDB's memory limit for the steps measured meanwhile (forked: they inherit it)."""
-    from jumin.core.duck import MEMORY_LIMIT_ENV
-
-    saved = os.environ.pop(MEMORY_LIMIT_ENV, None)
-    if limit:
-        os.environ[MEMORY_LIMIT_ENV] = limit
-    try:
-        yield
-    finally:
-        os.environ.pop(MEMORY_LIMIT_ENV, None)
-        if saved is not None:
-            os.environ[MEMORY_LIMIT_ENV] = saved
-
-
 def spill(lake: Path, contracts: Sequence[str], rows: Path) -> dict[str, tuple[float, int]]:
     """The national steps run again over ``lake`` (its deliveries and ledger left out, so they
     log for real), as configured and under :data:`SPILL_LIMIT`, side by side: ``<step>_<how>``
@@ -425,11 +407,13 @@ def spill(lake: Path, contracts: Sequence[str], rows: Path) -> dict[str, tuple[f
     so a step's memory is bounded by the limit, not by the nation."""
     import shutil
 
+    from jumin.core.duck import MEMORY_LIMIT_ENV
+
     out: dict[str, tuple[float, int]] = {}
     for how, limit in (("as_configured", None), ("capped", SPILL_LIMIT)):
         copy = lake.with_name(f"{lake.name}-{how}")
         shutil.copytree(lake, copy, ignore=shutil.ignore_patterns("deliver", "ledger", "published"))
-        with _duckdb_limit(limit):
+        with environment({MEMORY_LIMIT_ENV: limit}):  # DuckDB's limit for the steps forked meanwhile
             out[f"prepare_{how}"] = measure(_prepare_again, copy)
             for c in contracts:
                 out[f"deliver_{c}_{how}"] = measure(_deliver, copy, c, rows)

@@ -12,11 +12,10 @@ byte, so the figures are of the same work.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from extract.inbox import deliver_local
-from jumin.apps.bench_common import LG_CODES, _generate, measure, report
+from jumin.apps.bench_common import LG_CODES, _generate, environment, measure, report
 from jumin.core.lake import Lake
 
 #: residents of the measured municipality
@@ -52,9 +51,7 @@ def bench_s3(work: Path, residents: int = S3_RESIDENTS) -> None:
     _generate(gen, [lg_code], residents)
     with moto_server(work / "moto.log") as env:
         make_bucket(env, BUCKET)
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)  # the forked steps reach the server with it
-        try:
+        with environment(env):  # the forked steps reach the server with it
             lakes = {"local": str(work / "s3-local-lake"), "s3": f"s3://{BUCKET}/lake"}
             totals = dict.fromkeys(lakes, 0.0)
             for step in ("ingest", "validate", "snapshot"):
@@ -74,9 +71,3 @@ def bench_s3(work: Path, residents: int = S3_RESIDENTS) -> None:
             local_file, s3_file = (same[w][lg_code] for w in ("local", "s3"))
             if local_file.read_bytes() != s3_file.read_bytes():
                 raise RuntimeError(f"s3 bench: the snapshots differ ({local_file} and {s3_file})")
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v

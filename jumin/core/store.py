@@ -183,25 +183,23 @@ def _wrapper_class() -> type:
             return super().walk(path, maxdepth=maxdepth, topdown=topdown, **kw)
 
         # fsspec answers False for any error here too: only a missing object is not a file
-        def isfile(self, path: str) -> bool:
+        def _is(self, path: str, kind: str) -> bool:
             try:
-                return bool(self.info(path)["type"] == "file")
+                return bool(self.info(path)["type"] == kind)
             except FileNotFoundError:
                 return False
+
+        def isfile(self, path: str) -> bool:
+            return self._is(path, "file")
 
         def isdir(self, path: str) -> bool:
-            try:
-                return bool(self.info(path)["type"] == "directory")
-            except FileNotFoundError:
-                return False
+            return self._is(path, "directory")
 
         def _open(self, path: str, mode: str = "rb", block_size: Any = None, seekable: bool = True, **kw: Any) -> Any:
-            if mode != "rb":
+            if mode != "rb" or not seekable:
                 return super()._open(path, mode, block_size, seekable, **kw)
             # as ArrowFSWrapper opens for reading, the file reading whole (its own file would
             # close the stream when collected)
-            if not seekable:
-                return super()._open(path, mode, block_size, seekable, **kw)
             return WholeReads(self, self.fs.open_input_file(path), path, mode, block_size, **kw)
 
     return ArrowS3
@@ -243,13 +241,5 @@ def put_file(local: Path, target: Path) -> None:
     the end: readers see the whole object or the one before)."""
     fs = arrow_filesystem()
     with local.open("rb") as src, fs.open_output_stream(object_key(target)) as out:
-        while block := src.read(8 << 20):
-            out.write(block)
-
-
-def fetch_file(source: Path, local: Path) -> None:
-    """Download the object ``source`` to the local file ``local``."""
-    fs = arrow_filesystem()
-    with fs.open_input_stream(object_key(source)) as src, local.open("wb") as out:
         while block := src.read(8 << 20):
             out.write(block)

@@ -356,7 +356,9 @@ def seal_delivery(
     ledger = {"delivery_id": record.delivery_id, "head": receipt.head}
     with data.open("rb") as f:  # the footer only
         schema = pq.read_schema(f)
-    manifest = write_partition_manifest(folder, {**staged.manifest, "ledger": ledger}, staged.rows, schema)
+    manifest = write_partition_manifest(
+        folder, {**staged.manifest, "ledger": ledger}, staged.rows, schema, sha256=digest
+    )
     for name in (PENDING_FILE, PENDING_PERSONS):  # the manifest is there: nothing pending
         (pending / name).unlink(missing_ok=True)
     if not store.is_remote(pending):  # and no empty folders left (object stores have none)
