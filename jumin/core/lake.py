@@ -202,6 +202,12 @@ class Lake:
         (``juki_keyed.parquet``, ``juki_last.parquet``); rebuilt by every run, not a dataset."""
         return self.root / "reconcile" / "work" / f"kijunbi={kijunbi}"
 
+    def reconcile_keyed(self, kijunbi: str, lg_code: str) -> Path:
+        """One municipality's records of a 基準日 keyed for matching (its ``atena_keyed``,
+        ``juki_keyed`` and ``juki_last`` tables and ``keyed.json``, written last), made by the
+        reconcile DAG's mapped ``key`` task and read by the national step; not a dataset."""
+        return self.root / "reconcile" / "keyed" / f"kijunbi={kijunbi}" / f"lg_code={lg_code}"
+
     def review_folder(self, kijunbi: str, lg_code: str) -> Path:
         """The review files (名寄せ候補一覧, xlsx and csv) of a municipality for a 基準日."""
         return self.root / "reconcile" / "review" / f"kijunbi={kijunbi}" / f"lg_code={lg_code}"

@@ -1,16 +1,20 @@
-"""The keyed records of a 基準日, read from the lake into one DuckDB connection.
+"""The keyed records of a 基準日, built from the lake's snapshots in one DuckDB connection.
 
-Every matcher reads the same tables, built here once per run (columns: ``schema.KEYED``):
+Every matcher reads the same tables (columns: ``schema.KEYED``), built for one municipality at a
+time by :mod:`transform.reconcile.keyed` and put together by the national step:
 
-- ``atena_keyed``: the 宛名 snapshot of the 基準日, every municipality asked for;
-- ``juki_keyed``: the national 住基 snapshot (every municipality with a staged 住基 snapshot)
-  as version 0, and the older names and addresses of the same persons from accepted history as
-  versions 1, 2, … (only versions whose keys differ from a newer one);
+- ``atena_keyed``: the 宛名 snapshot of the 基準日;
+- ``juki_keyed``: the 住基 snapshot as version 0, and the older names and addresses of the same
+  persons from the municipality's accepted history as versions 1, 2, … (only versions whose
+  keys differ from a newer one);
 - ``juki_last``: per municipality and 住民票コード, the latest 住基 row up to the 基準日 (also a
   消除), which tells a 消除済み person (D001) from an unknown code (D002).
 
-Keys are computed once per distinct value (a name part, a 町字, a 番地 tail), not per row: a
-million records carry far fewer distinct values, and the key functions are plain Python.
+Everything here is per municipality (a 住基 record's versions are those its own municipality
+sent, numbered per ``lg_code``), so keying municipalities apart and concatenating the tables in
+code order gives the tables of keying them together. Keys are computed once per distinct value
+(a name part, a 町字, a 番地 tail), not per row: a million records carry far fewer distinct
+values, and the key functions are plain Python.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import logging
 import multiprocessing as mp
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,7 +36,7 @@ import pyarrow.parquet as pq
 
 from jumin.core import duck
 from jumin.core.lake import Lake
-from jumin.core.layouts import ATENA, IDOJIYU, JUKI
+from jumin.core.layouts import IDOJIYU, JUKI
 from transform import keys
 from transform.reconcile.schema import KEYED
 from transform.snapshot import versions_sql
@@ -165,12 +169,11 @@ _STR = pa.string()
 _INT = pa.int32()
 
 
-def load_atena(con: duckdb.DuckDBPyConnection, lake: Lake, kijunbi: str) -> list[str]:
-    """Create ``atena_keyed`` from every staged 宛名 snapshot of the 基準日; the municipalities read."""
-    files = snapshot_files(lake, ATENA.name, kijunbi)
+def load_atena(con: duckdb.DuckDBPyConnection, files: Mapping[str, str]) -> None:
+    """Create ``atena_keyed`` from the 宛名 snapshot ``files`` (lg_code → data file)."""
     if not files:
         duck.run(con, "atena_keyed", _empty_keyed("atena_keyed"))
-        return []
+        return
     duck.run(
         con,
         "atena_raw",
@@ -197,7 +200,6 @@ def load_atena(con: duckdb.DuckDBPyConnection, lake: Lake, kijunbi: str) -> list
         + " LEFT JOIN atena_addr ad ON ad.jusho_choaza IS NOT DISTINCT FROM r.jusho_choaza "
         "AND ad.jusho_banchigohyoki IS NOT DISTINCT FROM r.jusho_banchigohyoki ORDER BY lg_code, atenabango",
     )
-    return sorted(files)
 
 
 def _common_keys(con: duckdb.DuckDBPyConnection, raw: str) -> None:
@@ -238,10 +240,9 @@ def _empty_keyed(name: str) -> str:
     return f"CREATE TEMP TABLE {name} AS SELECT {cols} LIMIT 0"
 
 
-def load_juki(con: duckdb.DuckDBPyConnection, lake: Lake, kijunbi: str) -> list[str]:
-    """Create ``juki_keyed`` (national snapshot + history versions) and ``juki_last``; the
-    municipalities whose 住基 snapshot was read."""
-    files = snapshot_files(lake, JUKI.name, kijunbi)
+def load_juki(con: duckdb.DuckDBPyConnection, lake: Lake, kijunbi: str, files: Mapping[str, str]) -> None:
+    """Create ``juki_keyed`` (the 住基 snapshot ``files``, lg_code → data file, with the history
+    versions of their municipalities' accepted sets) and ``juki_last``."""
     history = [f for code in sorted(files) for f in lake.accepted_files(JUKI.name, code)]
     d = f"DATE {duck.quote_literal(kijunbi)}"
     if history:
@@ -262,11 +263,12 @@ def load_juki(con: duckdb.DuckDBPyConnection, lake: Lake, kijunbi: str) -> list[
         "juki_last",
         "CREATE TEMP TABLE juki_last AS SELECT lg_code, juminhyokodo, idojiyu || ' ' || i.name AS status "
         f"FROM juki_hist JOIN (VALUES {names}) i(code, name) ON i.code = idojiyu "
-        "QUALIFY row_number() OVER (PARTITION BY lg_code, juminhyokodo ORDER BY idobi DESC, rirekibango DESC) = 1",
+        "QUALIFY row_number() OVER (PARTITION BY lg_code, juminhyokodo ORDER BY idobi DESC, rirekibango DESC) = 1 "
+        "ORDER BY lg_code, juminhyokodo",
     )
     if not files:
         duck.run(con, "juki_keyed", _empty_keyed("juki_keyed"))
-        return []
+        return
     # version 0: the staged snapshot; 1..: older rows of the same persons, newest first
     duck.run(
         con,
@@ -301,4 +303,3 @@ def load_juki(con: duckdb.DuckDBPyConnection, lake: Lake, kijunbi: str) -> list[
         f"QUALIFY row_number() OVER (PARTITION BY r.lg_code, juminhyokodo, {compared} ORDER BY _v) = 1)) "
         "ORDER BY lg_code, juminhyokodo, version",
     )
-    return sorted(files)

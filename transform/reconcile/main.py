@@ -23,10 +23,12 @@ import pyarrow as pa
 from jumin.core import duck, store
 from jumin.core.files import atomic_path, atomic_write_text, remove_stale_temps, sha256_file
 from jumin.core.lake import Lake
+from jumin.core.layouts import ATENA, JUKI
 from transform.config import RECONCILE_DUCK, LinkConfig
 from transform.errors import NothingToReconcile
 from transform.reconcile.deterministic import Engine, build_taisho, discrepancies, rule_statistics
-from transform.reconcile.frames import Inputs, load_atena, load_juki, snapshot_files
+from transform.reconcile.frames import Inputs, snapshot_files
+from transform.reconcile.keyed import TABLES, KeyedMunicipality, keyed_day
 from transform.reconcile.schema import DISCREPANCIES, LINKS
 
 log = logging.getLogger(__name__)
@@ -96,28 +98,30 @@ PREPARED = "prepared.json"
 
 
 def prepare_day(lake_root: str | Path, kijunbi: str, config: LinkConfig | None = None) -> PreparedDay:
-    """Read the national 住基 of ``kijunbi`` (every staged 住基 snapshot and its history) and every
-    staged 宛名 snapshot of the day once, key them, link the 住登外者 of all municipalities
-    (to 住基 and to each other; the model trained by the first run of the day and reused after),
-    and write it all to the lake's work folder. Raises NothingToReconcile when no 住基 or no
-    宛名 snapshot of the day is staged. What exceeds DuckDB's memory limit spills to its
-    temporary folder, so the nation's tables need disk, not memory (docs/national.md)."""
+    """The national step of ``kijunbi``: the keyed tables of every municipality with a staged 住基
+    or 宛名 snapshot of the day (made by the ``key`` tasks, :mod:`transform.reconcile.keyed`;
+    keyed now where missing or stale) put together, the 住登外者 of all municipalities linked
+    (to 住基 and to each other; the model trained by the first run of the day and reused
+    after), and it all written to the lake's work folder. Raises NothingToReconcile when no
+    住基 or no 宛名 snapshot of the day is staged. What exceeds DuckDB's memory limit spills to
+    its temporary folder, so the nation's tables need disk, not memory (docs/national.md)."""
     from transform.reconcile.link import link_jutogaisha
 
     lake = Lake.at(lake_root)
     folder = lake.reconcile_work(kijunbi)
     model = lake.reconcile_model(kijunbi)
+    juki, atena = sorted(snapshot_files(lake, JUKI.name, kijunbi)), sorted(snapshot_files(lake, ATENA.name, kijunbi))
+    if not juki:
+        raise NothingToReconcile(
+            f"no staged 住基 snapshot of {kijunbi} under {lake.snapshot('juki', kijunbi, kijunbi, '<code>')}: "
+            "nothing to reconcile against"
+        )
+    if not atena:
+        raise NothingToReconcile(_no_atena(lake, kijunbi, []))
+    keyed = keyed_day(lake, kijunbi, sorted({*juki, *atena}))
     con = duck.connect(RECONCILE_DUCK)
     try:
-        juki = load_juki(con, lake, kijunbi)
-        if not juki:
-            raise NothingToReconcile(
-                f"no staged 住基 snapshot of {kijunbi} under {lake.snapshot('juki', kijunbi, kijunbi, '<code>')}: "
-                "nothing to reconcile against"
-            )
-        atena = load_atena(con, lake, kijunbi)
-        if not atena:
-            raise NothingToReconcile(_no_atena(lake, kijunbi, []))
+        load_keyed(con, lake, keyed)
         load_shien(con, lake, kijunbi)
         duck.run(con, "jutogai", "CREATE TEMP VIEW jutogai AS SELECT * FROM atena_keyed WHERE jutokubun = '2'")
         duck.run(con, "jutosha", "CREATE TEMP VIEW jutosha AS SELECT * FROM atena_keyed WHERE jutokubun = '1'")
@@ -142,6 +146,17 @@ def prepare_day(lake_root: str | Path, kijunbi: str, config: LinkConfig | None =
         kijunbi, len(juki), len(atena), candidates.num_rows, folder,
     )  # fmt: skip
     return prepared
+
+
+def load_keyed(con: duckdb.DuckDBPyConnection, lake: Lake, keyed: Sequence[KeyedMunicipality]) -> None:
+    """Create ``atena_keyed``, ``juki_keyed`` and ``juki_last`` from the municipalities' keyed
+    tables, concatenated in code order: each is sorted by municipality first, so this is the
+    order keying them together would give (the linking model's training sample depends on it).
+    Every table needs one municipality with its layout (prepare_day refuses a day without)."""
+    for table in (t for tables in TABLES.values() for t in tables):
+        files = [f for k in keyed for f in k.files(lake, table)]
+        listed = ", ".join(duck.quote_literal(str(f)) for f in files)
+        duck.run(con, table, f"CREATE TEMP TABLE {table} AS FROM read_parquet([{listed}], hive_partitioning = false)")
 
 
 def load_prepared(lake_root: str | Path, kijunbi: str) -> PreparedDay:
