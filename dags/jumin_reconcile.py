@@ -9,11 +9,16 @@ triggered by hand.
    municipalities of the events, which must name this run's **lake** (default: the
    deployment's `JUMIN_LAKE`). A municipality or day without a staged 宛名 snapshot fails the
    run, named: never a run that reconciles nothing.
-2. **prepare** — the national step of each day: the 住基 (every staged 住基 snapshot and its
-   history) and every staged 宛名 read and keyed once, and the 住登外者 of all municipalities
-   linked to 住基 and to each other (model trained by the first run of the day, then reused:
-   `<lake>/reconcile/model/kijunbi=<d>/model.json`), into `<lake>/reconcile/work/kijunbi=<d>/`.
-3. **reconcile** (one mapped task per municipality) — 住登者 linked by 住民票コード and checked
+2. **key_plan**, **key** (one mapped task per municipality with a staged 住基 or 宛名
+   snapshot of a planned day, the largest first) — its records keyed for matching (the 住基 with
+   its history versions): `<lake>/reconcile/keyed/kijunbi=<d>/lg_code=<code>/`, `keyed.json`
+   last, naming the inputs.
+3. **prepare** — the national step of each day: every municipality's keyed tables put together
+   (a municipality whose tables are missing or stale is keyed here), and the 住登外者 of all
+   municipalities linked to 住基 and to each other (model trained by the first run of the day,
+   then reused: `<lake>/reconcile/model/kijunbi=<d>/model.json`), into
+   `<lake>/reconcile/work/kijunbi=<d>/`.
+4. **reconcile** (one mapped task per municipality) — 住登者 linked by 住民票コード and checked
    (D001–D007; H001 表記ゆれ apart), its 住登外者's links and review candidates staged:
    `<lake>/reconcile/links/kijunbi=<d>/lg_code=<code>/part-0.parquet` and
    `<lake>/reconcile/discrepancies/…`, each with its `_manifest.json`, replaced atomically; a
@@ -21,10 +26,10 @@ triggered by hand.
    Expectations suite (the reference) instead of DuckDB. The clerks' decisions (accepted
    `nayose` upload sets) are applied first; the municipality's review file
    (`nayose_koho_<YYYYMMDD>.xlsx` and `.csv`) is written to `<lake>/reconcile/review/…`.
-4. **return_review** (mapped) — puts new or changed review files into the municipality's
+5. **return_review** (mapped) — puts new or changed review files into the municipality's
    `outbox/` on the landing zone: the SFTP server of the Airflow connection **sftp_conn_id**,
    or, when that is empty, the local folder **landing**.
-5. **announce** — updates the Asset `jumin_reconciled` with the lake and the days and
+6. **announce** — updates the Asset `jumin_reconciled` with the lake and the days and
    municipalities reconciled (even when one municipality failed): `jumin_deliver` runs on it.
 
 See `docs/reconcile.md`.
@@ -81,6 +86,19 @@ def jumin_reconcile() -> None:
         return fail_fast(reconcile_plan, p["lake"], p, events)
 
     @task
+    def key_plan(planned: list[dict[str, str]], params: dict[str, Any] | None = None) -> list[dict[str, str]]:
+        from jumin.apps.orchestration import fail_fast, key_plan
+
+        return fail_fast(key_plan, (params or {})["lake"], planned)
+
+    @task(map_index_template="{{ lg_code }}")
+    def key(lg_code: str, kijunbi: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        from jumin.apps.orchestration import fail_fast
+        from transform.reconcile.keyed import key_municipality
+
+        return fail_fast(key_municipality, (params or {})["lake"], kijunbi, lg_code).to_dict()
+
+    @task
     def prepare(planned: list[dict[str, str]], params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         from jumin.apps.orchestration import fail_fast
         from transform.reconcile.main import prepare_day
@@ -126,7 +144,8 @@ def jumin_reconcile() -> None:
     planned = plan()
     reconciled = reconcile.expand_kwargs(planned)
     announce(reconciled)  # type: ignore[arg-type]  # Airflow resolves the XComArg when the task runs
-    prepare(planned) >> reconciled  # type: ignore[arg-type]  # Airflow resolves the XComArg when the task runs
+    keyed = key.expand_kwargs(key_plan(planned))  # type: ignore[arg-type]  # resolved when the task runs
+    keyed >> prepare(planned) >> reconciled  # type: ignore[arg-type]  # Airflow resolves the XComArg when the task runs
     reconciled >> return_review.expand_kwargs(planned)
 
 

@@ -52,8 +52,11 @@ SHAPES: dict[str, dict[str, tuple[set[str], bool, str]]] = {
     },
     "jumin_reconcile": {
         "plan": (set(), False, "all_success"),
-        # the national 住基 keyed once, before the municipalities' tasks read it
-        "prepare": ({"plan"}, False, "all_success"),
+        # every municipality with a staged snapshot of the day keyed, mapped, the largest first
+        "key_plan": ({"plan"}, False, "all_success"),
+        "key": ({"key_plan"}, True, "all_success"),
+        # the nation's keyed tables put together and linked, before the municipalities' tasks read them
+        "prepare": ({"plan", "key"}, False, "all_success"),
         "reconcile": ({"plan", "prepare"}, True, "all_success"),
         # the review files go out only once staged
         "return_review": ({"plan", "reconcile"}, True, "all_success"),

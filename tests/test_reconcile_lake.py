@@ -4,16 +4,22 @@ reconciled by the library, the CLI and both rule engines."""
 from __future__ import annotations
 
 import hashlib
+import json
+import shutil
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from jumin.apps.cli import main as cli
 from jumin.core.lake import PART_FILE, Lake
+from jumin.core.layouts import ATENA, JUKI
 from load.reconcile import reconcile_day
 from tests.test_pipeline import KIJUNBI, LG_CODES, SAMPLE, deliver, run_library
 from transform.errors import NothingToReconcile
+from transform.reconcile import keyed as keyed_mod
+from transform.reconcile.frames import load_atena, load_juki, snapshot_files
 from transform.reconcile.schema import DISCREPANCIES, LINKS
 
 pytestmark = [pytest.mark.integration]
@@ -89,6 +95,7 @@ def test_keys_spread_over_processes_are_the_keys_computed_in_one(lake: Path, mon
     keyed = pq.read_table(Lake(lake).reconcile_work(KIJUNBI) / "juki_keyed.parquet")
     monkeypatch.setattr(frames, "PARALLEL_MIN", 1)
     monkeypatch.setattr(frames.os, "cpu_count", lambda: 2)
+    shutil.rmtree(Lake(lake).reconcile_keyed(KIJUNBI, LG_CODES[0]).parent)  # keyed again, in processes
     reconcile_day(lake, KIJUNBI)
     assert pq.read_table(Lake(lake).reconcile_work(KIJUNBI) / "juki_keyed.parquet").equals(keyed)
     assert outputs(lake) == alone
@@ -144,3 +151,65 @@ def test_a_municipality_without_its_juki_snapshot_is_an_error_not_a_page_of_d002
         reconcile_day(other, KIJUNBI, [LG_CODES[0]])
     # the others are reconciled as before
     assert [r.lg_code for r in reconcile_day(other, KIJUNBI, LG_CODES[1:])] == LG_CODES[1:]
+
+
+@pytest.mark.timeout(120)
+def test_keying_municipalities_apart_gives_the_tables_of_keying_them_together(lake: Path) -> None:
+    """The national step's premise: a municipality's keyed records depend on its own snapshots
+    and history only, so the key tasks' tables, concatenated in code order, are the nation's."""
+    from jumin.core import duck
+
+    the_lake = Lake(lake)
+    parts = [keyed_mod.key_municipality(lake, KIJUNBI, code) for code in LG_CODES]
+    con = duck.connect()
+    load_juki(con, the_lake, KIJUNBI, snapshot_files(the_lake, JUKI.name, KIJUNBI))
+    load_atena(con, snapshot_files(the_lake, ATENA.name, KIJUNBI))
+    for table in ("juki_keyed", "juki_last", "atena_keyed"):
+        together = duck.arrow(con, table, f"SELECT * FROM {table}")
+        files = [f for k in parts for f in k.files(the_lake, table)]
+        apart = pa.concat_tables([pq.read_table(f).cast(together.schema) for f in files])
+        assert together.num_rows > 0 and apart.equals(together), table
+    # the sample has 住基 history (older versions) and persons in more than one municipality
+    versions = duck.scalar(con, "versions", "SELECT max(version) FROM juki_keyed")
+    assert versions is not None and int(versions) >= 1
+
+
+@pytest.mark.timeout(180)
+def test_the_national_step_keys_again_what_is_missing_or_stale(lake: Path, caplog: pytest.LogCaptureFixture) -> None:
+    reconcile_day(lake, KIJUNBI)
+    before = outputs(lake)
+    the_lake = Lake(lake)
+    gone, stale, kept = LG_CODES
+    folder = {c: the_lake.reconcile_keyed(KIJUNBI, c) for c in LG_CODES}
+    kept_bytes = (folder[kept] / "atena_keyed.parquet").read_bytes()
+    # a key task killed before its marker, and tables made from other inputs: neither is trusted
+    (folder[gone] / keyed_mod.MARKER).unlink()
+    (folder[gone] / "atena_keyed.parquet").write_bytes(b"half a file")
+    marker = json.loads((folder[stale] / keyed_mod.MARKER).read_text(encoding="utf-8"))
+    (folder[stale] / keyed_mod.MARKER).write_text(json.dumps({**marker, "inputs": "0" * 64}), encoding="utf-8")
+    (folder[stale] / "juki_keyed.parquet").write_bytes(b"not these")
+    with caplog.at_level("INFO", logger="transform.reconcile.keyed"):
+        reconcile_day(lake, KIJUNBI)
+    assert f"keying 2 municipalities now (no current keyed tables): {gone}, {stale}" in caplog.text
+    assert outputs(lake) == before
+    assert (folder[kept] / "atena_keyed.parquet").read_bytes() == kept_bytes
+
+
+def test_a_key_input_changing_changes_the_fingerprint(lake: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "lake"
+    shutil.copytree(lake / "snapshot", copy / "snapshot")
+    shutil.copytree(lake / "accepted", copy / "accepted")
+    code = LG_CODES[0]
+    first = keyed_mod.key_inputs(Lake(copy), KIJUNBI, code)
+    assert first.layouts == (JUKI.name, ATENA.name)
+    assert keyed_mod.key_inputs(Lake(copy), KIJUNBI, code) == first
+    history = Lake(copy).accepted_files(JUKI.name, code)
+    shutil.copy(history[0], history[0].with_name("set=later.parquet"))  # a new 住基 upload accepted
+    second = keyed_mod.key_inputs(Lake(copy), KIJUNBI, code)
+    assert second.inputs != first.inputs
+    manifest = Lake(copy).snapshot(ATENA.name, KIJUNBI, KIJUNBI, code) / "_manifest.json"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace('"rows"', '"rows" ', 1), encoding="utf-8")
+    assert keyed_mod.key_inputs(Lake(copy), KIJUNBI, code).inputs not in (first.inputs, second.inputs)
+    shutil.rmtree(manifest.parent)
+    assert keyed_mod.key_inputs(Lake(copy), KIJUNBI, code).layouts == (JUKI.name,)
+    assert keyed_mod.staged_municipalities(Lake(copy), KIJUNBI) == LG_CODES

@@ -347,6 +347,18 @@ def reconcile_plan(lake: str | Path, params: dict[str, Any], events: list[dict[s
     return largest_first(plan, the_lake.accepted_bytes)
 
 
+def key_plan(lake: str | Path, planned: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """What one ``jumin_reconcile`` run keys before its national step: for each 基準日 of the
+    plan, every municipality with a staged 住基 or 宛名 snapshot of the day (the national step
+    reads them all, not only the municipalities being reconciled), the largest first."""
+    from transform.reconcile.keyed import staged_municipalities
+
+    the_lake = Lake.at(lake)
+    days = sorted({str(p["kijunbi"]) for p in planned})
+    plan = [{"lg_code": c, "kijunbi": d} for d in days for c in staged_municipalities(the_lake, d)]
+    return largest_first(plan, the_lake.accepted_bytes)
+
+
 def reconciled_event(results: Iterable[Iterable[Mapping[str, Any]]], lake: str | Path) -> dict[str, Any] | None:
     """The extra of the "reconciled" asset event: the lake and the days reconciled with their
     municipalities (from the mapped reconcile tasks' results); None when none was staged."""
