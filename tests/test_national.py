@@ -237,3 +237,20 @@ def test_the_deployment_sets_duckdbs_memory_limit_per_task(monkeypatch: pytest.M
     assert limit() == "5.5 GiB"
     monkeypatch.setenv(duck.MEMORY_LIMIT_ENV, "512MB")
     assert limit() == "488.2 MiB"
+
+
+def test_key_tasks_wait_for_every_snapshot_and_the_national_step_for_every_key() -> None:
+    """The reconcile DAG starts once the snapshot DAG is done: each municipality's key task
+    waits for every snapshot, the national step for every key task, a split municipality
+    keyed in parts."""
+    population = [("big", 1_000_000), ("small", 100_000)]
+    fits = FITS | {"key": Fit("linear", 1.0, 1e-5)}
+    tasks = {t.name: t for t in plan_tasks(population, fits)}
+    assert set(tasks["key:small"].deps) == {"snapshot:big", "snapshot:small"}
+    assert set(tasks["prepare"].deps) == {"key:big", "key:small"}
+    assert tasks["key:big"].seconds == pytest.approx(11)
+    # big: 33, its key 11, prepare 21, reconcile 11, deliver 16
+    assert simulate(list(tasks.values()), 4).makespan == pytest.approx(33 + 11 + 21 + 11 + 16)
+    assert own_path(list(tasks.values()), "big") == pytest.approx(55)
+    split = plan_tasks(population, fits, {"big": 4})
+    assert {t.name for t in split if t.name.startswith("key:big")} == {f"key:big#{i}" for i in range(4)}

@@ -6,12 +6,14 @@ Measured here, each step in its own forked process (:func:`bench_common.measure`
 
 - per municipality: ingest (``extract.main.ingest_municipality``), validate
   (``expectations.main.validate_municipality``), snapshot (``load.main.snapshot_municipality``)
-  and the municipality's part of the reconciliation (``load.reconcile.reconcile_day`` with
-  ``prepared=True``, as the DAG's mapped task runs it);
+  and the municipality's parts of the reconciliation: its keying (``transform.reconcile.keyed.
+  key_municipality``, the DAG's mapped ``key`` task) and its reconcile
+  (``load.reconcile.reconcile_day`` with ``prepared=True``, as the DAG's mapped task runs it);
 - national: the day's national step of the reconciliation (``transform.reconcile.main.
-  prepare_day``, the linking model trained: its first run of the day) and each example
-  contract's delivery (``load.deliver.main.deliver``: one per contract, over every staged
-  municipality), at the lake's total residents.
+  prepare_day`` over the keyed tables, the linking model trained: its first run of the day) and
+  each example contract's delivery and seal (``load.deliver.main.stage_delivery`` and
+  ``seal_delivery``: one per contract, over every staged municipality), at the lake's total
+  residents.
 
 At each of :data:`SIZES` a population is generated for one municipality and staged into a lake
 of its own (:data:`REPEATS` times, a fresh lake each time, the fastest run reported), so the
@@ -58,7 +60,7 @@ NATIONAL_SHARDS = 16
 #: under a limit well below what it otherwise holds
 SPILL_LIMIT = "512MB"
 
-MUNICIPAL_STAGES = ("ingest", "validate", "snapshot", "reconcile")
+MUNICIPAL_STAGES = ("ingest", "validate", "snapshot", "key", "reconcile")
 NATIONAL_STAGES = ("prepare",)  # and per contract a delivery and its seal, "deliver_<c>", "seal_<c>"
 #: national steps per contract: its delivery (in parallel), then its seal (the ledger append and
 #: the manifest; one seal at a time, the ledger being one hash chain)
@@ -286,8 +288,10 @@ def plan_tasks(
     split: Mapping[str, int] | None = None,
     national_shards: int = 1,
 ) -> list[Task]:
-    """The national run's tasks: per municipality ingest → validate → snapshot, the national
-    step ``prepare`` once every snapshot is staged, then each municipality's ``reconcile``, and
+    """The national run's tasks: per municipality ingest → validate → snapshot, its ``key``
+    once every snapshot is staged (the reconcile DAG starts when the snapshot DAG is done; no
+    ``key`` tasks when ``fits`` has none), the national step ``prepare`` once every municipality
+    is keyed, then each municipality's ``reconcile``, and
     each contract's delivery (``fits`` keys ``deliver_<contract>``) once every reconciliation is
     staged. ``split`` cuts a municipality's work into k parts of n/k residents (each part its
     own chain and its own reconcile); ``national_shards`` cuts the national steps into that many
@@ -306,10 +310,16 @@ def plan_tasks(
                 prev = (f"{stage}:{tag}",)
             snapshots.append(f"snapshot:{tag}")
             reconciles.append(tag)
+    residents = dict(population)
+    ready = tuple(snapshots)
+    if "key" in fits:
+        for tag in reconciles:
+            code = tag.split("#")[0]
+            tasks.append(Task(f"key:{tag}", fits["key"](residents[code] / split.get(code, 1)), tuple(snapshots), code))
+        ready = tuple(f"key:{tag}" for tag in reconciles)
     prepare = [f"prepare#{s}" if national_shards > 1 else "prepare" for s in range(national_shards)]
     for name in prepare:
-        tasks.append(Task(name, fits["prepare"](nation / national_shards), tuple(snapshots)))
-    residents = dict(population)
+        tasks.append(Task(name, fits["prepare"](nation / national_shards), ready))
     for tag in reconciles:
         code = tag.split("#")[0]
         tasks.append(
@@ -388,16 +398,22 @@ def _snapshot(lake: Path, lg_code: str) -> None:
     snapshot_municipality(lake, lg_code, KIJUNBI)
 
 
+def _key(lake: Path, lg_code: str) -> None:
+    from transform.reconcile.keyed import key_municipality
+
+    key_municipality(lake, KIJUNBI, lg_code)  # as the DAG's mapped key task
+
+
 def _prepare(lake: Path) -> None:
     from transform.reconcile.main import prepare_day
 
-    prepare_day(lake, KIJUNBI)  # a fresh lake: the model is trained, as by the day's first run
+    prepare_day(lake, KIJUNBI)  # the model is trained, as by the day's first run; the keyed tables are there
 
 
 def _prepare_again(lake: Path) -> None:
     from transform.reconcile.main import prepare_day
 
-    prepare_day(lake, KIJUNBI)  # the day's model is there now: a rerun keys and links only
+    prepare_day(lake, KIJUNBI)  # the day's model and keyed tables are there now: a rerun links only
 
 
 def spill(lake: Path, contracts: Sequence[str], rows: Path) -> dict[str, tuple[float, int]]:
@@ -485,6 +501,7 @@ def measure_stages(work: Path, sizes_: Sequence[int] = SIZES) -> dict[str, list[
             ("ingest", _ingest, (landing, lake, MEASURED_CODE)),
             ("validate", _validate, (lake, MEASURED_CODE)),
             ("snapshot", _snapshot, (lake, MEASURED_CODE)),
+            ("key", _key, (lake, MEASURED_CODE)),
             ("prepare", _prepare, (lake,)),
             ("reconcile", _reconcile, (lake, MEASURED_CODE)),
         ]
