@@ -64,6 +64,8 @@ RECONCILED = Asset(RECONCILED_ASSET)
     schedule=[Asset(SNAPSHOTS_ASSET)],
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Tokyo"),
     catchup=False,
+    # the runs of a day share its keyed and work folders: one run at a time, a rerun waits
+    max_active_runs=1,
     doc_md=__doc__,
     tags=["jumin", "名寄せ"],
     params={

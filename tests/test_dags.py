@@ -79,6 +79,13 @@ LAKE_PARAM = "lake"
 
 
 @pytest.mark.airflow
+def test_runs_of_the_reconciliation_wait_for_each_other(dagbag: DagBag) -> None:
+    """A day's runs share its keyed and work folders (Lake.reconcile_keyed, reconcile_work)."""
+    assert dagbag.dags["jumin_reconcile"].max_active_runs == 1
+    assert all(dagbag.dags[d].max_active_runs != 1 for d in DAG_IDS if d != "jumin_reconcile")
+
+
+@pytest.mark.airflow
 @pytest.mark.parametrize("dag_id", sorted(DAG_IDS))
 def test_dag_shape(dagbag: DagBag, dag_id: str) -> None:
     dag = dagbag.dags[dag_id]

@@ -93,6 +93,14 @@ class PreparedDay:
 
 #: read back in this order by the municipalities (atena_keyed keeps the candidates' records)
 WORK_TABLES = ("candidates", "juki_keyed", "juki_last", "atena_keyed", "shien")
+#: the work tables written once per reconciling municipality (column ``for_lg_code``, the file
+#: sorted by it, so a municipality's task reads its own row groups, not the nation), with the
+#: columns that order their rows and identify one (:func:`for_municipalities_sql`)
+PER_MUNICIPALITY = {
+    "juki_keyed": ("lg_code", "juminhyokodo", "version"),
+    "juki_last": ("lg_code", "juminhyokodo"),
+    "atena_keyed": ("lg_code", "atenabango"),
+}
 #: written after the work tables: what was keyed
 PREPARED = "prepared.json"
 
@@ -134,8 +142,9 @@ def prepare_day(lake_root: str | Path, kijunbi: str, config: LinkConfig | None =
         folder.mkdir(parents=True, exist_ok=True)
         remove_stale_temps(folder)
         for table in WORK_TABLES:
+            sql = for_municipalities_sql(table) if table in PER_MUNICIPALITY else f"FROM {table}"
             with atomic_path(folder / f"{table}.parquet") as tmp:
-                duck.run(con, table, f"COPY {table} TO {duck.quote_literal(str(tmp))} (FORMAT parquet)")
+                duck.run(con, table, f"COPY ({sql}) TO {duck.quote_literal(str(tmp))} (FORMAT parquet)")
     finally:
         con.close()
     prepared = PreparedDay(kijunbi, str(folder), juki, atena, sha256_file(model) if model.exists() else "")
@@ -146,6 +155,47 @@ def prepare_day(lake_root: str | Path, kijunbi: str, config: LinkConfig | None =
         kijunbi, len(juki), len(atena), candidates.num_rows, folder,
     )  # fmt: skip
     return prepared
+
+
+def for_municipalities_sql(table: str) -> str:
+    """The rows of ``table`` each 宛名 municipality's reconciliation reads, with that
+    municipality as ``for_lg_code``, sorted by it: its own rows, and those of other
+    municipalities that its records name. For ``juki_keyed`` and ``juki_last``: the 住基 persons
+    of its 住登者' 住民票コード and of its candidates (a person moved in or out, a 住登外者's
+    match elsewhere); for ``atena_keyed``: its candidates' 宛名 in other municipalities. So a
+    municipality's task reads what it compares, not the nation (reading the national tables
+    in each of 1,741 tasks would cost the nation 1,741 times)."""
+    order = ", ".join(("for_lg_code", *PER_MUNICIPALITY[table]))
+    fors = "(SELECT DISTINCT lg_code AS for_lg_code FROM atena_keyed)"
+    if table == "atena_keyed":
+        named = (
+            "SELECT DISTINCT lg_code AS for_lg_code, target_lg_code || ':' || target_atenabango AS rec_id "
+            "FROM candidates WHERE target_atenabango IS NOT NULL"
+        )
+        on = "t.rec_id = n.rec_id"
+    else:
+        named = (
+            "SELECT lg_code AS for_lg_code, juminhyokodo FROM atena_keyed WHERE jutokubun = '1' AND juminhyokodo <> '' "
+            "UNION SELECT lg_code, juminhyokodo FROM candidates WHERE juminhyokodo IS NOT NULL"
+        )
+        on = "t.juminhyokodo = n.juminhyokodo"
+    return (
+        f"SELECT f.for_lg_code, t.* FROM {fors} f JOIN {table} t ON t.lg_code = f.for_lg_code UNION ALL "
+        f"SELECT n.for_lg_code, t.* FROM ({named}) n JOIN {table} t ON {on} AND t.lg_code <> n.for_lg_code "
+        f"ORDER BY {order}"
+    )
+
+
+def for_municipalities_read_sql(table: str, path: str, lg_codes: Sequence[str]) -> str:
+    """``table`` as the municipalities ``lg_codes`` read it back from the work file at ``path``
+    (:func:`for_municipalities_sql`): their rows, each once (a row two of them read is in the
+    file twice), in the national table's order."""
+    codes = ", ".join(duck.quote_literal(c) for c in lg_codes)
+    keys = ", ".join(PER_MUNICIPALITY[table])
+    return (
+        f"SELECT * EXCLUDE (for_lg_code) FROM read_parquet({duck.quote_literal(path)}, hive_partitioning = false) "
+        f"WHERE for_lg_code IN ({codes}) QUALIFY row_number() OVER (PARTITION BY {keys}) = 1 ORDER BY {keys}"
+    )
 
 
 def load_keyed(con: duckdb.DuckDBPyConnection, lake: Lake, keyed: Sequence[KeyedMunicipality]) -> None:
@@ -212,16 +262,14 @@ def compute(
         )
     con = duck.connect(RECONCILE_DUCK)
     codes = ", ".join(duck.quote_literal(c) for c in wanted)
-    # the municipalities' own 宛名, and those of other municipalities that are candidates
-    where = {
-        "candidates": f" WHERE lg_code IN ({codes})",
-        "atena_keyed": f" WHERE lg_code IN ({codes}) OR rec_id IN (SELECT target_lg_code || ':' || "
-        "target_atenabango FROM candidates)",
-    }
+    where = {"candidates": f" WHERE lg_code IN ({codes})"}
     for table in WORK_TABLES:
-        path = duck.quote_literal(str(store.lake_path(prepared.folder) / f"{table}.parquet"))
-        sql = f"CREATE TEMP TABLE {table} AS FROM read_parquet({path}, hive_partitioning = false){where.get(table, '')}"
-        duck.run(con, table, sql)
+        path = str(store.lake_path(prepared.folder) / f"{table}.parquet")
+        if table in PER_MUNICIPALITY:
+            sql = for_municipalities_read_sql(table, path, wanted)
+        else:
+            sql = f"FROM read_parquet({duck.quote_literal(path)}, hive_partitioning = false){where.get(table, '')}"
+        duck.run(con, table, f"CREATE TEMP TABLE {table} AS {sql}")
     inputs = Inputs(kijunbi, wanted, prepared.juki_lg_codes)
     build_taisho(con, wanted)
     found = discrepancies(con, engine)
