@@ -417,7 +417,8 @@ def _prepare_again(lake: Path) -> None:
 
 
 def spill(lake: Path, contracts: Sequence[str], rows: Path) -> dict[str, tuple[float, int]]:
-    """The national steps run again over ``lake`` (its deliveries and ledger left out, so they
+    """The national steps (and the municipality's keying, which holds the most of its stages)
+    run again over ``lake`` (its deliveries and ledger left out, so they
     log for real), as configured and under :data:`SPILL_LIMIT`, side by side: ``<step>_<how>``
     → (seconds, peak RSS bytes). What is over DuckDB's limit spills to its temporary folder,
     so a step's memory is bounded by the limit, not by the nation."""
@@ -430,6 +431,7 @@ def spill(lake: Path, contracts: Sequence[str], rows: Path) -> dict[str, tuple[f
         copy = lake.with_name(f"{lake.name}-{how}")
         shutil.copytree(lake, copy, ignore=shutil.ignore_patterns("deliver", "ledger", "published"))
         with environment({MEMORY_LIMIT_ENV: limit}):  # DuckDB's limit for the steps forked meanwhile
+            out[f"key_{how}"] = measure(_key, copy, MEASURED_CODE)  # the municipal step bounded alike
             out[f"prepare_{how}"] = measure(_prepare_again, copy)
             for c in contracts:
                 out[f"deliver_{c}_{how}"] = measure(_deliver, copy, c, rows)
@@ -454,7 +456,7 @@ def bounded(spilled: Mapping[str, tuple[int, float, int]], stage: str) -> Fit:
     report(f"national_{stage}_rerun_capped_{SPILL_LIMIT}_peak_rss_mib", capped_rss / 2**20, "MiB")
     report(f"national_{stage}_capped_vs_configured_s", capped_s / free_s, "x")
     report(f"national_{stage}_besides_duckdb_mib", base / 2**20, "MiB")
-    limit = RECONCILE_DUCK.memory_limit if stage == "prepare" else DuckConfig().memory_limit
+    limit = RECONCILE_DUCK.memory_limit if stage in ("key", "prepare") else DuckConfig().memory_limit
     return Fit("bounded", parse_bytes(limit) + base, 0.0)
 
 
@@ -556,6 +558,8 @@ def bench_national(work: Path, sizes_: Sequence[int] = SIZES) -> None:
         if f"{stage}_capped" in spilled:
             national_rss[stage] = bounded(spilled, stage)
             report(f"national_{stage}_memory_bound_gib", national_rss[stage].a / 2**30, "GiB")
+    if "key_capped" in spilled:  # the largest municipality's keying, bounded like the national steps
+        report("national_key_memory_bound_gib", bounded(spilled, "key").a / 2**30, "GiB")
     memory = memory_bytes()
     fit_memory = shards_to_fit(national_rss, NATION, memory)
     report("national_worker_memory_gib", memory / 2**30, "GiB")
