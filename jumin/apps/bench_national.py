@@ -30,6 +30,7 @@ LPT for independent tasks).
 from __future__ import annotations
 
 import heapq
+import json
 import math
 import os
 import statistics
@@ -484,6 +485,95 @@ def _seal(lake: Path, contract: str) -> None:
     seal_delivery(lake, example_contracts()[contract], KIJUNBI, at)  # as the DAG's seal task
 
 
+#: residents of the tiny municipality copied under every code for :func:`per_file_costs`
+TINY = 200
+
+
+def _national_codes() -> list[str]:
+    """The nation's municipality codes: the committed table's 市区町村 and 政令市 rows."""
+    from jumin.core.municipalities import load_table
+
+    codes = sorted(c for c, m in load_table().items() if m.kind in ("shikuchoson", "seireishi"))
+    if len(codes) != MUNICIPALITIES:
+        raise RuntimeError(f"the committed table has {len(codes)} municipalities, not {MUNICIPALITIES}")
+    return codes
+
+
+def _fake_nation(work: Path) -> Path:
+    """A lake whose every municipality of the nation has the staged 住基 and 宛名 snapshots, the
+    accepted 住基 sets and the current keyed tables of one tiny generated municipality
+    (copied, with the ``keyed.json`` its inputs give): the national step's per-municipality
+    files at the nation's count, with almost no rows."""
+    import shutil
+
+    from extract.inbox import deliver_local
+    from jumin.core.lake import Lake
+    from transform.reconcile.keyed import MARKER, key_inputs
+
+    gen, landing, lake = (work / f"national-tiny-{part}" for part in ("gen", "landing", "lake"))
+    _generate_one(gen, MEASURED_CODE, TINY, seed=7)
+    deliver_local(gen / "landing" / MEASURED_CODE, landing, MEASURED_CODE)
+    _ingest(landing, lake, MEASURED_CODE)
+    _validate(lake, MEASURED_CODE)
+    _snapshot(lake, MEASURED_CODE)
+    _key(lake, MEASURED_CODE)
+    the_lake = Lake(lake)
+    for code in _national_codes():
+        if code == MEASURED_CODE:
+            continue
+        for layout in ("juki", "atena"):
+            src = the_lake.snapshot(layout, KIJUNBI, KIJUNBI, MEASURED_CODE)
+            shutil.copytree(src, the_lake.snapshot(layout, KIJUNBI, KIJUNBI, code))
+        shutil.copytree(the_lake.accepted_folder("juki", MEASURED_CODE), the_lake.accepted_folder("juki", code))
+        keyed = the_lake.reconcile_keyed(KIJUNBI, code)
+        shutil.copytree(the_lake.reconcile_keyed(KIJUNBI, MEASURED_CODE), keyed)
+        marker = key_inputs(the_lake, KIJUNBI, code).to_dict()
+        (keyed / MARKER).write_text(json.dumps(marker, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+    shutil.rmtree(gen)
+    shutil.rmtree(landing)
+    return lake
+
+
+def _check_keyed(lake: Path) -> None:
+    from jumin.core.lake import Lake
+    from transform.reconcile.keyed import keyed_day, keyed_tables, staged_municipalities
+
+    the_lake = Lake(lake)
+    codes = staged_municipalities(the_lake, KIJUNBI)
+    keyed_day(the_lake, KIJUNBI, codes)
+    if len(codes) < MUNICIPALITIES or keyed_tables(the_lake, KIJUNBI, codes[-1]) is None:
+        raise RuntimeError(f"national bench: the fake nation has {len(codes)} current municipalities")
+
+
+def _check_and_read_keyed(lake: Path) -> None:
+    from jumin.core import duck
+    from jumin.core.lake import Lake
+    from transform.config import RECONCILE_DUCK
+    from transform.reconcile.keyed import keyed_day, staged_municipalities
+    from transform.reconcile.main import load_keyed
+
+    the_lake = Lake(lake)
+    keyed = keyed_day(the_lake, KIJUNBI, staged_municipalities(the_lake, KIJUNBI))
+    con = duck.connect(RECONCILE_DUCK)
+    load_keyed(con, the_lake, keyed)
+    rows = duck.scalar(con, "atena_keyed", "SELECT count(*) FROM atena_keyed")
+    if not rows:
+        raise RuntimeError("national bench: the fake nation's keyed tables read no rows")
+
+
+def per_file_costs(work: Path) -> tuple[float, float]:
+    """What the national step spends per municipality beyond its rows, at the nation's 1,741
+    municipalities (:func:`_fake_nation`): (seconds checking every ``keyed.json`` against the
+    snapshot manifests, seconds checking and reading every municipality's keyed tables)."""
+    import shutil
+
+    lake = _fake_nation(work)
+    check, _ = measure(_check_keyed, lake)
+    both, _ = measure(_check_and_read_keyed, lake)
+    shutil.rmtree(lake)
+    return check, both
+
+
 def measure_stages(work: Path, sizes_: Sequence[int] = SIZES) -> dict[str, list[tuple[int, float, int]]]:
     """(residents, seconds, peak RSS bytes) of every stage at each size, each size a lake of
     its own holding one municipality (module docstring)."""
@@ -549,6 +639,11 @@ def bench_national(work: Path, sizes_: Sequence[int] = SIZES) -> None:
             national_rss[stage] = rss_fit
         scale = NATION if national else sizes()[0][1]
         report(f"national_{stage}_at_{scale}_residents_peak_rss_gib", rss_fit(scale) / 2**30, "GiB")
+    check, both = per_file_costs(work)
+    report(f"national_prepare_check_{MUNICIPALITIES}_keyed_s", check, "s")
+    report(f"national_prepare_check_and_read_{MUNICIPALITIES}_keyed_s", both, "s")
+    # the fit saw one municipality's files: the nation's per-file costs join its fixed cost
+    fits["prepare"] = Fit("linear", fits["prepare"].a + both, fits["prepare"].b)
     population = sizes()
     largest = population[0][0]
     report("national_municipalities", len(population), "municipalities")
