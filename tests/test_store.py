@@ -367,3 +367,25 @@ def test_a_store_that_cannot_be_reached_is_an_error_not_an_empty_lake(monkeypatc
     for probe in (lambda: (lake / "snapshot" / "_manifest.json").is_file(), (lake / "parsed").is_dir):
         with pytest.raises(OSError, match="NETWORK_CONNECTION"):
             probe()
+
+
+def test_local_copies_keep_the_order_and_leave_local_files_where_they_are(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Objects come down into the folder, named by their place in the list (two objects of one
+    name stay apart); local files are not copied. The store: a local folder behind pyarrow's
+    filesystem interface, so no server is needed."""
+    bucket = tmp_path / "store" / "b"
+    for name, text in (("m1/keyed.parquet", "first"), ("m2/keyed.parquet", "second")):
+        (bucket / name).parent.mkdir(parents=True)
+        (bucket / name).write_text(text, encoding="utf-8")
+    monkeypatch.setattr(
+        store, "arrow_filesystem", lambda: pafs.SubTreeFileSystem(str(tmp_path / "store"), pafs.LocalFileSystem())
+    )
+    here = tmp_path / "here.parquet"
+    here.write_text("local", encoding="utf-8")
+    paths = [store.lake_path("s3://b/m2/keyed.parquet"), here, store.lake_path("s3://b/m1/keyed.parquet")]
+    got = store.local_copies(paths, tmp_path / "copies")
+    assert [p.read_text(encoding="utf-8") for p in got] == ["second", "local", "first"]
+    assert got[1] == here and all(not store.is_remote(p) for p in got)
+    assert sorted(p.name for p in (tmp_path / "copies").iterdir()) == ["000000-keyed.parquet", "000002-keyed.parquet"]

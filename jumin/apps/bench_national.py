@@ -534,43 +534,57 @@ def _fake_nation(work: Path) -> Path:
     return lake
 
 
-def _check_keyed(lake: Path) -> None:
+def _check_keyed(lake: str | Path) -> None:
     from jumin.core.lake import Lake
     from transform.reconcile.keyed import keyed_day, keyed_tables, staged_municipalities
 
-    the_lake = Lake(lake)
+    the_lake = Lake.at(lake)
     codes = staged_municipalities(the_lake, KIJUNBI)
     keyed_day(the_lake, KIJUNBI, codes)
     if len(codes) < MUNICIPALITIES or keyed_tables(the_lake, KIJUNBI, codes[-1]) is None:
         raise RuntimeError(f"national bench: the fake nation has {len(codes)} current municipalities")
 
 
-def _check_and_read_keyed(lake: Path) -> None:
+def _check_and_read_keyed(lake: str | Path) -> None:
+    import tempfile
+
     from jumin.core import duck
     from jumin.core.lake import Lake
     from transform.config import RECONCILE_DUCK
     from transform.reconcile.keyed import keyed_day, staged_municipalities
     from transform.reconcile.main import load_keyed
 
-    the_lake = Lake(lake)
+    the_lake = Lake.at(lake)
     keyed = keyed_day(the_lake, KIJUNBI, staged_municipalities(the_lake, KIJUNBI))
     con = duck.connect(RECONCILE_DUCK)
-    load_keyed(con, the_lake, keyed)
+    with tempfile.TemporaryDirectory(prefix="jumin-bench-keyed-") as tmp:
+        load_keyed(con, the_lake, keyed, Path(tmp))
     rows = duck.scalar(con, "atena_keyed", "SELECT count(*) FROM atena_keyed")
     if not rows:
         raise RuntimeError("national bench: the fake nation's keyed tables read no rows")
 
 
-def per_file_costs(work: Path) -> tuple[float, float]:
+def per_file_costs(work: Path, remote: str | None = None) -> tuple[float, float]:
     """What the national step spends per municipality beyond its rows, at the nation's 1,741
     municipalities (:func:`_fake_nation`): (seconds checking every ``keyed.json`` against the
-    snapshot manifests, seconds checking and reading every municipality's keyed tables)."""
+    snapshot manifests, seconds checking and reading every municipality's keyed tables). With
+    ``remote`` (an ``s3://`` lake root), the fake nation is put there and measured there."""
     import shutil
 
-    lake = _fake_nation(work)
+    lake: str | Path = _fake_nation(work)
+    if remote:
+        from pyarrow import fs as pafs
+
+        from jumin.core.store import arrow_filesystem
+
+        target = remote.removeprefix("s3://").rstrip("/")
+        pafs.copy_files(str(lake), target, pafs.LocalFileSystem(), arrow_filesystem(), use_threads=True)
+        shutil.rmtree(lake)
+        lake = remote
     check, _ = measure(_check_keyed, lake)
     both, _ = measure(_check_and_read_keyed, lake)
-    shutil.rmtree(lake)
+    if not remote:
+        shutil.rmtree(lake)
     return check, both
 
 

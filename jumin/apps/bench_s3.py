@@ -7,7 +7,9 @@ process. moto is a Python server keeping objects in memory, slower than a real s
 path but with no network at all: read the ratio as the cost of the object-store layer (every
 write put as an object, DuckDB reading through pyarrow's client) with moto's own cost on top,
 an upper bound rather than a forecast of S3. The snapshots of both lakes are checked byte for
-byte, so the figures are of the same work.
+byte, so the figures are of the same work. Then the national step's per-municipality costs
+(``bench_national.per_file_costs``: every ``keyed.json`` checked, every keyed table read, at the
+nation's 1,741 municipalities) are measured on the store.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from extract.inbox import deliver_local
 from jumin.apps.bench_common import LG_CODES, _generate, environment, measure, report
+from jumin.apps.bench_national import MUNICIPALITIES, per_file_costs
 from jumin.core.lake import Lake
 
 #: residents of the measured municipality
@@ -71,3 +74,7 @@ def bench_s3(work: Path, residents: int = S3_RESIDENTS) -> None:
             local_file, s3_file = (same[w][lg_code] for w in ("local", "s3"))
             if local_file.read_bytes() != s3_file.read_bytes():
                 raise RuntimeError(f"s3 bench: the snapshots differ ({local_file} and {s3_file})")
+            # the national step's per-municipality files, 1,741 of them, read from the store
+            check, both = per_file_costs(work / "s3-nation", f"s3://{BUCKET}/nation")
+            report(f"s3_prepare_check_{MUNICIPALITIES}_keyed_s", check, "s")
+            report(f"s3_prepare_check_and_read_{MUNICIPALITIES}_keyed_s", both, "s")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,7 +130,8 @@ def prepare_day(lake_root: str | Path, kijunbi: str, config: LinkConfig | None =
     keyed = keyed_day(lake, kijunbi, sorted({*juki, *atena}))
     con = duck.connect(RECONCILE_DUCK)
     try:
-        load_keyed(con, lake, keyed)
+        with tempfile.TemporaryDirectory(prefix="jumin-keyed-") as tmp:
+            load_keyed(con, lake, keyed, Path(tmp))
         load_shien(con, lake, kijunbi)
         duck.run(con, "jutogai", "CREATE TEMP VIEW jutogai AS SELECT * FROM atena_keyed WHERE jutokubun = '2'")
         duck.run(con, "jutosha", "CREATE TEMP VIEW jutosha AS SELECT * FROM atena_keyed WHERE jutokubun = '1'")
@@ -198,13 +200,15 @@ def for_municipalities_read_sql(table: str, path: str, lg_codes: Sequence[str]) 
     )
 
 
-def load_keyed(con: duckdb.DuckDBPyConnection, lake: Lake, keyed: Sequence[KeyedMunicipality]) -> None:
+def load_keyed(con: duckdb.DuckDBPyConnection, lake: Lake, keyed: Sequence[KeyedMunicipality], scratch: Path) -> None:
     """Create ``atena_keyed``, ``juki_keyed`` and ``juki_last`` from the municipalities' keyed
     tables, concatenated in code order: each is sorted by municipality first, so this is the
     order keying them together would give (the linking model's training sample depends on it).
-    Every table needs one municipality with its layout (prepare_day refuses a day without)."""
+    Every table needs one municipality with its layout (prepare_day refuses a day without).
+    On an object-store lake the nation's files are downloaded into the local ``scratch``
+    folder first, many at once (``store.local_copies``), and read from there."""
     for table in (t for tables in TABLES.values() for t in tables):
-        files = [f for k in keyed for f in k.files(lake, table)]
+        files = store.local_copies([f for k in keyed for f in k.files(lake, table)], scratch / table)
         listed = ", ".join(duck.quote_literal(str(f)) for f in files)
         duck.run(con, table, f"CREATE TEMP TABLE {table} AS FROM read_parquet([{listed}], hive_partitioning = false)")
 
