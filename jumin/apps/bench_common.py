@@ -83,20 +83,20 @@ def measure(fn: Callable[..., Any], *args: Any) -> tuple[float, int]:
 def environment(values: Mapping[str, str | None]) -> Iterator[None]:
     """The process's environment with ``values`` (None: unset) while the block runs, as it was
     afterwards; the steps :func:`measure` forks meanwhile inherit it."""
+
+    def put(settings: Mapping[str, str | None]) -> None:
+        for k, v in settings.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
     saved = {k: os.environ.get(k) for k in values}
     try:
-        for k, v in values.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        put(values)
         yield
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        put(saved)
 
 
 def report(name: str, value: float, unit: str) -> None:

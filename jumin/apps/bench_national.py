@@ -30,7 +30,6 @@ LPT for independent tasks).
 from __future__ import annotations
 
 import heapq
-import json
 import math
 import os
 import statistics
@@ -408,13 +407,9 @@ def _key(lake: Path, lg_code: str) -> None:
 def _prepare(lake: Path) -> None:
     from transform.reconcile.main import prepare_day
 
-    prepare_day(lake, KIJUNBI)  # the model is trained, as by the day's first run; the keyed tables are there
-
-
-def _prepare_again(lake: Path) -> None:
-    from transform.reconcile.main import prepare_day
-
-    prepare_day(lake, KIJUNBI)  # the day's model and keyed tables are there now: a rerun links only
+    # the keyed tables are there; the model is trained by the first run (as by the day's
+    # first run), reused by a rerun (spill), which then links only
+    prepare_day(lake, KIJUNBI)
 
 
 def spill(lake: Path, contracts: Sequence[str], rows: Path) -> dict[str, tuple[float, int]]:
@@ -433,7 +428,7 @@ def spill(lake: Path, contracts: Sequence[str], rows: Path) -> dict[str, tuple[f
         shutil.copytree(lake, copy, ignore=shutil.ignore_patterns("deliver", "ledger", "published"))
         with environment({MEMORY_LIMIT_ENV: limit}):  # DuckDB's limit for the steps forked meanwhile
             out[f"key_{how}"] = measure(_key, copy, MEASURED_CODE)  # the municipal step bounded alike
-            out[f"prepare_{how}"] = measure(_prepare_again, copy)
+            out[f"prepare_{how}"] = measure(_prepare, copy)
             for c in contracts:
                 out[f"deliver_{c}_{how}"] = measure(_deliver, copy, c, rows)
                 out[f"seal_{c}_{how}"] = measure(_seal, copy, c)
@@ -508,7 +503,7 @@ def _fake_nation(work: Path) -> Path:
 
     from extract.inbox import deliver_local
     from jumin.core.lake import Lake
-    from transform.reconcile.keyed import MARKER, key_inputs
+    from transform.reconcile.keyed import key_inputs, keyed_tables, write_marker
 
     gen, landing, lake = (work / f"national-tiny-{part}" for part in ("gen", "landing", "lake"))
     _generate_one(gen, MEASURED_CODE, TINY, seed=7)
@@ -525,10 +520,11 @@ def _fake_nation(work: Path) -> Path:
             src = the_lake.snapshot(layout, KIJUNBI, KIJUNBI, MEASURED_CODE)
             shutil.copytree(src, the_lake.snapshot(layout, KIJUNBI, KIJUNBI, code))
         shutil.copytree(the_lake.accepted_folder("juki", MEASURED_CODE), the_lake.accepted_folder("juki", code))
-        keyed = the_lake.reconcile_keyed(KIJUNBI, code)
-        shutil.copytree(the_lake.reconcile_keyed(KIJUNBI, MEASURED_CODE), keyed)
-        marker = key_inputs(the_lake, KIJUNBI, code).to_dict()
-        (keyed / MARKER).write_text(json.dumps(marker, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+        shutil.copytree(the_lake.reconcile_keyed(KIJUNBI, MEASURED_CODE), the_lake.reconcile_keyed(KIJUNBI, code))
+        write_marker(the_lake, key_inputs(the_lake, KIJUNBI, code))
+    # current, so the measurement checks and reads them and keys nothing
+    if keyed_tables(the_lake, KIJUNBI, code) is None:
+        raise RuntimeError(f"national bench: the fake nation's keyed tables of {code} are not current")
     shutil.rmtree(gen)
     shutil.rmtree(landing)
     return lake
@@ -536,13 +532,13 @@ def _fake_nation(work: Path) -> Path:
 
 def _check_keyed(lake: str | Path) -> None:
     from jumin.core.lake import Lake
-    from transform.reconcile.keyed import keyed_day, keyed_tables, staged_municipalities
+    from transform.reconcile.keyed import keyed_day, staged_municipalities
 
     the_lake = Lake.at(lake)
     codes = staged_municipalities(the_lake, KIJUNBI)
+    if len(codes) < MUNICIPALITIES:
+        raise RuntimeError(f"national bench: the fake nation has {len(codes)} municipalities")
     keyed_day(the_lake, KIJUNBI, codes)
-    if len(codes) < MUNICIPALITIES or keyed_tables(the_lake, KIJUNBI, codes[-1]) is None:
-        raise RuntimeError(f"national bench: the fake nation has {len(codes)} current municipalities")
 
 
 def _check_and_read_keyed(lake: str | Path) -> None:

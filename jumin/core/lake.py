@@ -198,8 +198,9 @@ class Lake:
         return self.root / "reconcile" / "model" / f"kijunbi={kijunbi}" / "model.json"
 
     def reconcile_work(self, kijunbi: str) -> Path:
-        """The national 住基 of a 基準日 keyed once for every municipality's reconciliation
-        (``juki_keyed.parquet``, ``juki_last.parquet``); rebuilt by every run, not a dataset."""
+        """The national step's output of a 基準日 for every municipality's reconciliation (the
+        住登外者 candidates and the keyed tables per reconciling municipality, ``prepared.json``
+        last); rebuilt by every run, not a dataset."""
         return self.root / "reconcile" / "work" / f"kijunbi={kijunbi}"
 
     def reconcile_keyed(self, kijunbi: str, lg_code: str) -> Path:

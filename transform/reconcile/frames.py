@@ -170,10 +170,7 @@ _INT = pa.int32()
 
 
 def load_atena(con: duckdb.DuckDBPyConnection, files: Mapping[str, str]) -> None:
-    """Create ``atena_keyed`` from the 宛名 snapshot ``files`` (lg_code → data file)."""
-    if not files:
-        duck.run(con, "atena_keyed", _empty_keyed("atena_keyed"))
-        return
+    """Create ``atena_keyed`` from the 宛名 snapshot ``files`` (lg_code → data file; one at least)."""
     duck.run(
         con,
         "atena_raw",
@@ -233,16 +230,9 @@ def _key_joins(r: str) -> str:
     )
 
 
-def _empty_keyed(name: str) -> str:
-    cols = ", ".join(
-        f"NULL::{'INTEGER' if f.type == pa.int32() else 'VARCHAR'} AS {duck.quote_ident(f.name)}" for f in KEYED
-    )
-    return f"CREATE TEMP TABLE {name} AS SELECT {cols} LIMIT 0"
-
-
 def load_juki(con: duckdb.DuckDBPyConnection, lake: Lake, kijunbi: str, files: Mapping[str, str]) -> None:
     """Create ``juki_keyed`` (the 住基 snapshot ``files``, lg_code → data file, with the history
-    versions of their municipalities' accepted sets) and ``juki_last``."""
+    versions of their municipalities' accepted sets; one file at least) and ``juki_last``."""
     history = [f for code in sorted(files) for f in lake.accepted_files(JUKI.name, code)]
     d = f"DATE {duck.quote_literal(kijunbi)}"
     if history:
@@ -266,9 +256,6 @@ def load_juki(con: duckdb.DuckDBPyConnection, lake: Lake, kijunbi: str, files: M
         "QUALIFY row_number() OVER (PARTITION BY lg_code, juminhyokodo ORDER BY idobi DESC, rirekibango DESC) = 1 "
         "ORDER BY lg_code, juminhyokodo",
     )
-    if not files:
-        duck.run(con, "juki_keyed", _empty_keyed("juki_keyed"))
-        return
     # version 0: the staged snapshot; 1..: older rows of the same persons, newest first
     duck.run(
         con,

@@ -122,9 +122,15 @@ def key_municipality(lake_root: str | Path, kijunbi: str, lg_code: str) -> Keyed
                     duck.run(con, table, f"COPY {table} TO {duck.quote_literal(str(tmp))} (FORMAT parquet)")
     finally:
         con.close()
-    atomic_write_text(folder / MARKER, json.dumps(wanted.to_dict(), ensure_ascii=False, sort_keys=True) + "\n")
+    write_marker(lake, wanted)
     log.info("keyed %s of %s (%s) into %s", kijunbi, lg_code, ", ".join(wanted.layouts), folder)
     return wanted
+
+
+def write_marker(lake: Lake, keyed: KeyedMunicipality) -> None:
+    """Write ``keyed.json``, after the tables: they are the keying of ``keyed.inputs``."""
+    text = json.dumps(keyed.to_dict(), ensure_ascii=False, sort_keys=True) + "\n"
+    atomic_write_text(lake.reconcile_keyed(keyed.kijunbi, keyed.lg_code) / MARKER, text)
 
 
 def _data_file(lake: Lake, layout: str, kijunbi: str, lg_code: str) -> Path:
